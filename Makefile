@@ -1,0 +1,60 @@
+# chaos-harness: `make demo` runs the pangyo power cut on the dual-site stack; `make test` runs the tests.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HARNESS := $(BIN)/chaos-harness
+STACK ?= dual-site
+EXP ?= experiments/pangyo-power-cut.yaml
+
+.DEFAULT_GOAL := help
+.PHONY: help setup venv images up down demo run test unit integration recover doctor clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/chaos-harness: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/chaos-harness ## Python environment in .venv (harness, Locust, pytest)
+
+setup: venv ## Docker engine + Compose v2 if none answers (never over a working one), Python env
+	bash scripts/bootstrap-docker.sh
+
+images: setup ## build every image, offline when no registry answers
+	bash scripts/build-images.sh
+
+up: images ## bring the stack up (STACK=dual-site) and wait until every healthcheck passes
+	$(HARNESS) up --stack $(STACK)
+
+down: ## take the stack down, volumes too
+	$(HARNESS) down --stack $(STACK)
+
+demo: images ## the pangyo power cut under load on dual-site: RTO per service, lost writes
+	$(HARNESS) run experiments/pangyo-power-cut.yaml --stack $(STACK)
+
+run: images ## run one experiment: make run EXP=experiments/x.yaml [STACK=...]
+	$(HARNESS) run $(EXP) --stack $(STACK)
+
+unit: venv ## unit tests only (no Docker, seconds)
+	$(BIN)/pytest -q -m 'not integration' tests
+
+integration: images ## integration tests (real Docker stack)
+	$(BIN)/pytest -q -m integration tests
+
+test: images ## every test: unit, then integration against the real stack
+	$(BIN)/pytest -q -m 'not integration' tests
+	$(BIN)/pytest -q -m integration tests
+
+recover: venv ## heal whatever a killed harness left behind
+	$(HARNESS) recover --stack $(STACK)
+
+doctor: venv ## engine, compose, images, ports: and the command that fixes each
+	$(HARNESS) doctor --stack $(STACK)
+
+clean: ## take the stack down and remove runs/ and the venv
+	-$(HARNESS) down --stack $(STACK)
+	rm -rf runs $(VENV) .cache/wheelhouse

@@ -1,0 +1,38 @@
+"""Checks present in every judgement, whatever the experiment declares."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from chaos.checks.verdict import CheckResult, Verdict
+from chaos.checks.windows import FaultWindow
+from chaos.history import History
+
+
+def history_not_empty(history: History) -> CheckResult:
+    """Fails if the load recorded no request at all: nothing else could be judged."""
+    n = len(history.ops)
+    if n:
+        return CheckResult("history_not_empty", Verdict.PASS, figure=n, threshold="requests > 0",
+                           detail=f"{n} requests recorded")
+    return CheckResult("history_not_empty", Verdict.FAIL, figure=0, threshold="requests > 0",
+                       detail="no requests recorded",
+                       reason="the history holds no requests: the load never ran or recorded nothing")
+
+
+def faults_healed(windows: Sequence[FaultWindow]) -> CheckResult:
+    """Fails if an injected fault has no ``healed`` step, or any of its heals failed."""
+    problems = []
+    for w in windows:
+        what = f"{w.id} ({w.type} {w.target})"
+        if w.heal_failed:
+            problems.append(f"healing {what} failed")
+        elif w.healed is None:
+            problems.append(f"{what} was never healed")
+    detail = "; ".join(problems) if problems else f"{len(windows)} faults healed"
+    if not problems:
+        return CheckResult("faults_healed", Verdict.PASS, figure=0, threshold="unhealed == 0",
+                           detail=detail)
+    return CheckResult("faults_healed", Verdict.FAIL, figure=len(problems),
+                       threshold="unhealed == 0", detail=detail,
+                       reason=f"faults not cleanly healed: {detail}")

@@ -1,0 +1,55 @@
+"""Recovery time per service and fault: from the fault's injection to the outage's lasting end.
+
+Inside a fault's window ``[injected, end)``, with the service's ops ordered by start: if none
+failed (outcome fail or unknown), the RTO is 0. Otherwise the service recovered at the first op of
+the run of ok ops that follows the last non-ok op, provided that run is at least N ops long
+(``Experiment.rto_consecutive_ok``); shorter runs, and runs broken by a later failure (flapping),
+do not count. No such run: never recovered within the window (None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from chaos.checks.windows import FaultWindow
+from chaos.history import Op
+
+
+@dataclass(frozen=True)
+class Outage:
+    """What one service went through during one fault's window."""
+
+    fault_id: str
+    fault_type: str
+    window_s: float
+    requests: int  # ops of the service inside the window
+    ok: int  # of which ok
+    rto_s: float | None  # None: never recovered within the window
+
+
+def recovery(ops: Sequence[Op], window: FaultWindow, consecutive_ok: int) -> Outage:
+    """The service's outage for one fault; ``ops`` are that service's ops, ordered by ``mono``."""
+    inside = [o for o in ops if window.contains(o.mono)]
+    last_bad = max((i for i, o in enumerate(inside) if not o.ok), default=None)
+    if last_bad is None:
+        rto: float | None = 0.0
+    elif len(inside) - (last_bad + 1) >= consecutive_ok:
+        rto = round(inside[last_bad + 1].mono - window.injected, 6)
+    else:
+        rto = None
+    return Outage(fault_id=window.id, fault_type=window.type, window_s=window.length_s,
+                  requests=len(inside), ok=sum(o.ok for o in inside), rto_s=rto)
+
+
+def outages(ops: Sequence[Op], windows: Sequence[FaultWindow], consecutive_ok: int) -> list[Outage]:
+    """One outage per fault window."""
+    return [recovery(ops, w, consecutive_ok) for w in windows]
+
+
+def service_rto(service_outages: Sequence[Outage]) -> float | None:
+    """The worst RTO over the faults: 0 without faults, None if any fault was never recovered from."""
+    figures = [o.rto_s for o in service_outages]
+    if any(f is None for f in figures):
+        return None
+    return max(figures, default=0.0)

@@ -1,0 +1,68 @@
+"""Fault windows: when each fault of a history was injected, healed, and how long its outage counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chaos.history import FaultStep, History
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """One fault's span on the monotonic clock; its outage window is ``[injected, end)``.
+
+    ``end`` is the heal if there was one, else the ``load_stopped`` mark, else the last op.
+    """
+
+    id: str
+    type: str
+    target: str
+    injected: float
+    injected_wall: float
+    healed: float | None
+    healed_wall: float | None
+    heal_failed: bool
+    end: float
+
+    def contains(self, mono: float) -> bool:
+        return self.injected <= mono < self.end
+
+    @property
+    def length_s(self) -> float:
+        return max(0.0, self.end - self.injected)
+
+    @property
+    def heal_ok(self) -> bool:
+        return self.healed is not None and not self.heal_failed
+
+
+def load_stopped(history: History) -> float | None:
+    """Monotonic time of the ``load_stopped`` mark, or None if the runner wrote none."""
+    mark = history.mark("load_stopped")
+    return mark.mono if mark else None
+
+
+def fault_windows(history: History) -> list[FaultWindow]:
+    """One window per fault id that has an ``invoked`` step, in order of injection."""
+    steps: dict[str, list[FaultStep]] = {}
+    for step in sorted(history.faults, key=lambda s: s.mono):
+        steps.setdefault(step.id, []).append(step)
+    fallback_end = load_stopped(history)
+    if fallback_end is None and history.ops:
+        fallback_end = history.ops[-1].mono
+    windows = []
+    for fid, fsteps in steps.items():
+        invoked = next((s for s in fsteps if s.step == "invoked"), None)
+        if invoked is None:
+            continue
+        healed = next((s for s in fsteps if s.step == "healed" and s.mono >= invoked.mono), None)
+        if healed is not None:
+            end = healed.mono
+        else:
+            end = fallback_end if fallback_end is not None else invoked.mono
+        windows.append(FaultWindow(
+            id=fid, type=invoked.type, target=invoked.target,
+            injected=invoked.mono, injected_wall=invoked.wall,
+            healed=healed.mono if healed else None, healed_wall=healed.wall if healed else None,
+            heal_failed=any(s.step == "heal_failed" for s in fsteps), end=end))
+    return sorted(windows, key=lambda w: w.injected)

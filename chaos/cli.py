@@ -1,0 +1,166 @@
+"""``chaos-harness``: a thin layer over the library; the exit code follows the result.
+
+0 pass (as expected), 1 a check failed (verdict differs from the experiment's expectation),
+2 invalid input, 3 harness or environment error, 130/143 interrupted (after healing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError
+
+
+def _cmd_run(args) -> int:
+    from chaos.runner import RunOptions, run_experiment
+
+    opts = RunOptions(stack=args.stack, runs_dir=Path(args.runs_dir), bring_up=not args.no_up,
+                      color=sys.stdout.isatty(), out=sys.stdout)
+    _, code = run_experiment(args.file, opts)
+    return code
+
+
+def _cmd_validate(args) -> int:
+    from chaos.runner import prepare
+
+    for f in args.files:
+        experiment, stack = prepare(f, args.stack)
+        print(f"{f}: ok ({experiment.name} on {stack.name}, {len(experiment.faults)} faults, "
+              f"{len(experiment.checks)} thresholds)")
+    return EXIT_PASS
+
+
+def _cmd_plan(args) -> int:
+    from chaos.faults import IMPLEMENTATIONS
+    from chaos.runner import prepare
+
+    e, stack = prepare(args.file, args.stack)
+    print(f"{e.name} on {stack.name}: {e.load.users} users for {e.load.duration_s:g} s "
+          f"through {stack.entry_url}; expect {e.expect}")
+    events = []
+    for i, spec in enumerate(e.faults):
+        fault = IMPLEMENTATIONS[spec.type](spec, None)
+        events.append((spec.at_s, f"f{i} {spec.type} on {spec.target.describe()} {dict(spec.params)}"))
+        after = fault.heal_after_s
+        events.append((spec.at_s + after, f"f{i} healed") if after is not None
+                      else (e.load.duration_s, f"f{i} healed when the load ends"))
+    events.append((e.load.duration_s, "load stops; every fault still active is healed"))
+    for t, text in sorted(events, key=lambda x: x[0]):
+        print(f"  t={t:6.1f}s  {text}")
+    print(f"  then: wait up to {e.recovery_wait_s:g} s for the steady state, read back every write, judge:")
+    for t in e.checks:
+        print(f"    {t.metric} {t.op} {t.value:g}" + (f" ({t.service})" if t.service else " (every service)"))
+    return EXIT_PASS
+
+
+def _cmd_schema(args) -> int:
+    from chaos.loader import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_PASS
+
+
+def _cmd_analyze(args) -> int:
+    from chaos.analyze import judge_run
+    from chaos.reports import read_journal, render_summary
+
+    run_dir = Path(args.run_dir)
+    before = read_journal(run_dir)["verdict"] if (run_dir / "journal.json").is_file() else None
+    journal = judge_run(run_dir, write=not args.dry)
+    print(render_summary(journal, color=sys.stdout.isatty()))
+    if before is not None and before != journal["verdict"]:
+        print(f"note: the saved journal said {before}; re-judged: {journal['verdict']}", file=sys.stderr)
+    return EXIT_PASS if journal["verdict"] == journal["expected"] else EXIT_CHECK_FAILED
+
+
+def _cmd_up(args) -> int:
+    from chaos.stack import Compose, find_stack
+
+    stack = find_stack(args.stack)
+    print(f"bringing up {stack.name} (waits for every healthcheck)...", flush=True)
+    Compose(stack).up()
+    print(f"{stack.name} is up: entry point {stack.entry_url}")
+    return EXIT_PASS
+
+
+def _cmd_down(args) -> int:
+    from chaos.stack import Compose, find_stack
+
+    stack = find_stack(args.stack)
+    Compose(stack).down(volumes=not args.keep_volumes)
+    print(f"{stack.name} is down")
+    return EXIT_PASS
+
+
+def _cmd_recover(args) -> int:
+    from chaos.recover import recover
+
+    report = recover(args.stack)
+    print("\n".join(report))
+    return EXIT_PASS
+
+
+def _cmd_doctor(args) -> int:
+    from chaos.doctor import diagnose, render
+
+    findings = diagnose(args.stack)
+    print(render(findings))
+    return EXIT_PASS if all(f.ok for f in findings) else EXIT_ENVIRONMENT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chaos-harness", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run one experiment against a stack")
+    r.add_argument("file")
+    r.add_argument("--stack", help="override the experiment's stack")
+    r.add_argument("--runs-dir", default="runs")
+    r.add_argument("--no-up", action="store_true", help="do not bring the stack up; it must be running")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser("validate", help="check experiment files; touches nothing")
+    v.add_argument("files", nargs="+")
+    v.add_argument("--stack")
+    v.set_defaults(func=_cmd_validate)
+
+    pl = sub.add_parser("plan", help="the timeline in plain words; executes nothing")
+    pl.add_argument("file")
+    pl.add_argument("--stack")
+    pl.set_defaults(func=_cmd_plan)
+
+    sub.add_parser("schema", help="JSON Schema of the experiment format").set_defaults(func=_cmd_schema)
+
+    a = sub.add_parser("analyze", help="re-judge a saved run folder without Docker")
+    a.add_argument("run_dir")
+    a.add_argument("--dry", action="store_true", help="do not rewrite journal.json")
+    a.set_defaults(func=_cmd_analyze)
+
+    for name, func, text in (("up", _cmd_up, "bring a stack up and wait until it is ready"),
+                             ("down", _cmd_down, "take a stack down (volumes too)"),
+                             ("recover", _cmd_recover, "heal everything a killed harness left behind"),
+                             ("doctor", _cmd_doctor, "check engine, compose, images and ports")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("--stack", default="dual-site")
+        if name == "down":
+            s.add_argument("--keep-volumes", action="store_true")
+        s.set_defaults(func=func)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ChaosError as e:
+        print(f"chaos-harness: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""``chaos-harness doctor``: is this machine ready, and if not, the command that fixes each piece."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from dataclasses import dataclass
+
+from chaos.stack import Compose, StackDef, available_stacks, find_stack
+
+
+@dataclass
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _cmd(*args: str) -> tuple[int, str]:
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=15)
+        return p.returncode, (p.stdout or p.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 1, str(e)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def published_ports(stack: StackDef) -> list[int]:
+    import yaml
+
+    raw = yaml.safe_load(stack.compose_file.read_text())
+    ports = []
+    for svc in raw.get("services", {}).values():
+        for p in svc.get("ports", []) or []:
+            ports.append(int(str(p).split(":")[-2]))
+    return ports
+
+
+def diagnose(stack_name: str = "dual-site") -> list[Finding]:
+    findings = []
+    rc, out = _cmd("docker", "info", "--format", "{{.ServerVersion}}")
+    engine = rc == 0
+    findings.append(Finding("docker engine", engine, f"version {out}" if engine else "no engine answers",
+                            "make setup   (scripts/bootstrap-docker.sh: installs docker.io, starts dockerd)"))
+    rc, out = _cmd("docker", "compose", "version", "--short")
+    findings.append(Finding("compose v2 plugin", rc == 0, out if rc == 0 else "`docker compose` missing",
+                            "make setup   (installs Debian trixie's docker-compose 2.x, pinned)"))
+    try:
+        stack = find_stack(stack_name)
+    except Exception as e:  # noqa: BLE001
+        findings.append(Finding("stack", False, str(e), f"stacks: {', '.join(available_stacks())}"))
+        return findings
+    if engine:
+        images = Compose(stack).images()
+        rc, out = _cmd("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+        have = set(out.split())
+        missing = [i for i in images if i not in have]
+        findings.append(Finding("images", not missing, "all present" if not missing else "missing: " + ", ".join(missing),
+                                "make images"))
+        rc, out = _cmd("docker", "compose", "-p", stack.project, "-f", str(stack.compose_file), "ps", "-q")
+        running = bool(out.strip())
+    else:
+        running = False
+    for port in published_ports(stack):
+        free = port_free(port)
+        ok = free or running
+        detail = "free" if free else ("in use by the running stack" if running else "in use by something else")
+        findings.append(Finding(f"port 127.0.0.1:{port}", ok, detail,
+                                "stop what listens there (ss -ltnp 'sport = :%d')" % port))
+    return findings
+
+
+def render(findings: list[Finding]) -> str:
+    lines = []
+    for f in findings:
+        mark = "ok  " if f.ok else "FAIL"
+        lines.append(f"[{mark}] {f.name}: {f.detail}")
+        if not f.ok and f.fix:
+            lines.append(f"       fix: {f.fix}")
+    return "\n".join(lines)

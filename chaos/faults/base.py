@@ -1,0 +1,75 @@
+"""What every fault is: an injection and a heal that is safe to repeat, acting only on the
+containers of the experiment's own compose project, found by their labels."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, ClassVar
+
+from chaos.errors import InvalidInput
+from chaos.experiment import FaultSpec
+from chaos.stack import StackDef, containers
+
+IMPLEMENTATIONS: dict[str, type["Fault"]] = {}
+
+
+@dataclass
+class FaultContext:
+    client: object  # docker.DockerClient
+    stack: StackDef
+
+
+class Fault:
+    """One scheduled fault. ``heal_after_s``: seconds after injection when the runner heals it
+    (None: only at the end of the run, in ``finally``)."""
+
+    type: ClassVar[str]
+
+    def __init__(self, spec: FaultSpec, ctx: FaultContext):
+        self.spec = spec
+        self.ctx = ctx
+
+    @property
+    def heal_after_s(self) -> float | None:
+        return None
+
+    def inject(self) -> str:
+        """Inject; return a short description of what was done."""
+        raise NotImplementedError
+
+    def heal(self) -> str:
+        """Undo; must be idempotent and must work even if inject failed half-way."""
+        raise NotImplementedError
+
+    # helpers -----------------------------------------------------------------------------
+    def targets(self) -> list:
+        t = self.spec.target
+        found = containers(self.ctx.client, self.ctx.stack, site=t.site, service=t.service)
+        if not found:
+            raise InvalidInput(f"fault {self.spec.type}: no container of stack {self.ctx.stack.name} "
+                               f"matches {t.describe()}")
+        return found
+
+
+def implementation(cls: type[Fault]) -> type[Fault]:
+    IMPLEMENTATIONS[cls.type] = cls
+    return cls
+
+
+def at_once(items: list, action: Callable) -> list[str]:
+    """Apply ``action`` to every item concurrently (one thread each, so they land within
+    milliseconds of each other); return the errors as text, one per failed item."""
+    errors: list[str] = []
+    if not items:
+        return errors
+
+    def one(item):
+        try:
+            action(item)
+        except Exception as e:  # noqa: BLE001 - collected and reported by the caller
+            errors.append(f"{getattr(item, 'name', item)}: {e}")
+
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        list(pool.map(one, items))
+    return errors

@@ -1,0 +1,229 @@
+"""How a fault declares its YAML ``type:``, what it may target and the parameters it takes.
+
+A fault module declares itself once::
+
+    DECL = register(FaultDecl(
+        type="pause",
+        targets=("service", "site"),
+        params=(Param("duration_s", "duration", required=True, above=0, doc="..."),),
+    ))
+
+and the loader (``chaos.loader``) checks every fault of an experiment against ``REGISTRY``:
+unknown parameters, types, bounds and required ones, all at load time, before anything runs.
+Parameters the file leaves out are filled with their defaults, so a fault reads
+``spec.params["name"]`` without guessing.
+
+The built-in declarations live at the bottom of this module until each fault has its own file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("number", "int", "str", "bool", "duration")
+TARGET_KINDS = ("site", "service", "link")
+
+_EXPECTED = {
+    "number": "a number",
+    "int": "an integer",
+    "str": "a string",
+    "bool": "true or false",
+    "duration": "a number of seconds",
+}
+_PYTHON_TYPES = {"number": (int, float), "int": int, "str": str, "bool": bool, "duration": (int, float)}
+_JSON_TYPES = {"number": "number", "int": "integer", "str": "string", "bool": "boolean", "duration": "number"}
+
+
+def describe(value: Any) -> str:
+    """A value as a user wrote it, for messages: ``'abc'``, ``12``, ``a list``, ``a boolean (true)``."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__} ({value})"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter (or one scalar field of the experiment file) and its rules.
+
+    ``kind`` is ``number`` (int or float, stored as float), ``int``, ``str``, ``bool`` or
+    ``duration`` (a number of seconds, never negative). ``min`` and ``max`` are inclusive bounds;
+    ``above`` is an exclusive lower bound (``above=0`` reads "> 0"). An optional parameter whose
+    default is None also accepts an explicit ``null``.
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    doc: str = ""
+    above: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"param {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.required and self.default is not None:
+            raise ValueError(f"param {self.name!r}: a required param has no default")
+
+    @property
+    def nullable(self) -> bool:
+        """Whether ``null`` is a valid value (optional, and None is its default)."""
+        return not self.required and self.default is None
+
+    @property
+    def floor(self) -> float | None:
+        """The inclusive lower bound: ``min``, or 0 for a duration without one."""
+        if self.min is None and self.kind == "duration" and self.above is None:
+            return 0
+        return self.min
+
+    def validate(self, value: Any) -> Any:
+        """``value`` converted to this kind's Python type; ValueError with a message for the user if invalid."""
+        if value is None and self.nullable:
+            return None
+        self._check_type(value)
+        self._check_bounds(value)
+        if self.choices and value not in self.choices:
+            raise ValueError(_not_a_choice(value, self.choices))
+        return float(value) if self.kind in ("number", "duration") else value
+
+    def _check_type(self, value: Any) -> None:
+        if not isinstance(value, _PYTHON_TYPES[self.kind]) or (isinstance(value, bool) and self.kind != "bool"):
+            raise ValueError(f"expected {_EXPECTED[self.kind]}, got {describe(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {describe(value)}")
+
+    def _check_bounds(self, value: Any) -> None:
+        if self.kind in ("str", "bool"):
+            return
+        if self.floor is not None and value < self.floor:
+            raise ValueError(f"must be >= {self.floor:g}, got {describe(value)}")
+        if self.above is not None and value <= self.above:
+            raise ValueError(f"must be > {self.above:g}, got {describe(value)}")
+        if self.max is not None and value > self.max:
+            raise ValueError(f"must be <= {self.max:g}, got {describe(value)}")
+
+    def json_schema(self) -> dict[str, Any]:
+        """This parameter as a JSON Schema (draft 2020-12) fragment."""
+        schema: dict[str, Any] = {"type": _JSON_TYPES[self.kind]}
+        if self.nullable:
+            schema["type"] = [schema["type"], "null"]
+        for key, bound in (("minimum", self.floor), ("exclusiveMinimum", self.above), ("maximum", self.max)):
+            if bound is not None:
+                schema[key] = bound
+        if self.choices:
+            schema["enum"] = list(self.choices)
+        if self.default is not None:
+            schema["default"] = self.default
+        if self.doc:
+            schema["description"] = self.doc
+        return schema
+
+
+def _not_a_choice(value: Any, choices: tuple) -> str:
+    """The message for a value outside its choices, with a did-you-mean when one is close."""
+    listed = ", ".join(str(c) for c in choices)
+    message = f"{describe(value)} is not one of {listed}"
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    return f"{message}; did you mean {close[0]!r}?" if close else message
+
+
+@dataclass(frozen=True)
+class FaultDecl:
+    """A fault's YAML ``type``, the target kinds it accepts (site, service, link) and its parameters."""
+
+    type: str
+    targets: tuple[str, ...]
+    params: tuple[Param, ...]
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.targets) - set(TARGET_KINDS)
+        if not self.targets or unknown:
+            raise ValueError(f"fault {self.type!r}: targets must be among {', '.join(TARGET_KINDS)}")
+        names = [p.name for p in self.params]
+        if len(names) != len(set(names)) or {"type", "target", "at_s"} & set(names):
+            raise ValueError(f"fault {self.type!r}: parameter names must be unique and not type/target/at_s")
+
+
+REGISTRY: dict[str, FaultDecl] = {}
+
+
+def register(decl: FaultDecl) -> FaultDecl:
+    """Add ``decl`` to REGISTRY under its type; registering the same declaration twice is harmless."""
+    known = REGISTRY.get(decl.type)
+    if known is not None and known != decl:
+        raise ValueError(f"fault type {decl.type!r} is already registered with another declaration")
+    REGISTRY[decl.type] = decl
+    return decl
+
+
+# Built-in declarations.
+
+register(
+    FaultDecl(
+        type="power_cut",
+        targets=("site",),
+        params=(
+            Param(
+                "power_returns_after_s",
+                "duration",
+                doc="Seconds until power returns and the site's containers start again; omit or null: never.",
+            ),
+        ),
+        doc="Every container of a site is SIGKILLed at the same instant; disks survive.",
+    )
+)
+
+register(
+    FaultDecl(
+        type="kill",
+        targets=("service",),
+        params=(Param("signal", "str", default="SIGKILL", doc="The signal sent to the service's containers."),),
+        doc="One service's containers receive a signal (SIGKILL by default).",
+    )
+)
+
+register(
+    FaultDecl(
+        type="pause",
+        targets=("service", "site"),
+        params=(Param("duration_s", "duration", required=True, above=0, doc="Seconds the containers stay frozen."),),
+        doc="Freeze containers (docker pause): the gray failure, alive but not answering.",
+    )
+)
+
+register(
+    FaultDecl(
+        type="latency",
+        targets=("link",),
+        params=(
+            Param("latency_ms", "int", required=True, min=0, doc="Added delay per direction, in milliseconds."),
+            Param("jitter_ms", "int", default=0, min=0, doc="Random variation of the delay, in milliseconds."),
+            Param("duration_s", "duration", required=True, above=0, doc="Seconds the latency stays in place."),
+            Param(
+                "direction",
+                "str",
+                default="both",
+                choices=("both", "upstream", "downstream"),
+                doc="Which way the delay applies.",
+            ),
+        ),
+        doc="Slow a link between two sites (a Toxiproxy latency toxic).",
+    )
+)

@@ -1,0 +1,38 @@
+"""power_cut: every container of a site is SIGKILLed at the same instant; disks (volumes) survive.
+Power returns after ``power_returns_after_s`` (every container of the site started again), or at
+the end of the run when it is null ("never" within the experiment)."""
+
+from __future__ import annotations
+
+from chaos.faults.base import Fault, at_once, implementation
+
+
+def _start_if_stopped(container) -> None:
+    container.reload()
+    if container.status == "paused":
+        container.unpause()
+    elif container.status != "running":
+        container.start()
+
+
+@implementation
+class PowerCut(Fault):
+    type = "power_cut"
+
+    @property
+    def heal_after_s(self) -> float | None:
+        return self.spec.params.get("power_returns_after_s")
+
+    def inject(self) -> str:
+        victims = [c for c in self.targets() if c.status in ("running", "paused")]
+        errors = at_once(victims, lambda c: c.kill(signal="SIGKILL"))
+        if errors:
+            raise RuntimeError("power cut incomplete: " + "; ".join(errors))
+        return f"killed {len(victims)} containers: {', '.join(sorted(c.name for c in victims))}"
+
+    def heal(self) -> str:
+        site = self.targets()
+        errors = at_once(site, _start_if_stopped)
+        if errors:
+            raise RuntimeError("power not restored everywhere: " + "; ".join(errors))
+        return f"started {len(site)} containers"

@@ -1,0 +1,65 @@
+"""Start and stop Locust as a headless subprocess (Locust monkey-patches the standard library with
+gevent, so it never runs inside the harness's own process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from chaos.experiment import Load
+
+
+class LocustProcess:
+    def __init__(self, workload: Path, host: str, load: Load, history_dir: Path, log_path: Path):
+        self.cmd = [sys.executable, "-m", "locust", "-f", str(workload), "--headless",
+                    "--host", host, "-u", str(load.users), "-r", f"{load.spawn_rate:g}",
+                    "-t", f"{int(round(load.duration_s))}s", "--stop-timeout", "3",
+                    "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
+        self.env = dict(os.environ, CHAOS_HISTORY_DIR=str(history_dir), PYTHONUNBUFFERED="1")
+        if load.mix:
+            self.env["CHAOS_LOAD_MIX"] = json.dumps(dict(load.mix))
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "w")
+        # Own process group: a Ctrl-C in the terminal reaches the harness, which stops Locust itself.
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace_s: float = 10.0) -> int | None:
+        """Stop Locust (SIGTERM, then SIGKILL after ``grace_s``); return its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=grace_s)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=10)
+        self._log.close()
+        return self.proc.returncode
+
+    def wait(self, timeout: float) -> int | None:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""

@@ -1,0 +1,94 @@
+"""The helper a stack's Locust workload calls for every request it wants judged.
+
+Usage in a locustfile (runs inside the Locust process)::
+
+    from chaos.load.recorder import request
+
+    class Person(FastHttpUser):
+        @task
+        def send(self):
+            r = request(self.client, "POST", "/messaging/rooms/r1/messages",
+                        service="messaging", op="send", write_id=msg_id, json={...})
+            if r is not None:   # acknowledged
+                ...
+
+It times the request, classifies its outcome, marks it in Locust's own statistics and appends one
+``op`` record to ``$CHAOS_HISTORY_DIR/load-<pid>.jsonl`` (see ``chaos.history``).
+
+Outcome rules (Jepsen's ok / fail / info):
+  * 2xx                                           -> ok (a write is then *acknowledged*)
+  * no answer and the connection was refused      -> fail (the request never reached a server)
+  * no answer otherwise (timeout, reset, ...)     -> unknown
+  * 502 / 504 (a gateway lost the answer), or an answer with ``X-Write-Outcome: unknown``
+    (the server lost its database during commit)  -> unknown for a write, fail for a read
+  * any other status                              -> fail
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from chaos.history import HistoryWriter
+
+_writer: HistoryWriter | None = None
+_writer_pid: int | None = None
+
+
+def _history() -> HistoryWriter | None:
+    global _writer, _writer_pid
+    directory = os.environ.get("CHAOS_HISTORY_DIR")
+    if not directory:
+        return None
+    if _writer is None or _writer_pid != os.getpid():
+        _writer = HistoryWriter(Path(directory) / f"load-{os.getpid()}.jsonl")
+        _writer_pid = os.getpid()
+    return _writer
+
+
+def classify(status: int, error: BaseException | str | None, headers, is_write: bool) -> str:
+    if 200 <= status < 300:
+        return "ok"
+    if not status:
+        text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+        if isinstance(error, ConnectionRefusedError) or "refused" in text.lower():
+            return "fail"
+        return "unknown"
+    unknown_marker = (headers or {}).get("X-Write-Outcome", "") if headers is not None else ""
+    if is_write and (status in (502, 504) or str(unknown_marker).lower() == "unknown"):
+        return "unknown"
+    return "fail"
+
+
+def request(client, method: str, path: str, *, service: str, op: str, write_id: str | None = None,
+            **kwargs):
+    """Do one request through a Locust HTTP client; return the response if it was ok, else None."""
+    start = time.time()
+    mono = time.monotonic()
+    status = 0
+    error_text = None
+    outcome = "unknown"
+    response = None
+    with client.request(method, path, name=f"{service}:{op}", catch_response=True, **kwargs) as resp:
+        latency = time.monotonic() - mono
+        status = resp.status_code or 0
+        error = getattr(resp, "error", None)
+        try:
+            headers = resp.headers if status else None
+        except Exception:  # noqa: BLE001 - a broken answer has no headers
+            headers = None
+        outcome = classify(status, error, headers, is_write=write_id is not None)
+        if outcome == "ok":
+            resp.success()
+            response = resp
+        else:
+            error_text = (f"{type(error).__name__}: {error}" if isinstance(error, BaseException)
+                          else (str(error) if error else f"HTTP {status}"))
+            resp.failure(f"{outcome}: {error_text}")
+    writer = _history()
+    if writer is not None:
+        writer.write({"kind": "op", "service": service, "op": op, "outcome": outcome,
+                      "start": start, "mono": mono, "latency": latency, "write_id": write_id,
+                      "status": status or None, "error": error_text, "proc": os.getpid()})
+    return response

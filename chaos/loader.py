@@ -1,0 +1,547 @@
+"""Load an experiment file (format version 1) into a typed, frozen ``Experiment``.
+
+Every problem of a file is reported at once, each with its line, column and key path
+(``faults[0].target.site``), and nothing runs on an invalid file. A pure module: no Docker, no
+network. The format, by example::
+
+    name: pangyo-power-cut          # required, [a-z0-9-]+
+    description: Pangyo loses power  # optional
+    stack: dual-site                 # required; the CLI may override it
+    tags: [nightly, site]            # optional
+    expect: pass                     # pass | fail (default pass)
+    load:                            # required
+      users: 20                      # int 1..1000
+      spawn_rate: 20                 # number > 0
+      duration_s: 60                 # number > 0
+      mix: {send: 3, pay: 2}         # optional task weights >= 0
+    faults:                          # optional list
+      - type: power_cut              # a type in chaos.faults.params.REGISTRY
+        target: {site: pangyo}       # {site: X} | {service: S, site: X} | {link: [a, b]}
+        at_s: 15                     # offset from load start, before load.duration_s
+        power_returns_after_s: 30    # the type's own parameters
+    checks:                          # optional: metric -> {max|min|equals: N, service: S}
+      rto_s: {max: 15}               # or a list of those, e.g. one per service
+      lost_writes: {max: 0}
+    rto_consecutive_ok: 5            # optional int >= 1
+    recovery_wait_s: 30              # optional number >= 0
+
+``json_schema()`` gives the same format as a JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from chaos.errors import ExperimentInvalid, InvalidInput, Problem
+from chaos.experiment import Experiment, FaultSpec, Load, Target, Threshold
+from chaos.faults.params import REGISTRY, FaultDecl, Param, describe
+
+_YAML = "tag:yaml.org,2002:"
+# Tags plain YAML resolves to; anything else (``!foo``, ``!!python/object``, ``!!set``) is refused.
+_SCALAR_TAGS = {_YAML + kind for kind in ("null", "bool", "int", "float", "str", "timestamp")}
+_PLAIN_TAGS = _SCALAR_TAGS | {_YAML + "seq", _YAML + "map"}
+_NAME_PATTERN = "[a-z0-9-]+"
+
+_TOP_PARAMS = (
+    Param("name", "str", required=True, doc="The experiment's name, [a-z0-9-]+; it names the run folders."),
+    Param("description", "str", default="", doc="What the experiment shows, in prose."),
+    Param("stack", "str", required=True, doc="The stack (a folder of stacks/) to run; the CLI may override it."),
+    Param(
+        "expect",
+        "str",
+        default=Experiment.expect,
+        choices=("pass", "fail"),
+        doc="The verdict the stack should reach: fail for a stack meant to fail (single-site under a site loss).",
+    ),
+    Param(
+        "rto_consecutive_ok",
+        "int",
+        default=Experiment.rto_consecutive_ok,
+        min=1,
+        doc="Successes in a row that end an outage.",
+    ),
+    Param(
+        "recovery_wait_s",
+        "duration",
+        default=Experiment.recovery_wait_s,
+        doc="Seconds allowed after the load for the system to settle before the read-back.",
+    ),
+)
+_TOP_KEYS = (
+    "name",
+    "description",
+    "stack",
+    "tags",
+    "expect",
+    "load",
+    "faults",
+    "checks",
+    "rto_consecutive_ok",
+    "recovery_wait_s",
+)
+_TOP_REQUIRED = ("name", "stack", "load")
+
+_LOAD_PARAMS = (
+    Param("users", "int", required=True, min=1, max=1000, doc="Simulated users."),
+    Param("spawn_rate", "number", required=True, above=0, doc="Users started per second."),
+    Param("duration_s", "duration", required=True, above=0, doc="Seconds of load; fault offsets count from its start."),
+)
+_LOAD_KEYS = tuple(p.name for p in _LOAD_PARAMS) + ("mix",)
+_MIX_WEIGHT = Param("weight", "number", min=0, required=True, doc="Relative weight of a workload task.")
+_TAG = Param("tag", "str", required=True)
+
+_FAULT_TYPE = Param("type", "str", required=True)
+_AT_S = Param("at_s", "duration", required=True, doc="Offset from the start of the load, in seconds.")
+_FAULT_KEYS = ("type", "target", "at_s")
+
+# required=True only makes null invalid; which target keys must be present depends on the target's shape.
+_SITE = Param("site", "str", required=True, doc="A site, e.g. pangyo.")
+_SERVICE = Param("service", "str", required=True, doc="A service, e.g. login.")
+_TARGET_KEYS = ("site", "service", "link")
+_TARGET_SHAPES = "{site: X}, {service: S, site: X} or {link: [a, b]}"
+
+CHECK_METRICS: dict[str, Param] = {
+    "rto_s": Param("rto_s", "duration", doc="Longest outage of a service after a fault, in seconds."),
+    "lost_writes": Param("lost_writes", "int", min=0, doc="Acknowledged writes missing after recovery."),
+    "acked_writes": Param("acked_writes", "int", min=0, doc="Writes the system acknowledged."),
+    "availability": Param("availability", "number", min=0, max=1, doc="Ratio of ok requests to all requests."),
+    "unknown_writes": Param("unknown_writes", "int", min=0, doc="Writes whose outcome is unknown (timeouts)."),
+    "duplicate_writes": Param("duplicate_writes", "int", min=0, doc="Writes the system holds more than once."),
+}
+_OPS = {"max": "<=", "min": ">=", "equals": "=="}
+_THRESHOLD_KEYS = (*_OPS, "service")
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate the experiment file at ``path``; ExperimentInvalid lists every problem."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such experiment file") from None
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read the experiment file: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ExperimentInvalid([Problem(str(path), line, None, "", "not UTF-8 text")]) from None
+    return load_experiment_text(text, str(path))
+
+
+def load_experiment_text(text: str, filename: str) -> Experiment:
+    """Validate the YAML ``text`` of an experiment; ``filename`` is only used in messages and ``source``."""
+    reader = _Reader(filename)
+    root = reader.compose(text)
+    experiment = reader.experiment(root) if root is not None else None
+    if reader.problems or experiment is None:
+        raise ExperimentInvalid(sorted(reader.problems, key=lambda p: (p.line or 0, p.column or 0)))
+    return experiment
+
+
+def validate_targets(experiment: Experiment, sites: set[str], services: set[str]) -> list[Problem]:
+    """Problems with fault targets naming a site or service the stack does not have."""
+    known = {"site": sites, "service": services}
+    problems = []
+    for index, fault in enumerate(experiment.faults):
+        for key, noun, name in _target_names(fault.target):
+            if name not in known[noun]:
+                path = f"faults[{index}].target.{key}"
+                message = _unknown(noun, name, known[noun])
+                problems.append(Problem(experiment.source, fault.line, None, path, message))
+    return problems
+
+
+def _target_names(target: Target) -> Iterator[tuple[str, str, str]]:
+    """(key, noun, name) for every site or service a target names: ("link[1]", "site", "witness")."""
+    if target.site is not None:
+        yield "site", "site", target.site
+    if target.service is not None:
+        yield "service", "service", target.service
+    for index, site in enumerate(target.link or ()):
+        yield f"link[{index}]", "site", site
+
+
+def json_schema() -> dict[str, Any]:
+    """The experiment format as a JSON Schema (draft 2020-12), one ``oneOf`` branch per fault type."""
+    properties = {p.name: p.json_schema() for p in _TOP_PARAMS}
+    properties["name"]["pattern"] = f"^{_NAME_PATTERN}$"
+    properties["tags"] = {"type": "array", "items": {"type": "string"}}
+    properties["load"] = _load_schema()
+    properties["faults"] = {"type": "array", "items": {"oneOf": [_fault_schema(REGISTRY[t]) for t in sorted(REGISTRY)]}}
+    properties["checks"] = _checks_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "chaos-harness experiment (format version 1)",
+        "type": "object",
+        "properties": {key: properties[key] for key in _TOP_KEYS},
+        "required": list(_TOP_REQUIRED),
+        "additionalProperties": False,
+        "$defs": _target_schemas(),
+    }
+
+
+def _load_schema() -> dict[str, Any]:
+    properties = {p.name: p.json_schema() for p in _LOAD_PARAMS}
+    properties["mix"] = {"type": "object", "additionalProperties": _MIX_WEIGHT.json_schema()}
+    required = [p.name for p in _LOAD_PARAMS if p.required]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def _fault_schema(decl: FaultDecl) -> dict[str, Any]:
+    target = {"oneOf": [{"$ref": f"#/$defs/{kind}_target"} for kind in decl.targets]}
+    properties = {"type": {"const": decl.type}, "target": target, "at_s": _AT_S.json_schema()}
+    for param in decl.params:
+        properties[param.name] = param.json_schema()
+    required = [*_FAULT_KEYS, *(p.name for p in decl.params if p.required)]
+    return {
+        "title": decl.type,
+        "description": decl.doc,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _target_schemas() -> dict[str, Any]:
+    def target(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+        return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+    link = {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}
+    return {
+        "site_target": target({"site": _SITE.json_schema()}, ["site"]),
+        "service_target": target({"service": _SERVICE.json_schema(), "site": _SITE.json_schema()}, ["service"]),
+        "link_target": target({"link": link}, ["link"]),
+    }
+
+
+def _checks_schema() -> dict[str, Any]:
+    properties = {}
+    for metric, param in CHECK_METRICS.items():
+        value = {k: v for k, v in param.json_schema().items() if k != "description"}
+        threshold = {
+            "type": "object",
+            "properties": {**{op: value for op in _OPS}, "service": {"type": "string"}},
+            "oneOf": [{"required": [op]} for op in _OPS],
+            "additionalProperties": False,
+        }
+        many = {"type": "array", "items": threshold, "minItems": 1}
+        properties[metric] = {"description": param.doc, "oneOf": [threshold, many]}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _unknown_key(name: str, allowed: tuple[str, ...]) -> str:
+    """``unknown key 'x'; did you mean 'y'?``, or the keys allowed when none is close."""
+    close = difflib.get_close_matches(name, allowed, n=1)
+    if close:
+        return f"unknown key {name!r}; did you mean {close[0]!r}?"
+    return f"unknown key {name!r}; expected one of: {', '.join(allowed)}"
+
+
+def _unknown(noun: str, name: str, known: Iterable[str]) -> str:
+    """``unknown site 'x'; did you mean 'y'? known: a, b``: for names the user picks from a set."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return f"unknown {noun} {name!r}{hint} known: {', '.join(known) or 'none'}"
+
+
+def _stand_in(node: Node) -> Any:
+    """A scalar's value; for a list or mapping an empty one, enough to say what the user wrote.
+
+    A scalar that does not construct (an impossible date like 2022-13-45) stands in as its text.
+    """
+    if isinstance(node, SequenceNode):
+        return []
+    if isinstance(node, MappingNode):
+        return {}
+    try:
+        return SafeConstructor().construct_object(node)
+    except (ConstructorError, ValueError):
+        return node.value
+
+
+class _Reader:
+    """Walks the composed YAML node tree of one file, collecting problems instead of stopping.
+
+    Each method reports what it finds wrong and returns None for what it could not read; the
+    Experiment is only built when no problem was found, so a None never reaches it.
+    """
+
+    def __init__(self, filename: str):
+        self.file = filename
+        self.problems: list[Problem] = []
+
+    def report(self, node: Node | None, path: str, message: str) -> None:
+        """Record a problem at ``node`` (at line 1 when there is no node)."""
+        line, column = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
+        self.problems.append(Problem(self.file, line, column, path, message))
+
+    def compose(self, text: str) -> Node | None:
+        """The document's node tree, with line and column marks; None (reported) if empty or not YAML."""
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as error:
+            self._syntax_error(error)
+            return None
+        except yaml.reader.ReaderError as error:  # a character YAML does not accept
+            line = text.count("\n", 0, error.position) + 1
+            column = error.position - text.rfind("\n", 0, error.position)
+            message = f"not valid YAML: unacceptable character #x{error.character:04x}"
+            self.problems.append(Problem(self.file, line, column, "", message))
+            return None
+        if root is None:
+            self.report(None, "", "the file is empty; expected a mapping with name, stack and load")
+        return root
+
+    def _syntax_error(self, error: yaml.MarkedYAMLError) -> None:
+        mark = error.problem_mark or error.context_mark
+        context = error.context
+        if context and error.context_mark and mark and error.context_mark.line != mark.line:
+            context += f" started at line {error.context_mark.line + 1}"
+        message = "YAML syntax error: " + ", ".join(filter(None, (context, error.problem)))
+        if "'\\t'" in message:  # PyYAML: found character '\t' that cannot start any token
+            message += " (indent with spaces, not tabs)"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, None)
+        self.problems.append(Problem(self.file, line, column, "", message))
+
+    # Generic shapes.
+
+    def entries(self, node: Node, path: str, shape: str = "a mapping") -> dict[str, tuple[Node, Node]] | None:
+        """A mapping's (key node, value node) by key; None (reported) if ``node`` is not a mapping.
+
+        A duplicate key is reported and the first one kept.
+        """
+        if not isinstance(node, MappingNode):
+            self.report(node, path, f"expected {shape}, got {describe(_stand_in(node))}")
+            return None
+        if not self.plain_tag(node, path):
+            return None
+        found: dict[str, tuple[Node, Node]] = {}
+        for key, value in node.value:
+            name = self.key_name(key, path)
+            if name is None:
+                continue
+            if name in found:
+                first = found[name][0].start_mark.line + 1
+                self.report(key, _join(path, name), f"duplicate key {name!r} (first at line {first})")
+                continue
+            found[name] = (key, value)
+        return found
+
+    def key_name(self, key: Node, path: str) -> str | None:
+        """The text of a mapping key; None (reported) for a list, mapping, tagged or merge (<<) key."""
+        if key.tag == _YAML + "merge":
+            self.report(key, path, "merge keys (<<) are not supported; write the keys out")
+            return None
+        if not isinstance(key, ScalarNode) or key.tag not in _SCALAR_TAGS:
+            self.report(key, path, "expected a plain key")
+            return None
+        return key.value
+
+    def check_keys(
+        self,
+        node: Node,
+        entries: dict[str, tuple[Node, Node]],
+        path: str,
+        allowed: tuple[str, ...] | None,
+        required: Iterable[str] = (),
+        noun: str = "key",
+    ) -> None:
+        """Report keys not in ``allowed`` (None: any key goes) and ``required`` keys that are missing."""
+        for name, (key, _) in entries.items():
+            if allowed is not None and name not in allowed:
+                message = _unknown_key(name, allowed) if noun == "key" else _unknown(noun, name, allowed)
+                self.report(key, _join(path, name), message)
+        for name in required:
+            if name not in entries:
+                self.report(node, path, f"missing required key {name!r}")
+
+    def section(
+        self, node: Node, path: str, allowed: tuple[str, ...], required: Iterable[str] = (), noun: str = "key"
+    ) -> dict[str, Node] | None:
+        """The value nodes of a mapping whose keys are known in advance; problems reported."""
+        entries = self.entries(node, path)
+        if entries is None:
+            return None
+        self.check_keys(node, entries, path, allowed, required, noun)
+        return {name: value for name, (_, value) in entries.items() if name in allowed}
+
+    def sequence(self, node: Node, path: str) -> list[Node] | None:
+        """A list's item nodes; None (reported) if ``node`` is not a list."""
+        if not isinstance(node, SequenceNode):
+            self.report(node, path, f"expected a list, got {describe(_stand_in(node))}")
+            return None
+        if not self.plain_tag(node, path):
+            return None
+        return list(node.value)
+
+    def plain_tag(self, node: Node, path: str) -> bool:
+        """Whether ``node`` carries a tag plain YAML resolves to; reported if not (``!!python/...``)."""
+        if node.tag in _PLAIN_TAGS:
+            return True
+        self.report(node, path, f"unsupported YAML tag {node.tag!r}")
+        return False
+
+    def value(self, node: Node, path: str, param: Param) -> Any:
+        """A scalar checked against ``param``; None (reported) if invalid."""
+        if not self.plain_tag(node, path):
+            return None
+        try:
+            return param.validate(_stand_in(node))
+        except ValueError as error:
+            self.report(node, path, str(error))
+            return None
+
+    def field(self, values: dict[str, Node], param: Param, path: str) -> Any:
+        """The value of ``param`` in a section, or its default when absent (a missing required key is
+        reported by ``check_keys``)."""
+        if param.name not in values:
+            return param.default
+        return self.value(values[param.name], _join(path, param.name), param)
+
+    # The experiment's parts.
+
+    def experiment(self, root: Node) -> Experiment | None:
+        """The whole file; every part is read (and its problems reported) even when another is wrong."""
+        values = self.section(root, "", _TOP_KEYS, _TOP_REQUIRED)
+        if values is None:
+            return None
+        scalars = {param.name: self.field(values, param, "") for param in _TOP_PARAMS}
+        if isinstance(scalars["name"], str) and not re.fullmatch(_NAME_PATTERN, scalars["name"]):
+            message = "expected lowercase letters, digits and dashes (like pangyo-power-cut)"
+            self.report(values["name"], "name", f"{message}, got {scalars['name']!r}")
+        load = self.load(values["load"]) if "load" in values else None
+        faults = self.faults(values.get("faults"), load.duration_s if load else None)
+        checks = self.checks(values.get("checks"))
+        tags = self.tags(values.get("tags"))
+        if self.problems or load is None:
+            return None
+        scalars["description"] = scalars["description"].strip()
+        return Experiment(**scalars, load=load, faults=faults, checks=checks, tags=tags, source=self.file)
+
+    def tags(self, node: Node | None) -> tuple[str, ...]:
+        items = self.sequence(node, "tags") if node is not None else []
+        return tuple(self.value(item, f"tags[{i}]", _TAG) for i, item in enumerate(items or ()))
+
+    def load(self, node: Node) -> Load | None:
+        values = self.section(node, "load", _LOAD_KEYS, (p.name for p in _LOAD_PARAMS if p.required))
+        if values is None:
+            return None
+        scalars = {param.name: self.field(values, param, "load") for param in _LOAD_PARAMS}
+        mix = self.mix(values["mix"]) if "mix" in values else {}
+        if None in scalars.values() or mix is None:
+            return None
+        return Load(**scalars, mix=mix)
+
+    def mix(self, node: Node) -> dict[str, float] | None:
+        entries = self.entries(node, "load.mix", "a mapping of task to weight, like {send: 3, pay: 2}")
+        if entries is None:
+            return None
+        return {name: self.value(value, f"load.mix.{name}", _MIX_WEIGHT) for name, (_, value) in entries.items()}
+
+    def faults(self, node: Node | None, duration_s: float | None) -> tuple[FaultSpec, ...]:
+        items = self.sequence(node, "faults") if node is not None else []
+        return tuple(self.fault(item, f"faults[{i}]", duration_s) for i, item in enumerate(items or ()))
+
+    def fault(self, node: Node, path: str, duration_s: float | None) -> FaultSpec | None:
+        """One fault: its type decides which parameters it takes; defaults fill the ones left out."""
+        entries = self.entries(node, path)
+        if entries is None:
+            return None
+        decl = self.fault_decl(entries, path)
+        allowed = (*_FAULT_KEYS, *(p.name for p in decl.params)) if decl else None
+        required = (*_FAULT_KEYS, *(p.name for p in decl.params if p.required)) if decl else _FAULT_KEYS
+        self.check_keys(node, entries, path, allowed, required)
+        values = {name: value for name, (_, value) in entries.items()}
+        target = self.target(values["target"], _join(path, "target"), decl) if "target" in values else None
+        at_s = self.field(values, _AT_S, path)
+        if at_s is not None and duration_s is not None and at_s >= duration_s:
+            message = f"at_s {at_s:g} is not before the end of the load (load.duration_s is {duration_s:g})"
+            self.report(values["at_s"], _join(path, "at_s"), message)
+        params = {p.name: self.field(values, p, path) for p in decl.params} if decl else {}
+        if decl is None or target is None or at_s is None:
+            return None
+        return FaultSpec(decl.type, target, at_s, params, line=node.start_mark.line + 1)
+
+    def fault_decl(self, entries: dict[str, tuple[Node, Node]], path: str) -> FaultDecl | None:
+        """The declaration of the fault's ``type``; None (reported unless the key is missing) if unknown."""
+        if "type" not in entries:
+            return None
+        node = entries["type"][1]
+        name = self.value(node, _join(path, "type"), _FAULT_TYPE)
+        if name is not None and name not in REGISTRY:
+            self.report(node, _join(path, "type"), _unknown("fault type", name, REGISTRY))
+        return REGISTRY.get(name) if name is not None else None
+
+    def target(self, node: Node, path: str, decl: FaultDecl | None) -> Target | None:
+        """A target whose shape (link, service or site) is one the fault's declaration accepts."""
+        values = self.section(node, path, _TARGET_KEYS)
+        if values is None:
+            return None
+        kind = next((k for k in ("link", "service", "site") if k in values), None)
+        if kind is None:
+            self.report(node, path, f"expected a target like {_TARGET_SHAPES}")
+            return None
+        if kind == "link" and len(values) > 1:
+            self.report(node, path, "a link target takes no other key")
+        if decl is not None and kind not in decl.targets:
+            self.report(node, path, f"{decl.type} cannot target a {kind}; it targets: {' or '.join(decl.targets)}")
+        site, service = self.field(values, _SITE, path), self.field(values, _SERVICE, path)
+        link = self.link(values["link"], _join(path, "link")) if "link" in values else None
+        return Target(site=site, service=service, link=link)
+
+    def link(self, node: Node, path: str) -> tuple[str, str] | None:
+        """The two different sites a link joins."""
+        items = self.sequence(node, path)
+        if items is None:
+            return None
+        if len(items) != 2:
+            self.report(node, path, f"expected two sites, like [pangyo, chuncheon], got {len(items)}")
+            return None
+        sites = tuple(self.value(item, f"{path}[{i}]", _SITE) for i, item in enumerate(items))
+        if sites[0] is not None and sites[0] == sites[1]:
+            self.report(node, path, f"a link joins two different sites, got {sites[0]!r} twice")
+        return sites
+
+    def checks(self, node: Node | None) -> tuple[Threshold, ...]:
+        """metric -> one threshold, or a list of them (e.g. one per service)."""
+        values = self.section(node, "checks", tuple(CHECK_METRICS), noun="metric") if node is not None else {}
+        thresholds = []
+        for metric, value in (values or {}).items():
+            path = f"checks.{metric}"
+            if isinstance(value, SequenceNode):
+                items = [(item, f"{path}[{i}]") for i, item in enumerate(self.sequence(value, path) or ())]
+            else:
+                items = [(value, path)]
+            thresholds += [self.threshold(item, item_path, metric) for item, item_path in items]
+        return tuple(thresholds)
+
+    def threshold(self, node: Node, path: str, metric: str) -> Threshold | None:
+        """``{max|min|equals: N, service: S}``, N checked against the metric's bounds."""
+        entries = self.entries(node, path, "a mapping like {max: 15}")
+        if entries is None:
+            return None
+        self.check_keys(node, entries, path, _THRESHOLD_KEYS)
+        values = {name: value for name, (_, value) in entries.items()}
+        ops = [op for op in _OPS if op in values]
+        if len(ops) != 1:
+            self.report(node, path, f"expected exactly one of max, min, equals, got {', '.join(ops) or 'none'}")
+            return None
+        bound = dataclasses.replace(CHECK_METRICS[metric], name=ops[0], required=True)
+        value = self.field(values, bound, path)
+        service = self.field(values, _SERVICE, path)
+        return Threshold(metric, _OPS[ops[0]], float(value), service) if value is not None else None

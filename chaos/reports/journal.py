@@ -1,0 +1,183 @@
+"""The run journal: ``journal.json`` in the run folder, the contract outside tools parse.
+
+Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UTC)::
+
+    {"schema", "run_id", "verdict": "pass|fail|unknown", "expected": "pass|fail",
+     "matches_expectation": bool,
+     "experiment": {"name", "description", "file", "tags", "load": {...}},
+     "stack", "started_at", "finished_at",
+     "faults": [{"id", "type", "target", "injected_at", "healed_at" (null if never), "heal_ok"}],
+     "services": {name: {"requests", "ok", "failed", "unknown", "availability", "rto_s",
+                         "acked_writes", "lost_writes", "unknown_writes", "recovered_writes",
+                         "duplicate_writes", "lost_ids", "latency_ms", "availability_by_phase"}},
+     "checks": [{"name", "verdict", "figure", "threshold", "service", "detail"}],
+     "reasons": [str], "environment": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from chaos.checks import Judgement, fault_windows
+from chaos.errors import InvalidInput
+from chaos.experiment import Experiment
+from chaos.history import History
+
+SCHEMA = "chaos-harness/journal/1"
+FILENAME = "journal.json"
+VERDICTS = ("pass", "fail", "unknown")
+
+_NULLABLE_NUMBER = (int, float, type(None))
+_TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_expectation": bool,
+        "experiment": dict, "stack": str, "started_at": str, "finished_at": str, "faults": list,
+        "services": dict, "checks": list, "reasons": list, "environment": dict}
+_EXPERIMENT = {"name": str, "description": str, "file": str, "tags": list, "load": dict}
+_FAULT = {"id": str, "type": str, "target": str, "injected_at": str,
+          "healed_at": (str, type(None)), "heal_ok": bool}
+_SERVICE = {"requests": _NULLABLE_NUMBER, "ok": _NULLABLE_NUMBER, "failed": _NULLABLE_NUMBER,
+            "unknown": _NULLABLE_NUMBER, "availability": _NULLABLE_NUMBER,
+            "rto_s": _NULLABLE_NUMBER, "acked_writes": _NULLABLE_NUMBER,
+            "lost_writes": _NULLABLE_NUMBER, "unknown_writes": _NULLABLE_NUMBER,
+            "recovered_writes": _NULLABLE_NUMBER, "duplicate_writes": _NULLABLE_NUMBER,
+            "lost_ids": (list, type(None)), "latency_ms": dict, "availability_by_phase": dict}
+_CHECK = {"name": str, "verdict": str, "figure": _NULLABLE_NUMBER, "threshold": (str, type(None)),
+          "service": (str, type(None)), "detail": str}
+
+
+def iso_utc(wall: float) -> str:
+    """A wall-clock time (seconds since the epoch) as ISO 8601 UTC, e.g. 2024-05-01T06:19:00.250Z."""
+    stamp = datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, started_at: str,
+                  finished_at: str, history: History, run_id: str, environment: dict) -> dict:
+    """The journal of one judged run (see the module's docstring for its shape)."""
+    load = experiment.load
+    return {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "verdict": judgement.verdict.value,
+        "expected": experiment.expect,
+        "matches_expectation": judgement.verdict.value == experiment.expect,
+        "experiment": {"name": experiment.name, "description": experiment.description,
+                       "file": experiment.source, "tags": list(experiment.tags),
+                       "load": {"users": load.users, "spawn_rate": load.spawn_rate,
+                                "duration_s": load.duration_s, "mix": dict(load.mix)}},
+        "stack": stack,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "faults": [{"id": w.id, "type": w.type, "target": w.target,
+                    "injected_at": iso_utc(w.injected_wall),
+                    "healed_at": None if w.healed_wall is None else iso_utc(w.healed_wall),
+                    "heal_ok": w.heal_ok}
+                   for w in fault_windows(history)],
+        "services": {name: f.to_dict() for name, f in judgement.services.items()},
+        "checks": [c.to_dict() for c in judgement.checks],
+        "reasons": list(judgement.reasons),
+        "environment": dict(environment),
+    }
+
+
+def write_journal(run_dir: Path, journal: dict) -> Path:
+    """Write ``run_dir/journal.json`` atomically (a temporary file renamed over it)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    target = run_dir / FILENAME
+    fd, tmp = tempfile.mkstemp(prefix=".journal-", suffix=".tmp", dir=run_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(journal, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_journal(path: Path) -> dict:
+    """Read a journal from its file or from the run folder holding it."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / FILENAME
+    try:
+        with open(path, encoding="utf-8") as f:
+            journal = json.load(f)
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no journal here") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"{path}: not a JSON journal: {e}") from None
+    if not isinstance(journal, dict):
+        raise InvalidInput(f"{path}: not a journal: the top level is not an object")
+    return journal
+
+
+def _type_names(expected) -> str:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+
+
+def _check_keys(obj: dict, spec: dict, where: str) -> list[str]:
+    problems = []
+    for key, expected in spec.items():
+        path = f"{where}.{key}" if where else key
+        if key not in obj:
+            problems.append(f"{path}: missing")
+        elif isinstance(obj[key], bool) and bool not in (expected if isinstance(expected, tuple)
+                                                         else (expected,)):
+            problems.append(f"{path}: expected {_type_names(expected)}, got bool")
+        elif not isinstance(obj[key], expected):
+            problems.append(f"{path}: expected {_type_names(expected)}, "
+                            f"got {type(obj[key]).__name__}")
+    return problems
+
+
+def _check_list(items: list, spec: dict, where: str) -> list[str]:
+    problems = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            problems += _check_keys(item, spec, f"{where}[{i}]")
+        else:
+            problems.append(f"{where}[{i}]: expected object, got {type(item).__name__}")
+    return problems
+
+
+def validate_journal_shape(journal: dict) -> list[str]:
+    """What is missing or mistyped in ``journal``, one line each; empty if its shape is right.
+
+    Extra keys are allowed (newer writers may add some)."""
+    if not isinstance(journal, dict):
+        return [f"journal: expected object, got {type(journal).__name__}"]
+    problems = _check_keys(journal, _TOP, "")
+    if journal.get("schema", SCHEMA) != SCHEMA:
+        problems.append(f"schema: expected {SCHEMA!r}, got {journal['schema']!r}")
+    for key, allowed in (("verdict", VERDICTS), ("expected", ("pass", "fail"))):
+        if isinstance(journal.get(key), str) and journal[key] not in allowed:
+            problems.append(f"{key}: expected one of {', '.join(allowed)}, got {journal[key]!r}")
+    if isinstance(journal.get("experiment"), dict):
+        problems += _check_keys(journal["experiment"], _EXPERIMENT, "experiment")
+    if isinstance(journal.get("faults"), list):
+        problems += _check_list(journal["faults"], _FAULT, "faults")
+    if isinstance(journal.get("services"), dict):
+        for name, service in journal["services"].items():
+            if isinstance(service, dict):
+                problems += _check_keys(service, _SERVICE, f"services.{name}")
+            else:
+                problems.append(f"services.{name}: expected object, got {type(service).__name__}")
+    if isinstance(journal.get("checks"), list):
+        problems += _check_list(journal["checks"], _CHECK, "checks")
+        problems += [f"checks[{i}].verdict: expected one of {', '.join(VERDICTS)}, got {c['verdict']!r}"
+                     for i, c in enumerate(journal["checks"])
+                     if isinstance(c, dict) and isinstance(c.get("verdict"), str)
+                     and c["verdict"] not in VERDICTS]
+    if isinstance(journal.get("reasons"), list):
+        problems += [f"reasons[{i}]: expected str, got {type(r).__name__}"
+                     for i, r in enumerate(journal["reasons"]) if not isinstance(r, str)]
+    return problems

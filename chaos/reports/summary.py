@@ -1,0 +1,90 @@
+"""The compact terminal summary of a journal: services, faults, checks, reasons, verdict."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+_COLORS = {"pass": "32", "fail": "31", "unknown": "33"}
+_COLUMNS = ("service", "requests", "avail %", "RTO s", "acked", "lost", "unknown")
+
+
+def _paint(text: str, verdict: str, color: bool, bold: bool = False) -> str:
+    if not color:
+        return text
+    code = _COLORS.get(verdict, "0") + (";1" if bold else "")
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def _num(value, none: str = "n/a") -> str:
+    if value is None:
+        return none
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _percent(ratio) -> str:
+    return "n/a" if ratio is None else f"{ratio * 100:.2f}"
+
+
+def _since(start: str, stamp: str | None) -> str:
+    if stamp is None:
+        return "never"
+    try:
+        seconds = (datetime.fromisoformat(stamp) - datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):
+        return stamp
+    return f"{seconds:+.1f} s"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                             for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            for row in rows]
+
+
+def _services(journal: dict) -> list[str]:
+    rows = [_COLUMNS]
+    for name, s in journal["services"].items():
+        rows.append((name, _num(s["requests"]), _percent(s["availability"]),
+                     _num(s["rto_s"], none="never"), _num(s["acked_writes"]),
+                     _num(s["lost_writes"]), _num(s["unknown_writes"])))
+    return ["services"] + _table(rows)
+
+
+def _faults(journal: dict) -> list[str]:
+    if not journal["faults"]:
+        return ["faults: none"]
+    lines = ["faults (times from the start)"]
+    for f in journal["faults"]:
+        heal = "" if f["heal_ok"] or f["healed_at"] is None else ", heal FAILED"
+        lines.append(f"  {f['id']} {f['type']} {f['target']}: injected "
+                     f"{_since(journal['started_at'], f['injected_at'])}, healed "
+                     f"{_since(journal['started_at'], f['healed_at'])}{heal}")
+    return lines
+
+
+def _checks(journal: dict, color: bool) -> list[str]:
+    lines = ["checks"]
+    width = max((len(c["name"]) for c in journal["checks"]), default=0)
+    for c in journal["checks"]:
+        word = _paint(c["verdict"].upper().ljust(7), c["verdict"], color)
+        none = "never" if c["name"].startswith("rto_s[") else "n/a"
+        versus = f" vs {c['threshold']}" if c["threshold"] else ""
+        lines.append(f"  {word} {c['name'].ljust(width)}  {_num(c['figure'], none)}{versus}")
+    return lines
+
+
+def render_summary(journal: dict, color: bool) -> str:
+    """A few dozen lines for the terminal; ANSI colors only if ``color``."""
+    experiment = journal["experiment"]
+    verdict = journal["verdict"]
+    lines = [f"{experiment['name']} on {journal['stack']} (run {journal['run_id']}, "
+             f"{journal['started_at']} .. {journal['finished_at']})", ""]
+    lines += _services(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
+    if journal["reasons"]:
+        lines += ["", "reasons"] + [f"  - {r}" for r in journal["reasons"]]
+    final = f"VERDICT: {verdict.upper()} (expected {journal['expected']})"
+    lines += ["", _paint(final, verdict, color, bold=True)]
+    return "\n".join(lines)

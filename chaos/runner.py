@@ -1,0 +1,330 @@
+"""The runner: the only place that decides the order of steps.
+
+load + validate -> stack up and ready -> steady state -> Locust starts -> faults at their offsets
+-> load stops -> every fault healed in ``finally`` (also on Ctrl-C / SIGTERM) -> recovery wait ->
+read-back -> checks -> journal -> summary -> exit code.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import platform
+import shutil
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+from chaos import __version__
+from chaos import history as history_mod
+from chaos.analyze import EXPERIMENT_COPY, META, READBACK, judge_run
+from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EXIT_SIGINT, EXIT_SIGTERM, ChaosError,
+                          EnvironmentProblem, ExperimentInvalid, InvalidInput)
+from chaos.experiment import Experiment
+from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
+from chaos.history import HistoryWriter
+from chaos.load.locust_process import LocustProcess
+from chaos.loader import load_experiment, validate_targets
+from chaos.reports import iso_utc, render_summary
+from chaos.stack import Compose, StackDef, docker_client, find_stack, missing_images, wait_healthy
+from chaos.toxiproxy import Toxiproxy
+
+
+class Interrupted(ChaosError):
+    def __init__(self, signum: int):
+        self.signum = signum
+        self.exit_code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+@dataclass
+class RunOptions:
+    stack: str | None = None
+    runs_dir: Path = Path("runs")
+    bring_up: bool = True
+    color: bool = False
+    out: object = field(default=sys.stderr)
+
+
+def say(opts: RunOptions, text: str) -> None:
+    print(text, file=opts.out, flush=True)
+
+
+def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, StackDef]:
+    """Load and validate everything that can be checked without touching a container."""
+    experiment = load_experiment(path)
+    if stack_override:
+        experiment = experiment.with_stack(stack_override)
+    stack = find_stack(experiment.stack)
+    problems = validate_targets(experiment, set(stack.sites), set(stack.services))
+    for i, spec in enumerate(experiment.faults):
+        if spec.type not in IMPLEMENTATIONS:
+            from chaos.errors import Problem
+            problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
+                                    f"fault type '{spec.type}' is declared but not implemented yet; "
+                                    f"implemented: {', '.join(sorted(IMPLEMENTATIONS))}"))
+    if problems:
+        raise ExperimentInvalid(problems)
+    return experiment, stack
+
+
+def probes_ok(stack: StackDef) -> list[str]:
+    """Steady-state probes through the entry point; return the failing ones."""
+    bad = []
+    for name, path in stack.probes.items():
+        try:
+            r = requests.get(stack.entry_url + path, timeout=2)
+            if r.status_code != 200:
+                bad.append(f"{name}: HTTP {r.status_code}")
+        except requests.RequestException as e:
+            bad.append(f"{name}: {e.__class__.__name__}")
+    return bad
+
+
+def wait_steady(stack: StackDef, timeout_s: float) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        bad = probes_ok(stack)
+        if not bad or time.monotonic() > deadline:
+            return bad
+        time.sleep(1)
+
+
+def load_readback(stack: StackDef):
+    spec = importlib.util.spec_from_file_location(f"chaos_stack_readback_{stack.name.replace('-', '_')}",
+                                                  stack.readback)
+    if spec is None or spec.loader is None:
+        raise EnvironmentProblem(f"cannot load read-back {stack.readback}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class LiveTally:
+    """Counts outcomes in the load's history files as they grow, for the progress line."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.offsets: dict[Path, int] = {}
+        self.counts = {"ok": 0, "fail": 0, "unknown": 0}
+
+    def update(self) -> dict:
+        for path in self.directory.glob("load-*.jsonl"):
+            with open(path, "rb") as f:
+                f.seek(self.offsets.get(path, 0))
+                data = f.read()
+            end = data.rfind(b"\n") + 1
+            self.offsets[path] = self.offsets.get(path, 0) + end
+            for line in data[:end].splitlines():
+                for outcome in self.counts:
+                    if b'"outcome":"' + outcome.encode() + b'"' in line:
+                        self.counts[outcome] += 1
+        return self.counts
+
+
+class Run:
+    def __init__(self, experiment: Experiment, stack: StackDef, opts: RunOptions, source: Path):
+        self.experiment = experiment
+        self.stack = stack
+        self.opts = opts
+        self.source = source
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
+        self.run_dir = Path(opts.runs_dir) / self.run_id
+        self.active: list[tuple[str, Fault]] = []  # injected and not yet healed
+
+    # ---------------------------------------------------------------------------------------
+    def execute(self) -> tuple[dict, int]:
+        opts = self.opts
+        client = docker_client()
+        missing = missing_images(client, self.stack)
+        if missing:
+            raise EnvironmentProblem(f"images missing: {', '.join(missing)}; run `make images`")
+        if opts.bring_up:
+            say(opts, f"[stack] bringing up {self.stack.name} (compose project {self.stack.project}); "
+                      f"waits for every healthcheck, up to {self.stack.ready_timeout_s:.0f} s")
+            t = time.monotonic()
+            Compose(self.stack).up()
+            say(opts, f"[stack] ready in {time.monotonic() - t:.0f} s")
+        bad = wait_healthy(client, self.stack, 60) + wait_steady(self.stack, 60)
+        if bad:
+            raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))
+        say(opts, "[steady] every container healthy, every probe answers")
+
+        hist_dir = history_mod.history_dir(self.run_dir)
+        hist_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.source, self.run_dir / EXPERIMENT_COPY)
+        writer = HistoryWriter(hist_dir / "faults.jsonl")
+        started = time.time()
+        ctx = FaultContext(client=client, stack=self.stack)
+        faults = [(f"f{i}", IMPLEMENTATIONS[spec.type](spec, ctx)) for i, spec in enumerate(self.experiment.faults)]
+        locust = LocustProcess(self.stack.workload, self.stack.entry_url, self.experiment.load, hist_dir,
+                               self.run_dir / "locust.log")
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def on_signal(signum, _frame):
+            raise Interrupted(signum)
+
+        for s in previous:
+            signal.signal(s, on_signal)
+        interrupted: Interrupted | None = None
+        try:
+            self._drive(locust, faults, writer)
+        except Interrupted as e:
+            interrupted = e
+            say(opts, f"\n[run] {e}: stopping the load and healing every fault")
+        finally:
+            # Heal first, whatever happened; a second Ctrl-C must not stop the healing.
+            for s in previous:
+                signal.signal(s, signal.SIG_IGN)
+            try:
+                locust.stop()
+                writer.mark("load_stopped") if not self._marked_stop else None
+                self._heal_all(writer)
+            finally:
+                for s, h in previous.items():
+                    signal.signal(s, h)
+        if interrupted:
+            self._write_meta(started, time.time())
+            writer.close()
+            raise interrupted
+
+        say(opts, f"[recovery] waiting up to {self.experiment.recovery_wait_s:.0f} s for the steady state")
+        still_bad = wait_steady(self.stack, self.experiment.recovery_wait_s)
+        if still_bad:
+            say(opts, "[recovery] not steady yet: " + "; ".join(still_bad))
+        writer.close()
+        finished = time.time()
+        self._read_back()
+        self._write_meta(started, finished)
+        journal = judge_run(self.run_dir)
+        say(opts, "")
+        print(render_summary(journal, color=opts.color), file=opts.out)
+        say(opts, f"journal: {self.run_dir / 'journal.json'}")
+        code = EXIT_PASS if journal["verdict"] == journal["expected"] else EXIT_CHECK_FAILED
+        return journal, code
+
+    _marked_stop = False
+
+    def _drive(self, locust: LocustProcess, faults: list[tuple[str, Fault]], writer: HistoryWriter) -> None:
+        opts, load = self.opts, self.experiment.load
+        events = []  # (offset, order, action, fid, fault)
+        for fid, fault in faults:
+            events.append((fault.spec.at_s, 0, "inject", fid, fault))
+            if fault.heal_after_s is not None:
+                events.append((fault.spec.at_s + fault.heal_after_s, 1, "heal", fid, fault))
+        events.sort(key=lambda e: (e[0], e[1]))
+        locust.start()
+        writer.mark("load_started")
+        t0 = time.monotonic()
+        say(opts, f"[load] Locust: {load.users} users for {load.duration_s:g} s against {self.stack.entry_url} "
+                  f"(log: {locust.log_path})")
+        tally = LiveTally(history_mod.history_dir(self.run_dir))
+        next_progress = 5.0
+        limit = load.duration_s + 30
+        while True:
+            now = time.monotonic() - t0
+            while events and events[0][0] <= now:
+                _, _, action, fid, fault = events.pop(0)
+                if action == "inject":
+                    self._inject(fid, fault, writer, now)
+                elif any(a is fault for _, a in self.active):
+                    self._heal(fid, fault, writer)
+            if not locust.running():
+                break
+            if now > limit:
+                say(opts, f"[load] Locust still running {limit:.0f} s after start; stopping it")
+                break
+            if now >= next_progress:
+                c = tally.update()
+                active = ", ".join(f"{f.type} {f.spec.target.describe()}" for _, f in self.active) or "no fault"
+                say(opts, f"[{now:5.0f}s/{load.duration_s:g}s] ok {c['ok']}  fail {c['fail']}  "
+                          f"unknown {c['unknown']}  | {active}")
+                next_progress += 5.0
+            time.sleep(0.05)
+        locust.stop()
+        writer.mark("load_stopped")
+        self._marked_stop = True
+        if locust.proc and locust.proc.returncode not in (0, None, -15):
+            say(opts, f"[load] Locust exited with {locust.proc.returncode}:\n{locust.log_tail()}")
+
+    def _inject(self, fid: str, fault: Fault, writer: HistoryWriter, now: float) -> None:
+        target = fault.spec.target.describe()
+        # Written before the act: a harness killed mid-injection still leaves a trace to heal from.
+        writer.fault(fid, fault.type, target, "invoked")
+        self.active.append((fid, fault))
+        try:
+            detail = fault.inject()
+            writer.fault(fid, fault.type, target, "done", detail)
+            say(self.opts, f"[fault] t={now:.1f}s {fault.type} {target}: {detail}")
+        except Exception as e:  # noqa: BLE001 - recorded; the heal still runs
+            writer.fault(fid, fault.type, target, "inject_failed", str(e))
+            say(self.opts, f"[fault] t={now:.1f}s {fault.type} {target} FAILED: {e}")
+
+    def _heal(self, fid: str, fault: Fault, writer: HistoryWriter) -> None:
+        target = fault.spec.target.describe()
+        try:
+            detail = fault.heal()
+            writer.fault(fid, fault.type, target, "healed", detail)
+            say(self.opts, f"[heal] {fault.type} {target}: {detail}")
+            self.active = [(i, f) for i, f in self.active if f is not fault]
+        except Exception as e:  # noqa: BLE001
+            writer.fault(fid, fault.type, target, "heal_failed", str(e))
+            say(self.opts, f"[heal] {fault.type} {target} FAILED: {e}")
+
+    def _heal_all(self, writer: HistoryWriter) -> None:
+        for fid, fault in list(reversed(self.active)):
+            self._heal(fid, fault, writer)
+            if any(f is fault for _, f in self.active):  # one more try
+                time.sleep(1)
+                self._heal(fid, fault, writer)
+        if self.stack.toxiproxy_url:
+            try:
+                Toxiproxy(self.stack.toxiproxy_url).reset()
+            except Exception as e:  # noqa: BLE001
+                say(self.opts, f"[heal] Toxiproxy reset failed: {e}")
+
+    def _read_back(self) -> None:
+        hist = history_mod.load(self.run_dir)
+        writes: dict[str, set[str]] = {}
+        for op in hist.ops:
+            if op.write_id and op.outcome in ("ok", "unknown"):
+                writes.setdefault(op.service, set()).add(op.write_id)
+        n = sum(len(v) for v in writes.values())
+        say(self.opts, f"[read-back] looking for {n} written ids")
+        try:
+            module = load_readback(self.stack)
+            found = module.read_back(self.stack.entry_url, {s: sorted(v) for s, v in writes.items()})
+        except Exception as e:  # noqa: BLE001 - no read-back means unknown data-loss verdicts, not a crash
+            say(self.opts, f"[read-back] FAILED: {e}; data-loss checks will be unknown")
+            return
+        (self.run_dir / READBACK).write_text(json.dumps(found))
+
+    def _write_meta(self, started: float, finished: float) -> None:
+        meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),
+                "started_at": iso_utc(started), "finished_at": iso_utc(finished),
+                "experiment_file": str(self.source), "environment": environment()}
+        (self.run_dir / META).write_text(json.dumps(meta, indent=2))
+
+
+def environment() -> dict:
+    env = {"harness": __version__, "python": platform.python_version(), "host": socket.gethostname(),
+           "platform": platform.platform()}
+    try:
+        client = docker_client()
+        v = client.version()
+        env["docker_engine"] = v.get("Version")
+    except Exception:  # noqa: BLE001
+        env["docker_engine"] = None
+    return env
+
+
+def run_experiment(path: str | Path, opts: RunOptions) -> tuple[dict, int]:
+    experiment, stack = prepare(path, opts.stack)
+    return Run(experiment, stack, opts, Path(path)).execute()

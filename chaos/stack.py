@@ -1,0 +1,167 @@
+"""A stack: a Docker Compose project under ``stacks/<name>/`` plus its ``stack.yaml``.
+
+The compose file carries the labels (``chaos.site``, ``chaos.role``, ``chaos.service``); ``stack.yaml``
+says where the entry point, Toxiproxy, the workload and the read-back are. Stacks go up and down
+through the Compose v2 CLI (its internals are not an API); containers are found by label through the
+Docker SDK, always within this stack's compose project (the blast radius).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from chaos.errors import EnvironmentProblem, InvalidInput
+
+PROJECT_LABEL = "com.docker.compose.project"
+SITE_LABEL = "chaos.site"
+ROLE_LABEL = "chaos.role"
+SERVICE_LABEL = "chaos.service"
+DOCKER_TIMEOUT_S = 30
+
+
+def stacks_root() -> Path:
+    """``$CHAOS_STACKS_DIR``, else ``./stacks``, else the ``stacks/`` beside this package's checkout."""
+    env = os.environ.get("CHAOS_STACKS_DIR")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "stacks"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[1] / "stacks"
+
+
+@dataclass(frozen=True)
+class StackDef:
+    name: str
+    dir: Path
+    project: str
+    compose_file: Path
+    sites: tuple[str, ...]
+    entry_url: str
+    toxiproxy_url: str | None
+    services: tuple[str, ...]
+    probes: dict
+    workload: Path
+    readback: Path
+    ready_timeout_s: float = 300.0
+    description: str = ""
+
+
+def available_stacks(root: Path | None = None) -> list[str]:
+    root = root or stacks_root()
+    return sorted(p.parent.name for p in root.glob("*/stack.yaml"))
+
+
+def find_stack(name: str, root: Path | None = None) -> StackDef:
+    root = root or stacks_root()
+    path = root / name / "stack.yaml"
+    if not path.is_file():
+        known = available_stacks(root)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise InvalidInput(f"unknown stack '{name}'{hint} (stacks in {root}: {', '.join(known) or 'none'})")
+    raw = yaml.safe_load(path.read_text()) or {}
+    d = path.parent
+    try:
+        return StackDef(
+            name=raw["name"], dir=d, project=raw["project"], compose_file=d / raw["compose_file"],
+            sites=tuple(raw["sites"]), entry_url=raw["entry_url"].rstrip("/"),
+            toxiproxy_url=raw.get("toxiproxy_url"), services=tuple(raw["services"]),
+            probes=dict(raw.get("probes") or {}), workload=(d / raw["workload"]).resolve(),
+            readback=(d / raw["readback"]).resolve(), ready_timeout_s=float(raw.get("ready_timeout_s", 300)),
+            description=raw.get("description", ""))
+    except KeyError as e:
+        raise InvalidInput(f"{path}: missing key {e.args[0]!r}") from None
+
+
+def docker_client():
+    """A Docker SDK client with a timeout on every call, or EnvironmentProblem saying how to get one."""
+    import docker  # imported here: `validate`, `plan` and `analyze` need no Docker
+
+    try:
+        client = docker.from_env(timeout=DOCKER_TIMEOUT_S)
+        client.ping()
+        return client
+    except Exception as e:  # noqa: BLE001 - any failure here means "no engine"
+        raise EnvironmentProblem(
+            f"no Docker engine answers ({e.__class__.__name__}); run `make setup` "
+            "(or scripts/bootstrap-docker.sh) to install and start one") from None
+
+
+class Compose:
+    """The Compose v2 CLI for one stack."""
+
+    def __init__(self, stack: StackDef):
+        self.stack = stack
+
+    def _cmd(self, *args: str) -> list[str]:
+        return ["docker", "compose", "-p", self.stack.project, "-f", str(self.stack.compose_file), *args]
+
+    def run(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            proc = subprocess.run(self._cmd(*args), capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise EnvironmentProblem(f"`docker compose {' '.join(args)}` did not finish in {timeout:.0f} s") from None
+        if check and proc.returncode != 0:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+            raise EnvironmentProblem(f"`docker compose {' '.join(args)}` failed:\n{tail}")
+        return proc
+
+    def up(self) -> None:
+        t = int(self.stack.ready_timeout_s)
+        self.run("up", "-d", "--wait", "--wait-timeout", str(t), timeout=t + 60)
+
+    def down(self, volumes: bool = True) -> None:
+        args = ["down", "--remove-orphans", "-t", "5"] + (["-v"] if volumes else [])
+        self.run(*args, timeout=300)
+
+    def images(self) -> list[str]:
+        raw = yaml.safe_load(self.stack.compose_file.read_text())
+        return sorted({s["image"] for s in raw.get("services", {}).values() if "image" in s})
+
+
+def containers(client, stack: StackDef, *, site: str | None = None, service: str | None = None,
+               role: str | None = None, all: bool = True) -> list:
+    """This stack's containers, filtered by the harness labels; never anything outside the project."""
+    labels = [f"{PROJECT_LABEL}={stack.project}"]
+    if site:
+        labels.append(f"{SITE_LABEL}={site}")
+    if service:
+        labels.append(f"{SERVICE_LABEL}={service}")
+    if role:
+        labels.append(f"{ROLE_LABEL}={role}")
+    return client.containers.list(all=all, filters={"label": labels})
+
+
+def missing_images(client, stack: StackDef) -> list[str]:
+    import docker
+
+    missing = []
+    for image in Compose(stack).images():
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            missing.append(image)
+    return missing
+
+
+def wait_healthy(client, stack: StackDef, timeout_s: float) -> list[str]:
+    """Wait until every container of the stack runs and is healthy; return those that are not."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        bad = []
+        for c in containers(client, stack):
+            c.reload()
+            health = (c.attrs.get("State", {}).get("Health") or {}).get("Status")
+            if c.status != "running" or health not in (None, "healthy"):
+                bad.append(f"{c.name} ({c.status}{', ' + health if health else ''})")
+        if not bad or time.monotonic() > deadline:
+            return bad
+        time.sleep(1)

@@ -1,0 +1,32 @@
+"""``python -m miniapp login|messaging|payment``: serve one service with uvicorn (one worker) on
+0.0.0.0:8000 (``PORT`` overrides). Configuration comes from the environment, see ``miniapp.web``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import uvicorn
+
+from miniapp import SERVICES
+from miniapp.web import Settings, create_app
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in SERVICES:
+        print(f"usage: python -m miniapp {'|'.join(SERVICES)}", file=sys.stderr)
+        return 2
+    service = argv[0]
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service} %(name)s %(levelname)s %(message)s")
+    logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
+    app = create_app(importlib.import_module(f"miniapp.{service}"), Settings.from_env(service))
+    # No access log: load balancers health-check every 500 ms.
+    uvicorn.run(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "8000")),
+                workers=1, access_log=False, timeout_graceful_shutdown=3)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

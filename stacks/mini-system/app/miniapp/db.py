@@ -1,0 +1,224 @@
+"""PostgreSQL access that survives failovers.
+
+The database is reached through HAProxy, which routes to the current primary; during an
+experiment the primary dies and another one takes over. Guarantees:
+
+* Bounded waits: connecting (``connect_timeout=2``), getting a pooled connection (2 s), running a
+  statement (``statement_timeout=3000`` on the server) and, client-side, a whole transaction
+  (:data:`TX_BUDGET_S`, enforced by :class:`~miniapp.watchdog.Watchdog` even if the network
+  silently drops packets).
+* No poisoned connections: a connection that saw an unexpected database error is closed (the pool
+  replaces it) and the pool is drained (a failover breaks every connection at once); every pooled
+  connection is checked before use. New connections must be read-write (a demoted primary is
+  refused), so the request after a failover gets a fresh connection to the new primary.
+* Honest outcomes: :class:`DatabaseUnavailable` says ``outcome_unknown`` when a write's COMMIT was
+  sent but its answer was lost, or when the server committed locally but gave up waiting for the
+  synchronous standby (its WARNING is caught), so the client is never told "ok" for a write that
+  might not be durable, nor "failed" for one that might exist. A 2xx means COMMIT returned.
+* Retries only where safe: serialization failures, deadlocks and unique violations are answered
+  by the server with a rollback, so :meth:`Database.run` may run the whole transaction again.
+* The schema is created in the background (``CREATE ... IF NOT EXISTS`` under an advisory lock),
+  retried until the database answers; until then :attr:`Database.ready` is False.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Callable, Sequence, TypeVar
+
+import psycopg
+from psycopg import errors as pgerr
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from miniapp.watchdog import Watchdog
+
+log = logging.getLogger("miniapp.db")
+T = TypeVar("T")
+
+POOL_TIMEOUT_S = 2.0
+TX_BUDGET_S = 5.0  # > statement_timeout, so the server normally gives up first
+CHECK_BUDGET_S = 1.0
+SCHEMA_LOCK_KEY = 7_262_021  # one advisory lock for every service sharing the database
+RETRYABLE = (pgerr.SerializationFailure, pgerr.DeadlockDetected, pgerr.UniqueViolation)
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not serve the request: answer 503 (``X-Write-Outcome: unknown`` if
+    ``outcome_unknown``)."""
+
+    def __init__(self, reason: str, outcome_unknown: bool = False):
+        super().__init__(reason)
+        self.outcome_unknown = outcome_unknown
+
+
+class _NotReplicated(Exception):
+    """COMMIT returned, but the server warned that it stopped waiting for the sync standby."""
+
+
+class Database:
+    def __init__(self, url: str, *, name: str = "miniapp", max_size: int = 8,
+                 schema: Sequence[str] = ()):
+        self.schema = list(schema)
+        self.ready = False
+        self.watchdog = Watchdog()
+        self.pool = ConnectionPool(
+            url, min_size=1, max_size=max_size, timeout=POOL_TIMEOUT_S, open=False, name=name,
+            check=self._check,
+            # Give up a reconnection attempt after 2 s instead of backing off for minutes: the
+            # next request (health checks come every 500 ms) starts a new one, so a recovered
+            # database is used within about a second.
+            reconnect_timeout=2.0,
+            kwargs={"connect_timeout": 2, "options": "-c statement_timeout=3000",
+                    "target_session_attrs": "read-write", "application_name": name,
+                    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                    "keepalives_count": 2, "tcp_user_timeout": 5000})
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the pool without waiting and create the schema in the background."""
+        self.pool.open(wait=False)
+        threading.Thread(target=self._create_schema, name="schema", daemon=True).start()
+
+    def stop(self) -> None:
+        self.pool.close(timeout=2.0)
+
+    def _create_schema(self) -> None:
+        failures = 0
+        while not self.pool.closed:
+            try:
+                def create(conn: psycopg.Connection) -> None:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+                    for statement in self.schema:
+                        conn.execute(statement)
+                self._run_once(create, write=True, isolation=None)
+                self.ready = True
+                log.info("schema ready")
+                return
+            except Exception as e:  # noqa: BLE001 - keep trying until the database answers
+                failures += 1
+                if failures in (1, 10) or failures % 60 == 0:
+                    log.warning("schema not created yet (attempt %d): %s", failures, e)
+                time.sleep(1.0)
+
+    # -- connections --------------------------------------------------------------------------
+    def _check(self, conn: psycopg.Connection) -> None:
+        """Pool check before handing out a connection; a broken one drains the whole pool."""
+        try:
+            with self.watchdog.guard(conn, CHECK_BUDGET_S):
+                ConnectionPool.check_connection(conn)
+        except Exception:
+            self.pool.drain()
+            raise
+
+    def ping(self, timeout_s: float = 1.0) -> bool:
+        """True if ``SELECT 1`` through the pool answers within about ``timeout_s``."""
+        try:
+            conn = self.pool.getconn(timeout=timeout_s)
+        except Exception:  # noqa: BLE001
+            return False
+        ok = False
+        try:
+            with self.watchdog.guard(conn, timeout_s):
+                conn.execute("SELECT 1").fetchone()
+                conn.rollback()
+            ok = True
+        except Exception:  # noqa: BLE001
+            self._discard(conn)
+        finally:
+            self.pool.putconn(conn)
+        return ok
+
+    def _discard(self, conn: psycopg.Connection) -> None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    # -- transactions -----------------------------------------------------------------------
+    def run(self, fn: Callable[[psycopg.Connection], T], *, write: bool,
+            serializable: bool = False, retries: int = 0) -> T:
+        """Run ``fn(conn)`` in one transaction and commit; return what ``fn`` returned.
+
+        ``fn`` may raise any non-database exception (an HTTP error): the transaction is rolled
+        back and the exception propagates. Database errors become :class:`DatabaseUnavailable`,
+        except the retryable ones, which run ``fn`` again up to ``retries`` times.
+        """
+        if not self.ready:
+            raise DatabaseUnavailable("schema not ready")
+        isolation = psycopg.IsolationLevel.SERIALIZABLE if serializable else None
+        for attempt in range(retries + 1):
+            try:
+                return self._run_once(fn, write=write, isolation=isolation)
+            except RETRYABLE as e:
+                if attempt >= retries:
+                    raise DatabaseUnavailable(f"gave up after {attempt + 1} attempts: {e}") from e
+                time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _run_once(self, fn: Callable[[psycopg.Connection], T], *, write: bool,
+                  isolation: psycopg.IsolationLevel | None) -> T:
+        try:
+            conn = self.pool.getconn()
+        except (PoolTimeout, psycopg.Error) as e:
+            raise DatabaseUnavailable(f"no database connection: {e}") from e
+        committing = False
+        broken = False
+        try:
+            with self.watchdog.guard(conn, TX_BUDGET_S):
+                try:
+                    conn.isolation_level = isolation
+                    result = fn(conn)
+                    committing = True
+                    notices: list[psycopg.errors.Diagnostic] = []
+                    handler = notices.append
+                    conn.add_notice_handler(handler)
+                    try:
+                        conn.commit()
+                    finally:
+                        conn.remove_notice_handler(handler)
+                    if any("synchronous replication" in (n.message_primary or "") for n in notices):
+                        raise _NotReplicated("committed locally, sync standby not confirmed")
+                    return result
+                except RETRYABLE:
+                    # The server answered with an error, so it rolled back (even at COMMIT).
+                    broken = not _rollback(conn)
+                    raise
+                except (psycopg.Error, _NotReplicated) as e:
+                    broken = True
+                    unknown = write and committing and not _rolled_back_for_sure(e)
+                    log.warning("database error (%s, committing=%s): %s",
+                                type(e).__name__, committing, e)
+                    raise DatabaseUnavailable(str(e), outcome_unknown=unknown) from e
+                except BaseException:
+                    # An application error (an HTTP 4xx): undo, keep the connection if it works.
+                    broken = not _rollback(conn)
+                    raise
+        finally:
+            if broken:
+                self._discard(conn)
+            self.pool.putconn(conn)
+            if broken:
+                self.pool.drain()
+
+
+def _rollback(conn: psycopg.Connection) -> bool:
+    try:
+        conn.rollback()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _rolled_back_for_sure(e: BaseException) -> bool:
+    """True if the server answered COMMIT with an error of its own (so nothing was committed).
+
+    A lost connection (no SQLSTATE, or one telling the session is being killed) leaves the
+    outcome unknown; so does a commit that did not wait for the synchronous standby.
+    """
+    if isinstance(e, _NotReplicated):
+        return False
+    state = getattr(e, "sqlstate", None)
+    return bool(state) and not state.startswith(("08", "57", "XX"))

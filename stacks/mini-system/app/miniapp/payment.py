@@ -1,0 +1,187 @@
+"""payment: wallets in integer minor units, transfers with idempotency keys.
+
+Money model: a double-entry ledger. Every movement is one ``transfers`` row and two balance
+updates in the same transaction. A new wallet gets :data:`OPENING_CREDIT` from the single ``bank``
+account, which starts at 0 and goes negative, so the sum over ALL accounts is always 0.
+
+* ``POST /payment/wallets`` (Bearer) -> 201 the caller's new wallet, 200 the existing one.
+  One wallet per username (unique constraint); concurrent opens create one.
+* ``GET /payment/wallets/me`` (Bearer) -> ``{username, balance}``; 404 without a wallet.
+* ``POST /payment/transfers`` (Bearer) ``{to_user, amount, idempotency_key}`` -> 201 the new
+  transfer; the same key again (even concurrently) -> 200 with the transfer stored first, never a
+  second one (unique key; SERIALIZABLE transaction retried on conflicts); 409 insufficient funds
+  with nothing changed (wallets never go negative: checked and enforced by a CHECK constraint);
+  404 unknown recipient; 409 if the key was used for a different transfer. The payer is always
+  the token's owner.
+* ``GET /payment/transfers?limit=`` (Bearer) -> the caller's ledger entries, newest first.
+* ``GET /payment/audit`` (X-Readback-Token) -> the invariants, from one snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from miniapp.models import NewTransfer
+from miniapp.web import ApiError, Context
+
+OPENING_CREDIT = 100_000
+RETRIES = 5
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS accounts (
+        id BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('bank', 'wallet')),
+        username TEXT UNIQUE,
+        user_id BIGINT,
+        balance BIGINT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        CHECK (kind = 'bank' OR (username IS NOT NULL AND balance >= 0)))""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS accounts_one_bank ON accounts (kind) WHERE kind = 'bank'",
+    "INSERT INTO accounts (kind, balance) VALUES ('bank', 0) ON CONFLICT DO NOTHING",
+    """CREATE TABLE IF NOT EXISTS transfers (
+        id BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('credit', 'transfer')),
+        idempotency_key TEXT UNIQUE,
+        from_account BIGINT NOT NULL REFERENCES accounts (id),
+        to_account BIGINT NOT NULL REFERENCES accounts (id),
+        amount BIGINT NOT NULL CHECK (amount > 0),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    "CREATE INDEX IF NOT EXISTS transfers_from ON transfers (from_account, id)",
+    "CREATE INDEX IF NOT EXISTS transfers_to ON transfers (to_account, id)",
+]
+
+_TRANSFER = """SELECT t.id, t.kind, t.idempotency_key, coalesce(f.username, 'bank'),
+                      coalesce(r.username, 'bank'), t.amount, t.created_at
+               FROM transfers t JOIN accounts f ON f.id = t.from_account
+                                JOIN accounts r ON r.id = t.to_account"""
+
+
+def _transfer(row) -> dict:
+    id_, kind, key, from_user, to_user, amount, created_at = row
+    return {"transfer_id": id_, "kind": kind, "idempotency_key": key, "from_user": from_user,
+            "to_user": to_user, "amount": amount, "created_at": created_at.isoformat()}
+
+
+def readback(conn, ids: list[str]) -> dict[str, int]:
+    """``w:<username>``: wallets of that user; ``t:<key>``: transfers with that key."""
+    wallets = [i[2:] for i in ids if i.startswith("w:")]
+    keys = [i[2:] for i in ids if i.startswith("t:")]
+    counts: dict[str, int] = {}
+    for name, n in conn.execute("SELECT username, count(*) FROM accounts WHERE kind = 'wallet' "
+                                "AND username = ANY(%s) GROUP BY username", (wallets,)):
+        counts[f"w:{name}"] = n
+    for key, n in conn.execute("SELECT idempotency_key, count(*) FROM transfers "
+                               "WHERE idempotency_key = ANY(%s) GROUP BY idempotency_key", (keys,)):
+        counts[f"t:{key}"] = n
+    return counts
+
+
+def audit(conn) -> dict:
+    """One statement, so one snapshot: the figures are consistent with each other."""
+    row = conn.execute("""
+        SELECT (SELECT coalesce(sum(balance), 0) FROM accounts),
+               (SELECT count(*) FROM accounts WHERE kind = 'wallet' AND balance < 0),
+               (SELECT count(*) FROM (SELECT 1 FROM transfers WHERE idempotency_key IS NOT NULL
+                                      GROUP BY idempotency_key HAVING count(*) > 1) d),
+               (SELECT count(*) FROM accounts WHERE kind = 'wallet'),
+               (SELECT count(*) FROM accounts a WHERE a.balance <>
+                    coalesce((SELECT sum(amount) FROM transfers WHERE to_account = a.id), 0)
+                  - coalesce((SELECT sum(amount) FROM transfers WHERE from_account = a.id), 0))
+    """).fetchone()
+    return {"sum_all_accounts": int(row[0]), "negative_wallets": row[1],
+            "duplicate_idempotency_keys": row[2], "wallets": row[3],
+            "ledger_mismatch_accounts": row[4]}
+
+
+def routes(router: APIRouter, ctx: Context) -> None:
+    db = ctx.db
+
+    @router.post("/wallets", status_code=201)
+    def open_wallet(request: Request):
+        user = ctx.user(request)
+
+        def create(conn):
+            row = conn.execute("SELECT username, balance FROM accounts WHERE kind = 'wallet' "
+                               "AND username = %s", (user.username,)).fetchone()
+            if row is not None:
+                return row, False
+            (bank,) = conn.execute("UPDATE accounts SET balance = balance - %s "
+                                   "WHERE kind = 'bank' RETURNING id", (OPENING_CREDIT,)).fetchone()
+            wallet, name, balance = conn.execute(
+                "INSERT INTO accounts (kind, username, user_id, balance) VALUES ('wallet', %s, %s, %s) "
+                "RETURNING id, username, balance",
+                (user.username, user.user_id, OPENING_CREDIT)).fetchone()
+            conn.execute("INSERT INTO transfers (kind, from_account, to_account, amount) "
+                         "VALUES ('credit', %s, %s, %s)", (bank, wallet, OPENING_CREDIT))
+            return (name, balance), True
+
+        # READ COMMITTED is enough here (the bank row is updated atomically, the unique username
+        # stops a second wallet) and avoids serialization failures on the busy bank row.
+        (name, balance), created = db.run(create, write=True, retries=RETRIES)
+        return JSONResponse({"username": name, "balance": balance},
+                            status_code=201 if created else 200)
+
+    @router.get("/wallets/me")
+    def my_wallet(request: Request):
+        user = ctx.user(request)
+        row = db.run(lambda conn: conn.execute(
+            "SELECT username, balance FROM accounts WHERE kind = 'wallet' AND username = %s",
+            (user.username,)).fetchone(), write=False)
+        if row is None:
+            raise ApiError(404, "you have no wallet")
+        return {"username": row[0], "balance": row[1]}
+
+    @router.post("/transfers", status_code=201)
+    def transfer(body: NewTransfer, request: Request):
+        user = ctx.user(request)
+        if body.to_user == user.username:
+            raise ApiError(422, "cannot pay yourself")
+
+        def pay(conn):
+            row = conn.execute(f"{_TRANSFER} WHERE t.idempotency_key = %s",
+                               (body.idempotency_key,)).fetchone()
+            if row is not None:
+                t = _transfer(row)
+                if (t["from_user"], t["to_user"], t["amount"]) != (user.username, body.to_user,
+                                                                   body.amount):
+                    raise ApiError(409, "idempotency key already used for a different transfer")
+                return t, False
+            wallets = {name: (id_, balance) for id_, name, balance in conn.execute(
+                "SELECT id, username, balance FROM accounts WHERE kind = 'wallet' "
+                "AND username IN (%s, %s) ORDER BY id FOR UPDATE", (user.username, body.to_user))}
+            if user.username not in wallets:
+                raise ApiError(404, "you have no wallet")
+            if body.to_user not in wallets:
+                raise ApiError(404, "unknown recipient")
+            (payer, balance), (payee, _) = wallets[user.username], wallets[body.to_user]
+            if balance < body.amount:
+                raise ApiError(409, "insufficient funds")
+            conn.execute("UPDATE accounts SET balance = balance - %s WHERE id = %s",
+                         (body.amount, payer))
+            conn.execute("UPDATE accounts SET balance = balance + %s WHERE id = %s",
+                         (body.amount, payee))
+            (id_,) = conn.execute(
+                "INSERT INTO transfers (kind, idempotency_key, from_account, to_account, amount) "
+                "VALUES ('transfer', %s, %s, %s, %s) RETURNING id",
+                (body.idempotency_key, payer, payee, body.amount)).fetchone()
+            return _transfer(conn.execute(f"{_TRANSFER} WHERE t.id = %s", (id_,)).fetchone()), True
+
+        t, created = db.run(pay, write=True, serializable=True, retries=RETRIES)
+        return JSONResponse(t, status_code=201 if created else 200)
+
+    @router.get("/transfers")
+    def my_transfers(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50):
+        user = ctx.user(request)
+        mine = "(SELECT id FROM accounts WHERE kind = 'wallet' AND username = %(me)s)"
+        rows = db.run(lambda conn: conn.execute(
+            f"{_TRANSFER} WHERE t.from_account = {mine} OR t.to_account = {mine} "
+            "ORDER BY t.id DESC LIMIT %(limit)s", {"me": user.username, "limit": limit}).fetchall(),
+            write=False)
+        return {"transfers": [_transfer(r) for r in rows]}
+
+    @router.get("/audit", dependencies=[Depends(ctx.require_readback_token)])
+    def audit_figures():
+        return db.run(audit, write=False)

@@ -1,0 +1,198 @@
+"""What the three services share: settings, the app factory, errors as JSON, auth, health, read-back.
+
+Every answer is JSON and carries ``X-Site``. Errors: 401 bad/missing token, 403 bad read-back
+token, 404/405 unknown route, 413 body over 64 KiB, 422 invalid input (naming the field, without
+echoing the input), 503 ``{"error": "database unavailable"}`` (+ ``X-Write-Outcome: unknown`` when a
+write may or may not have been committed), 500 ``{"error": "internal error"}``. Never a trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from miniapp import tokens
+from miniapp.db import Database, DatabaseUnavailable
+from miniapp.models import ReadbackQuery
+
+log = logging.getLogger("miniapp")
+
+MAX_BODY = 64 * 1024
+MAX_READBACK_BODY = 2 * 1024 * 1024  # up to 5000 ids of up to 200 chars
+DEFAULT_READBACK_TOKEN = "dev-readback-token"
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    site: str
+    readback_token: str
+    public_key_file: str
+    private_key_file: str | None
+
+    @classmethod
+    def from_env(cls, service: str) -> "Settings":
+        return cls(service=service,
+                   database_url=os.environ.get("DATABASE_URL", "postgresql://app:app@dbrouter:5000/mini"),
+                   site=os.environ.get("SITE", "unknown"),
+                   readback_token=os.environ.get("READBACK_TOKEN", DEFAULT_READBACK_TOKEN),
+                   public_key_file=os.environ.get("TOKEN_PUBLIC_KEY_FILE", "/keys/token_ed25519.pub.pem"),
+                   private_key_file=os.environ.get("TOKEN_PRIVATE_KEY_FILE"))
+
+
+class ApiError(Exception):
+    """An expected refusal: answered as ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class Context:
+    """What a service's routes need."""
+
+    settings: Settings
+    db: Database
+    public_key: Any
+    private_key: Any = None
+
+    def user(self, request: Request) -> tokens.Claims:
+        """The caller, from a Bearer token verified locally with the public key; 401 otherwise."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+        try:
+            return tokens.verify(self.public_key, token.strip())
+        except tokens.TokenError as e:
+            raise ApiError(401, str(e), {"WWW-Authenticate": "Bearer"}) from e
+
+    def require_readback_token(self, request: Request) -> None:
+        given = request.headers.get("x-readback-token", "")
+        if not hmac.compare_digest(given.encode(), self.settings.readback_token.encode()):
+            raise ApiError(403, "bad or missing X-Readback-Token")
+
+
+class SiteAndBodyLimit:
+    """ASGI middleware: adds ``X-Site`` to every answer; refuses bodies over the limit with 413
+    (by Content-Length up front, and by counting for chunked bodies)."""
+
+    def __init__(self, app, site: str):
+        self.app, self.site = app, site.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_site(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-site", self.site)]
+            await send(message)
+
+        limit = MAX_READBACK_BODY if scope["path"].endswith("/readback") else MAX_BODY
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > limit:
+            status = 413 if length.isdigit() else 400
+            body = json.dumps({"error": "request body too large" if status == 413
+                               else "bad Content-Length"}).encode()
+            await send_with_site({"type": "http.response.start", "status": status,
+                                  "headers": [(b"content-type", b"application/json"),
+                                              (b"content-length", str(len(body)).encode())]})
+            await send_with_site({"type": "http.response.body", "body": body})
+            return
+        seen = 0
+
+        async def counting_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:  # FastAPI re-raises HTTPException from body reading as is
+                    raise StarletteHTTPException(413, "request body too large")
+            return message
+
+        await self.app(scope, counting_receive, send_with_site)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def create_app(service_module: ModuleType, settings: Settings, db: Database | None = None) -> FastAPI:
+    """The FastAPI app of one service (``miniapp.login``, ``.messaging`` or ``.payment``)."""
+    svc = settings.service
+    db = db or Database(settings.database_url, name=f"miniapp-{svc}", schema=service_module.SCHEMA)
+    ctx = Context(settings=settings, db=db,
+                  public_key=tokens.load_public_key(settings.public_key_file),
+                  private_key=(tokens.load_private_key(settings.private_key_file)
+                               if settings.private_key_file else None))
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        db.start()
+        yield
+        db.stop()
+
+    app = FastAPI(title=f"miniapp {svc}", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.ctx = ctx
+    app.add_middleware(SiteAndBodyLimit, site=settings.site)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request, exc: ApiError):
+        return _error(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def db_unavailable(_request, exc: DatabaseUnavailable):
+        return _error(503, "database unavailable",
+                      {"X-Write-Outcome": "unknown"} if exc.outcome_unknown else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request, exc: StarletteHTTPException):
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request, exc: RequestValidationError):
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"error": "invalid input", "detail": detail}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def crash(_request, exc: Exception):
+        log.error("unhandled error: %r", exc)
+        return _error(500, "internal error")
+
+    router = APIRouter(prefix=f"/{svc}")
+
+    @router.get("/health")
+    def health():
+        """200 only if the schema is ready and ``SELECT 1`` answers within about 1 s."""
+        if not db.ready:
+            return JSONResponse({"status": "starting", "site": settings.site}, status_code=503)
+        if not db.ping(1.0):
+            return JSONResponse({"status": "database unavailable", "site": settings.site},
+                                status_code=503)
+        return {"status": "ok", "site": settings.site}
+
+    @router.post("/readback", dependencies=[Depends(ctx.require_readback_token)])
+    def readback(query: ReadbackQuery):
+        """How many rows the database holds for each id (counted, not deduplicated)."""
+        ids = list(dict.fromkeys(query.ids))
+        counts = db.run(lambda conn: service_module.readback(conn, ids), write=False)
+        return {"counts": {i: int(counts.get(i, 0)) for i in ids}}
+
+    service_module.routes(router, ctx)
+    app.include_router(router)
+    return app

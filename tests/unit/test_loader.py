@@ -1,0 +1,302 @@
+"""The experiment loader: shipped files load, every mistake is reported with its line, all at once."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from chaos.errors import ExperimentInvalid, InvalidInput
+from chaos.experiment import FaultSpec, Load, Target, Threshold
+from chaos.faults.params import REGISTRY, FaultDecl, Param, register
+from chaos.loader import json_schema, load_experiment, load_experiment_text, validate_targets
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted((ROOT / "experiments").glob("*.yaml"))
+INVALID = sorted((Path(__file__).parent / "invalid").glob("*.yaml"))
+EXPECT = re.compile(r"# expect: (\d+) (.+)")
+
+VALID = """\
+name: demo
+stack: dual-site
+load: {users: 20, spawn_rate: 20, duration_s: 60}
+"""
+
+
+def problems_of(text: str) -> list:
+    with pytest.raises(ExperimentInvalid) as caught:
+        load_experiment_text(text, "demo.yaml")
+    return caught.value.problems
+
+
+# Shipped experiments.
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_experiments_load(path: Path) -> None:
+    experiment = load_experiment(path)
+    assert experiment.name == path.stem
+    assert experiment.source == str(path)
+
+
+def test_pangyo_power_cut_reads_exactly() -> None:
+    experiment = load_experiment(ROOT / "experiments" / "pangyo-power-cut.yaml")
+    assert experiment.stack == "dual-site"
+    assert experiment.expect == "pass"
+    assert experiment.tags == ("nightly", "site", "demo")
+    assert experiment.load == Load(users=20, spawn_rate=20.0, duration_s=60.0, mix={})
+    assert experiment.faults == (
+        FaultSpec("power_cut", Target(site="pangyo"), 15.0, {"power_returns_after_s": 30.0}, line=20),
+    )
+    assert experiment.checks == (
+        Threshold("rto_s", "<=", 15.0),
+        Threshold("lost_writes", "<=", 0.0),
+        Threshold("acked_writes", ">=", 100.0),
+    )
+    assert experiment.recovery_wait_s == 30.0
+    assert experiment.rto_consecutive_ok == 5
+    assert experiment.description.startswith("On 15 October 2022")
+    assert not experiment.description.endswith("\n")
+
+
+# The corpus of invalid files: each names the line and message it must produce.
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(INVALID) >= 20
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_file_is_reported(path: Path) -> None:
+    expected = EXPECT.match(path.read_text().splitlines()[0])
+    assert expected, f"{path.name} must start with '# expect: <line> <message>'"
+    line, message = int(expected[1]), expected[2]
+    with pytest.raises(ExperimentInvalid) as caught:
+        load_experiment(path)
+    problems = caught.value.problems
+    matching = [p for p in problems if p.line == line and message in p.message]
+    assert matching, "\n".join(str(p) for p in problems)
+    assert path.name in str(matching[0])
+    assert str(matching[0]).startswith(f"{path}:{line}:")
+
+
+def test_three_mistakes_are_all_reported() -> None:
+    problems = problems_of(
+        """\
+name: demo
+stack: dual-site
+load:
+  users: many
+  spawn_rate: 20
+  duration_s: 60
+faults:
+  - type: power_cutt
+    target: {site: pangyo}
+    at_s: 15
+checks:
+  rto: {max: 15}
+"""
+    )
+    assert [(p.line, p.path) for p in problems] == [(4, "load.users"), (8, "faults[0].type"), (12, "checks.rto")]
+    assert "expected an integer, got 'many'" in problems[0].message
+    assert "did you mean 'power_cut'?" in problems[1].message
+    assert "unknown metric 'rto'; did you mean 'rto_s'?" in problems[2].message
+
+
+def test_problem_carries_line_column_and_path() -> None:
+    (problem,) = problems_of(VALID.replace("users: 20", "users: -3"))
+    assert (problem.line, problem.column, problem.path) == (3, 15, "load.users")
+    assert str(problem) == "demo.yaml:3:15: load.users: must be >= 1, got -3"
+
+
+def test_unknown_key_without_a_close_match_lists_the_allowed_ones() -> None:
+    (problem,) = problems_of(VALID + "colour: red\n")
+    assert problem.message == (
+        "unknown key 'colour'; expected one of: name, description, stack, tags, expect, load, faults, checks, "
+        "rto_consecutive_ok, recovery_wait_s"
+    )
+
+
+def test_missing_required_keys_are_reported_at_the_parent_mapping() -> None:
+    problems = problems_of("# a comment\ndescription: nothing else\n")
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "missing required key 'name'"),
+        (2, "missing required key 'stack'"),
+        (2, "missing required key 'load'"),
+    ]
+
+
+def test_missing_file_is_invalid_input(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(InvalidInput, match="nope.yaml: no such experiment file"):
+        load_experiment(missing)
+
+
+def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(VALID.encode() + "description: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ExperimentInvalid) as caught:
+        load_experiment(path)
+    assert [(p.line, p.message) for p in caught.value.problems] == [(4, "not UTF-8 text")]
+
+
+# What a valid file becomes.
+
+
+def test_defaults_are_filled_in() -> None:
+    experiment = load_experiment_text(
+        VALID
+        + """\
+faults:
+  - type: latency
+    target: {link: [pangyo, chuncheon]}
+    at_s: 5
+    latency_ms: 250
+    duration_s: 20
+  - type: kill
+    target: {service: login, site: pangyo}
+    at_s: 10
+  - type: power_cut
+    target: {site: chuncheon}
+    at_s: 30
+""",
+        "demo.yaml",
+    )
+    latency, kill, power_cut = experiment.faults
+    assert latency.params == {"latency_ms": 250, "jitter_ms": 0, "duration_s": 20.0, "direction": "both"}
+    assert latency.target == Target(link=("pangyo", "chuncheon"))
+    assert latency.line == 5
+    assert kill.params == {"signal": "SIGKILL"}
+    assert kill.target == Target(site="pangyo", service="login")
+    assert power_cut.params == {"power_returns_after_s": None}
+    assert experiment.description == ""
+    assert experiment.expect == "pass"
+    assert experiment.tags == ()
+    assert experiment.checks == ()
+    assert (experiment.rto_consecutive_ok, experiment.recovery_wait_s) == (5, 30.0)
+
+
+def test_thresholds_per_service_and_mix() -> None:
+    experiment = load_experiment_text(
+        VALID.replace("duration_s: 60}", "duration_s: 60, mix: {send: 3, pay: 2.5}}")
+        + """\
+checks:
+  rto_s: [{max: 10, service: login}, {max: 30}]
+  availability: {min: 0.5}
+  duplicate_writes: {equals: 0}
+""",
+        "demo.yaml",
+    )
+    assert experiment.load.mix == {"send": 3.0, "pay": 2.5}
+    assert experiment.checks == (
+        Threshold("rto_s", "<=", 10.0, "login"),
+        Threshold("rto_s", "<=", 30.0),
+        Threshold("availability", ">=", 0.5),
+        Threshold("duplicate_writes", "==", 0.0),
+    )
+
+
+def test_explicit_null_means_never_for_optional_params() -> None:
+    text = VALID + "faults:\n  - {type: power_cut, target: {site: pangyo}, at_s: 1, power_returns_after_s: null}\n"
+    (fault,) = load_experiment_text(text, "demo.yaml").faults
+    assert fault.params == {"power_returns_after_s": None}
+
+
+# Targets against a stack.
+
+
+def test_validate_targets_names_unknown_sites_and_services() -> None:
+    experiment = load_experiment_text(
+        VALID
+        + """\
+faults:
+  - {type: power_cut, target: {site: pangyoo}, at_s: 1}
+  - {type: kill, target: {service: payment}, at_s: 2}
+  - {type: latency, target: {link: [pangyo, witnes]}, at_s: 3, latency_ms: 5, duration_s: 1}
+""",
+        "demo.yaml",
+    )
+    problems = validate_targets(experiment, {"pangyo", "chuncheon", "witness"}, {"login", "messaging"})
+    assert [(p.line, p.path) for p in problems] == [
+        (5, "faults[0].target.site"),
+        (6, "faults[1].target.service"),
+        (7, "faults[2].target.link[1]"),
+    ]
+    assert problems[0].message == "unknown site 'pangyoo'; did you mean 'pangyo'? known: chuncheon, pangyo, witness"
+    assert problems[1].message == "unknown service 'payment'; known: login, messaging"
+    assert str(problems[0]).startswith("demo.yaml:5: faults[0].target.site:")
+
+
+def test_validate_targets_accepts_known_targets() -> None:
+    experiment = load_experiment(ROOT / "experiments" / "pangyo-power-cut.yaml")
+    assert validate_targets(experiment, {"pangyo", "chuncheon", "witness"}, set()) == []
+
+
+# Fault declarations.
+
+
+def test_builtin_fault_types_are_registered() -> None:
+    assert {"power_cut", "kill", "pause", "latency"} <= set(REGISTRY)
+    assert REGISTRY["pause"].targets == ("service", "site")
+
+
+def test_register_refuses_a_conflicting_declaration() -> None:
+    assert register(REGISTRY["kill"]) is REGISTRY["kill"]
+    with pytest.raises(ValueError, match="already registered"):
+        register(FaultDecl("kill", ("site",), ()))
+
+
+def test_param_declarations_are_checked() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        Param("x", "float")
+    with pytest.raises(ValueError, match="targets"):
+        FaultDecl("boom", ("planet",), ())
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "message"),
+    [
+        (Param("n", "number"), float("nan"), "expected a finite number"),
+        (Param("n", "number"), "1", "expected a number, got '1'"),
+        (Param("b", "bool"), 1, "expected true or false, got 1"),
+        (Param("d", "duration"), -1, "must be >= 0, got -1"),
+        (Param("s", "str", required=True), None, "expected a string, got nothing"),
+    ],
+)
+def test_param_validate_messages(param: Param, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        param.validate(value)
+
+
+# JSON Schema.
+
+
+def test_json_schema_is_json_and_covers_the_format() -> None:
+    schema = json.loads(json.dumps(json_schema()))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["required"] == ["name", "stack", "load"]
+    fault_types = [branch["properties"]["type"]["const"] for branch in schema["properties"]["faults"]["items"]["oneOf"]]
+    assert fault_types == sorted(REGISTRY)
+    latency = next(b for b in schema["properties"]["faults"]["items"]["oneOf"] if b["title"] == "latency")
+    assert latency["properties"]["direction"]["enum"] == ["both", "upstream", "downstream"]
+    assert latency["required"] == ["type", "target", "at_s", "latency_ms", "duration_s"]
+    for branch in latency["properties"]["target"]["oneOf"]:
+        assert branch["$ref"].removeprefix("#/$defs/") in schema["$defs"]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_json_schema_accepts_the_shipped_structure(path: Path) -> None:
+    import yaml
+
+    document = yaml.safe_load(path.read_text())
+    schema = json_schema()
+    properties = schema["properties"]
+    assert set(schema["required"]) <= set(document) <= set(properties)
+    assert set(document["load"]) <= set(properties["load"]["properties"])
+    assert set(document.get("checks", {})) <= set(properties["checks"]["properties"])
+    branches = {b["properties"]["type"]["const"]: b for b in properties["faults"]["items"]["oneOf"]}
+    for fault in document.get("faults", []):
+        branch = branches[fault["type"]]
+        assert set(branch["required"]) <= set(fault) <= set(branch["properties"])
