@@ -32,7 +32,8 @@ from chaos.history import HistoryWriter
 from chaos.load.locust_process import LocustProcess
 from chaos.loader import load_experiment, validate_targets
 from chaos.reports import iso_utc, render_summary
-from chaos.stack import Compose, StackDef, docker_client, find_stack, missing_images, wait_healthy
+from chaos.stack import (Compose, StackDef, docker_client, find_stack, missing_images, run_prepare,
+                         wait_healthy)
 from chaos.toxiproxy import Toxiproxy
 
 
@@ -152,6 +153,8 @@ class Run:
             t = time.monotonic()
             Compose(self.stack).up()
             say(opts, f"[stack] ready in {time.monotonic() - t:.0f} s")
+        for line in run_prepare(self.stack):
+            say(opts, f"[prepare] {line}")
         bad = wait_healthy(client, self.stack, 60) + wait_steady(self.stack, 60)
         if bad:
             raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))

@@ -52,6 +52,7 @@ class StackDef:
     readback: Path
     ready_timeout_s: float = 300.0
     description: str = ""
+    prepare: tuple[str, ...] = ()  # shell commands run in the stack's folder before each experiment
 
 
 def available_stacks(root: Path | None = None) -> list[str]:
@@ -76,7 +77,7 @@ def find_stack(name: str, root: Path | None = None) -> StackDef:
             toxiproxy_url=raw.get("toxiproxy_url"), services=tuple(raw["services"]),
             probes=dict(raw.get("probes") or {}), workload=(d / raw["workload"]).resolve(),
             readback=(d / raw["readback"]).resolve(), ready_timeout_s=float(raw.get("ready_timeout_s", 300)),
-            description=raw.get("description", ""))
+            description=raw.get("description", ""), prepare=tuple(raw.get("prepare") or ()))
     except KeyError as e:
         raise InvalidInput(f"{path}: missing key {e.args[0]!r}") from None
 
@@ -125,6 +126,23 @@ class Compose:
     def images(self) -> list[str]:
         raw = yaml.safe_load(self.stack.compose_file.read_text())
         return sorted({s["image"] for s in raw.get("services", {}).values() if "image" in s})
+
+
+def run_prepare(stack: StackDef, timeout_s: float = 300) -> list[str]:
+    """Run the stack's ``prepare`` commands (e.g. a planned switchover back to the usual primary);
+    return their output lines. A failing command is an environment problem."""
+    out = []
+    for command in stack.prepare:
+        try:
+            p = subprocess.run(command, shell=True, cwd=stack.dir, capture_output=True, text=True,
+                               timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise EnvironmentProblem(f"prepare step did not finish in {timeout_s:.0f} s: {command}") from None
+        if p.returncode != 0:
+            raise EnvironmentProblem(f"prepare step failed ({p.returncode}): {command}\n"
+                                     f"{(p.stderr or p.stdout).strip()[-2000:]}")
+        out.extend(line for line in p.stdout.splitlines() if line.strip())
+    return out
 
 
 def containers(client, stack: StackDef, *, site: str | None = None, service: str | None = None,

@@ -5,4 +5,6 @@ mkdir -p /var/lib/postgresql/data /var/run/postgresql
 chown postgres:postgres /var/run/postgresql
 chown postgres:postgres /var/lib/postgresql/data
 chmod 0700 /var/lib/postgresql/data
-exec runuser -u postgres -- patroni /stack/patroni/patroni.yml
+export HOME=/var/lib/postgresql
+# exec, not runuser: Patroni must be PID 1, where it reaps the postmaster it daemonizes.
+exec setpriv --reuid=postgres --regid=postgres --init-groups -- patroni /stack/patroni/patroni.yml

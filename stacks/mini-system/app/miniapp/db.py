@@ -172,14 +172,17 @@ class Database:
                     conn.isolation_level = isolation
                     result = fn(conn)
                     committing = True
-                    notices: list[psycopg.errors.Diagnostic] = []
-                    handler = notices.append
+                    notices: list[str] = []
+
+                    def handler(diag: psycopg.errors.Diagnostic) -> None:
+                        notices.append(diag.message_primary or "")  # only valid during the call
+
                     conn.add_notice_handler(handler)
                     try:
                         conn.commit()
                     finally:
                         conn.remove_notice_handler(handler)
-                    if any("synchronous replication" in (n.message_primary or "") for n in notices):
+                    if any("synchronous replication" in n for n in notices):
                         raise _NotReplicated("committed locally, sync standby not confirmed")
                     return result
                 except RETRYABLE:

@@ -1,0 +1,66 @@
+"""The CLI refuses bad input with exit 2 and one clear line, before any container is touched.
+
+DOCKER_HOST points at a socket that does not exist: had the CLI tried to reach Docker, it would
+have exited 3 (environment), not 2 (invalid input)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent/docker.sock", "HOME": "/tmp"}
+    return subprocess.run([sys.executable, "-m", "chaos", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=60)
+
+
+def test_missing_file_exits_2_naming_it():
+    p = cli("run", "no-such.yaml")
+    assert p.returncode == 2
+    assert p.stderr.strip() == "chaos-harness: no-such.yaml: no such experiment file"
+
+
+def test_misspelled_key_exits_2_naming_file_line_and_key(tmp_path):
+    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
+    assert "duration_s:" in text
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(text.replace("duration_s:", "duraton_s:", 1))
+    line = next(i for i, l in enumerate(bad.read_text().splitlines(), 1) if "duraton_s" in l)
+    p = cli("run", str(bad))
+    assert p.returncode == 2
+    assert f"{bad}:{line}:" in p.stderr
+    assert "duraton_s" in p.stderr and "did you mean 'duration_s'" in p.stderr
+
+
+def test_unknown_stack_exits_2_with_suggestion():
+    p = cli("run", "experiments/pangyo-power-cut.yaml", "--stack", "dual-sit")
+    assert p.returncode == 2
+    assert "unknown stack 'dual-sit'; did you mean 'dual-site'?" in p.stderr
+
+
+def test_unknown_site_in_target_exits_2(tmp_path):
+    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
+    bad = tmp_path / "site.yaml"
+    bad.write_text(text.replace("site: pangyo", "site: pangyoo"))
+    p = cli("validate", str(bad))
+    assert p.returncode == 2
+    assert "pangyoo" in p.stderr and "did you mean 'pangyo'" in p.stderr
+
+
+def test_validate_and_plan_the_shipped_experiment():
+    p = cli("validate", "experiments/pangyo-power-cut.yaml")
+    assert p.returncode == 0, p.stderr
+    p = cli("plan", "experiments/pangyo-power-cut.yaml")
+    assert p.returncode == 0, p.stderr
+    assert "t=  15.0s  f0 power_cut on site=pangyo" in p.stdout
+    assert "t=  45.0s  f0 healed" in p.stdout
+
+
+def test_doctor_without_engine_says_how_to_fix():
+    p = cli("doctor")
+    assert p.returncode == 3
+    assert "[FAIL] docker engine" in p.stdout and "make setup" in p.stdout
