@@ -17,7 +17,7 @@ Every line is one JSON object with a ``kind``:
 ``fault`` one step of a fault::
 
     {"kind": "fault", "id": "f0", "type": "power_cut", "target": "site=pangyo",
-     "step": "invoked"|"done"|"healed"|"heal_failed", "wall": <s>, "mono": <s>, "detail": "..."}
+     "step": "invoked"|"done"|"inject_failed"|"heal_invoked"|"healed"|"heal_failed", "wall": <s>, "mono": <s>, "detail": "..."}
 
 ``mark``  a phase boundary the runner writes (``load_started``, ``load_stopped``, ...)::
 
@@ -62,7 +62,7 @@ class FaultStep:
     id: str
     type: str
     target: str
-    step: str  # invoked | done | healed | heal_failed
+    step: str  # invoked | done | inject_failed | heal_invoked | healed | heal_failed
     wall: float
     mono: float
     detail: str = ""

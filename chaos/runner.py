@@ -272,6 +272,7 @@ class Run:
 
     def _heal(self, fid: str, fault: Fault, writer: HistoryWriter) -> None:
         target = fault.spec.target.describe()
+        writer.fault(fid, fault.type, target, "heal_invoked")
         try:
             detail = fault.heal()
             writer.fault(fid, fault.type, target, "healed", detail)

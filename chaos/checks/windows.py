@@ -11,7 +11,8 @@ from chaos.history import FaultStep, History
 class FaultWindow:
     """One fault's span on the monotonic clock; its outage window is ``[injected, end)``.
 
-    ``end`` is the heal if there was one, else the ``load_stopped`` mark, else the last op.
+    ``end`` is the start of the successful heal (its ``heal_invoked`` step, else its ``healed`` step)
+    if there was one, else the ``load_stopped`` mark, else the last op.
     """
 
     id: str
@@ -56,8 +57,11 @@ def fault_windows(history: History) -> list[FaultWindow]:
         if invoked is None:
             continue
         healed = next((s for s in fsteps if s.step == "healed" and s.mono >= invoked.mono), None)
+        # The outage window closes when the heal *starts*: disruption caused by undoing the fault
+        # (a site coming back, caches warming) belongs to the after-heal phase, not to the RTO.
+        heal_start = next((s for s in fsteps if s.step == "heal_invoked" and s.mono >= invoked.mono), None)
         if healed is not None:
-            end = healed.mono
+            end = heal_start.mono if heal_start is not None and heal_start.mono <= healed.mono else healed.mono
         else:
             end = fallback_end if fallback_end is not None else invoked.mono
         windows.append(FaultWindow(

@@ -307,3 +307,19 @@ def test_phase_threshold_without_requests_in_phase_is_unknown():
               experiment(Threshold("availability_fault", ">=", 0.5)), ["login"], {})
     c = check(j, "availability_fault[login]")
     assert c.verdict == Verdict.UNKNOWN and "fault phase" in c.detail
+
+
+def test_disruption_caused_by_the_heal_is_not_part_of_the_rto():
+    # Outage 15.0-22.0 s; the heal starts at 30.0 and finishes at 32.0; bringing the site back
+    # causes failures 30.5-31.0 s. The window closes when the heal starts, so RTO stays 7.0.
+    ops = timeline("login", 40.0, lambda t: "fail" if 15.0 <= t < 22.0 or 30.5 <= t < 31.0 else "ok")
+    steps = fault("f0", 15.0, 32.0)
+    steps.insert(1, FaultStep(id="f0", type="power_cut", target="site=pangyo", step="heal_invoked",
+                              wall=1_700_000_030.0, mono=30.0))
+    j = judge(history(ops, steps), experiment(RTO_10), ["login"], readback={})
+    (window,) = fault_windows(history(ops, steps))
+    assert (window.injected, window.end, window.healed) == (15.0, 30.0, 32.0)
+    assert j.services["login"].rto_s == pytest.approx(7.0)
+    # Without the heal_invoked step the same failures fall inside the window: 31.0 - 15.0.
+    j2 = judge(history(ops, fault("f0", 15.0, 32.0)), experiment(RTO_10), ["login"], readback={})
+    assert j2.services["login"].rto_s == pytest.approx(16.0)

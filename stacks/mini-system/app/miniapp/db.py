@@ -3,7 +3,7 @@
 The database is reached through HAProxy, which routes to the current primary; during an
 experiment the primary dies and another one takes over. Guarantees:
 
-* Bounded waits: connecting (``connect_timeout=2``), getting a pooled connection (2 s), running a
+* Bounded waits: connecting (``connect_timeout=2``), getting a pooled connection (1.5 s), running a
   statement (``statement_timeout=3000`` on the server) and, client-side, a whole transaction
   (:data:`TX_BUDGET_S`, enforced by :class:`~miniapp.watchdog.Watchdog` even if the network
   silently drops packets).
@@ -38,7 +38,7 @@ from miniapp.watchdog import Watchdog
 log = logging.getLogger("miniapp.db")
 T = TypeVar("T")
 
-POOL_TIMEOUT_S = 2.0
+POOL_TIMEOUT_S = 1.5  # < the load generator's 2 s timeout: a definite 503 beats a timeout
 TX_BUDGET_S = 5.0  # > statement_timeout, so the server normally gives up first
 CHECK_BUDGET_S = 1.0
 SCHEMA_LOCK_KEY = 7_262_021  # one advisory lock for every service sharing the database
@@ -52,6 +52,16 @@ class DatabaseUnavailable(Exception):
     def __init__(self, reason: str, outcome_unknown: bool = False):
         super().__init__(reason)
         self.outcome_unknown = outcome_unknown
+
+
+class Conflict(DatabaseUnavailable):
+    """The transaction kept losing against concurrent ones (serialization failure, deadlock,
+    unique violation) and was rolled back every time: nothing was written."""
+
+
+def backoff(attempt: int) -> None:
+    """Sleep before retry ``attempt`` (0-based): full jitter, 10 ms doubling, at most 320 ms."""
+    time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))
 
 
 class _NotReplicated(Exception):
@@ -144,7 +154,8 @@ class Database:
 
         ``fn`` may raise any non-database exception (an HTTP error): the transaction is rolled
         back and the exception propagates. Database errors become :class:`DatabaseUnavailable`,
-        except the retryable ones, which run ``fn`` again up to ``retries`` times.
+        except the retryable ones, which run ``fn`` again up to ``retries`` times and then raise
+        :class:`Conflict`.
         """
         if not self.ready:
             raise DatabaseUnavailable("schema not ready")
@@ -154,8 +165,8 @@ class Database:
                 return self._run_once(fn, write=write, isolation=isolation)
             except RETRYABLE as e:
                 if attempt >= retries:
-                    raise DatabaseUnavailable(f"gave up after {attempt + 1} attempts: {e}") from e
-                time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+                    raise Conflict(f"gave up after {attempt + 1} attempts: {e}") from e
+                backoff(attempt)
         raise AssertionError("unreachable")
 
     def _run_once(self, fn: Callable[[psycopg.Connection], T], *, write: bool,

@@ -24,6 +24,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from miniapp.db import Conflict, backoff
 from miniapp.models import NewTransfer
 from miniapp.web import ApiError, Context
 
@@ -140,15 +141,15 @@ def routes(router: APIRouter, ctx: Context) -> None:
         if body.to_user == user.username:
             raise ApiError(422, "cannot pay yourself")
 
-        def pay(conn):
+        def lookup(conn):
             row = conn.execute(f"{_TRANSFER} WHERE t.idempotency_key = %s",
                                (body.idempotency_key,)).fetchone()
-            if row is not None:
-                t = _transfer(row)
-                if (t["from_user"], t["to_user"], t["amount"]) != (user.username, body.to_user,
-                                                                   body.amount):
-                    raise ApiError(409, "idempotency key already used for a different transfer")
-                return t, False
+            return _transfer(row) if row else None
+
+        def pay(conn):
+            # Index scans only: a sequential scan (the planner's choice on a small table) takes a
+            # predicate lock on the whole table, and every concurrent transfer would conflict.
+            conn.execute("SET LOCAL enable_seqscan = off")
             wallets = {name: (id_, balance) for id_, name, balance in conn.execute(
                 "SELECT id, username, balance FROM accounts WHERE kind = 'wallet' "
                 "AND username IN (%s, %s) ORDER BY id FOR UPDATE", (user.username, body.to_user))}
@@ -163,14 +164,32 @@ def routes(router: APIRouter, ctx: Context) -> None:
                          (body.amount, payer))
             conn.execute("UPDATE accounts SET balance = balance + %s WHERE id = %s",
                          (body.amount, payee))
-            (id_,) = conn.execute(
+            id_, created_at = conn.execute(
                 "INSERT INTO transfers (kind, idempotency_key, from_account, to_account, amount) "
-                "VALUES ('transfer', %s, %s, %s, %s) RETURNING id",
+                "VALUES ('transfer', %s, %s, %s, %s) RETURNING id, created_at",
                 (body.idempotency_key, payer, payee, body.amount)).fetchone()
-            return _transfer(conn.execute(f"{_TRANSFER} WHERE t.id = %s", (id_,)).fetchone()), True
+            return _transfer((id_, "transfer", body.idempotency_key, user.username, body.to_user,
+                              body.amount, created_at))
 
-        t, created = db.run(pay, write=True, serializable=True, retries=RETRIES)
-        return JSONResponse(t, status_code=201 if created else 200)
+        # The key is looked up outside the SERIALIZABLE transaction (a committed transfer is
+        # final, READ COMMITTED sees it) so that reading the key index does not make unrelated
+        # transfers conflict. If a concurrent duplicate commits between the lookup and our
+        # INSERT, the unique key makes our transaction fail and roll back; the next round finds
+        # the stored transfer. So one key never makes two transfers.
+        for attempt in range(RETRIES + 1):
+            found = db.run(lookup, write=False)
+            if found is not None:
+                if (found["from_user"], found["to_user"], found["amount"]) != (
+                        user.username, body.to_user, body.amount):
+                    raise ApiError(409, "idempotency key already used for a different transfer")
+                return JSONResponse(found, status_code=200)
+            try:
+                return JSONResponse(db.run(pay, write=True, serializable=True), status_code=201)
+            except Conflict:
+                if attempt >= RETRIES:
+                    raise
+                backoff(attempt)
+        raise AssertionError("unreachable")
 
     @router.get("/transfers")
     def my_transfers(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50):

@@ -1,0 +1,86 @@
+"""Read-back of the mini-system: after a run, ask each service how many copies of every write id
+its DATABASE holds (the harness compares that with what was acknowledged), and audit the money.
+
+Plain Python with ``requests`` (no Locust). The services answer ``POST /<svc>/readback`` and
+``GET /payment/audit`` only with the shared token: env ``CHAOS_READBACK_TOKEN``, default the dev
+token (the stack's compose sets ``READBACK_TOKEN`` to the same default).
+
+Guarantees: every id asked is in the answer; a batch is retried on connection errors, timeouts and
+5xx (the system may still be settling after a failover) for up to ``timeout_s``; anything else
+(403, a malformed answer, no success in time) raises RuntimeError saying what and where.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Iterable
+
+import requests
+
+BATCH = 2000
+DEFAULT_TOKEN = "dev-readback-token"
+REQUEST_TIMEOUT_S = 10.0
+RETRY_PAUSE_S = 1.0
+
+
+def _token() -> str:
+    return os.environ.get("CHAOS_READBACK_TOKEN") or DEFAULT_TOKEN
+
+
+def _batches(ids: Iterable[str], size: int = BATCH) -> list[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    return [unique[i:i + size] for i in range(0, len(unique), size)]
+
+
+def _call(session: requests.Session, method: str, url: str, timeout_s: float, **kw) -> dict:
+    """One JSON request, retried on connection errors / timeouts / 5xx until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last = "no attempt"
+    while True:
+        try:
+            r = session.request(method, url, timeout=REQUEST_TIMEOUT_S,
+                                headers={"X-Readback-Token": _token()}, **kw)
+            if r.status_code < 500:
+                if r.status_code != 200:
+                    raise RuntimeError(f"{method} {url}: HTTP {r.status_code}: {r.text[:200]}")
+                try:
+                    body = r.json()
+                except ValueError:
+                    body = None
+                if not isinstance(body, dict):
+                    raise RuntimeError(f"{method} {url}: not a JSON object: {r.text[:200]!r}")
+                return body
+            last = f"HTTP {r.status_code}: {r.text[:200]}"
+        except (requests.ConnectionError, requests.Timeout) as e:
+            last = f"{type(e).__name__}: {e}"
+        if time.monotonic() + RETRY_PAUSE_S > deadline:
+            raise RuntimeError(f"{method} {url}: no answer within {timeout_s:.0f} s (last: {last})")
+        time.sleep(RETRY_PAUSE_S)
+
+
+def read_back(base_url: str, writes: dict[str, list[str]],
+              timeout_s: float = 60.0) -> dict[str, dict[str, int]]:
+    """writes: service -> ids written (acknowledged and unknown ones). Returns service -> {id:
+    copies found}: 0 = absent, 1 = present once, >1 = duplicated."""
+    base = base_url.rstrip("/")
+    result: dict[str, dict[str, int]] = {}
+    with requests.Session() as session:
+        for service, ids in writes.items():
+            found: dict[str, int] = {}
+            for batch in _batches(ids):
+                url = f"{base}/{service}/readback"
+                counts = _call(session, "POST", url, timeout_s, json={"ids": batch}).get("counts")
+                if not isinstance(counts, dict) or any(
+                        type(counts.get(i)) is not int for i in batch):
+                    raise RuntimeError(f"POST {url}: answer lacks counts for some ids")
+                found.update((i, counts[i]) for i in batch)
+            result[service] = found
+    return result
+
+
+def audit(base_url: str, timeout_s: float = 60.0) -> dict:
+    """The payment invariants: ``sum_all_accounts`` (must be 0), ``negative_wallets`` (0),
+    ``duplicate_idempotency_keys`` (0), ``wallets``, ``ledger_mismatch_accounts`` (0)."""
+    with requests.Session() as session:
+        return _call(session, "GET", f"{base_url.rstrip('/')}/payment/audit", timeout_s)

@@ -1,0 +1,243 @@
+"""Locust workload of the mini-system: people who sign up, log in, chat and pay each other.
+
+Run by the harness on the host: ``locust -f stacks/mini-system/workload.py --host
+http://127.0.0.1:18080`` (a global HAProxy routing /login, /messaging, /payment by prefix).
+
+Every request goes through :func:`chaos.load.recorder.request`, which judges it and records it in
+the run's history. Writes carry a ``write_id`` naming what they wrote, so the read-back can look
+for it afterwards:
+
+===================  =========================
+login signup         ``<username>``
+messaging send       ``<client_msg_id>``
+payment open wallet  ``w:<username>``
+payment transfer     ``t:<idempotency_key>``
+===================  =========================
+
+An id is only ever used for ONE logical write: a write whose answer was not ok (a timeout, a
+503, ...) is retried later with the same id and the same body (that is what idempotency is for),
+never reused for different content. A person never loops inside one task: each task makes at most
+a few requests; a setup step that failed is tried again by a later task.
+
+Task weights: ``CHAOS_LOAD_MIX``, a JSON object overriding :data:`DEFAULT_MIX`, e.g.
+``{"send": 3, "pay": 2}``; a weight of 0 disables a task.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import uuid
+
+from locust import FastHttpUser, between
+
+from chaos.load.recorder import request
+
+DEFAULT_MIX = {"signup_friend": 1, "login": 1, "send": 3, "read": 1, "pay": 2, "balance": 1}
+ROOMS = ("lobby", "random", "ops")
+MAX_ATTEMPTS = 4  # tries of one pending write before giving it up (its id is then never reused)
+RELOGIN_AFTER_S = 1800  # tokens live 3600 s
+
+# Accounts created by this process that have a wallet: the people one can pay.
+KNOWN: list[str] = []
+
+
+def new_username(prefix: str = "u") -> str:
+    """Unique across processes and runs (uuid4), within the login rules ([a-z0-9_-], <= 40)."""
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())
+
+
+def load_mix(text: str | None = None) -> dict[str, int]:
+    """DEFAULT_MIX overridden by ``CHAOS_LOAD_MIX`` (unknown names and bad weights raise)."""
+    text = os.environ.get("CHAOS_LOAD_MIX", "") if text is None else text
+    mix = dict(DEFAULT_MIX)
+    if text.strip():
+        override = json.loads(text)
+        if not isinstance(override, dict):
+            raise ValueError("CHAOS_LOAD_MIX must be a JSON object")
+        for name, weight in override.items():
+            if name not in DEFAULT_MIX:
+                raise ValueError(f"CHAOS_LOAD_MIX: unknown task {name!r} (known: {sorted(DEFAULT_MIX)})")
+            if type(weight) is not int or weight < 0:
+                raise ValueError(f"CHAOS_LOAD_MIX: weight of {name!r} must be an int >= 0")
+            mix[name] = weight
+    if not any(mix.values()):
+        raise ValueError("CHAOS_LOAD_MIX disables every task")
+    return mix
+
+
+class Pending:
+    """One logical write not yet acknowledged: retried with the same id and body, a few times."""
+
+    def __init__(self, path: str, write_id: str, body: dict | None):
+        self.path, self.write_id, self.body, self.attempts = path, write_id, body, 0
+
+
+class Person:
+    """The state of one simulated person, independent of Locust (so it can be tested)."""
+
+    def __init__(self, now: float = 0.0):
+        self.username = new_username()
+        self.password = uuid.uuid4().hex
+        self.signed_up = False
+        self.signup_tries = 0
+        self.token: str | None = None
+        self.token_at = now
+        self.has_wallet = False
+        self.pending: dict[str, Pending] = {}  # op -> the write to retry ("send", "pay")
+        self.after = {room: 0 for room in ROOMS}
+
+    def next_write(self, op: str, make) -> Pending | None:
+        """The pending write of ``op`` if one is waiting for a retry, else a new one from make()
+        (None if make() has nothing to write)."""
+        p = self.pending.get(op)
+        if p is None or p.attempts >= MAX_ATTEMPTS:
+            p = make()
+            if p is None:
+                return None
+            self.pending[op] = p
+        p.attempts += 1
+        return p
+
+    def done(self, op: str, ok: bool) -> None:
+        """After an attempt: an ok write is finished; a failed one stays pending (or is dropped
+        after MAX_ATTEMPTS: its id is then retired, never reused)."""
+        p = self.pending.get(op)
+        if p is not None and (ok or p.attempts >= MAX_ATTEMPTS):
+            del self.pending[op]
+
+    def new_message(self) -> Pending:
+        room = random.choice(ROOMS)
+        msg_id = new_key()
+        return Pending(f"/messaging/rooms/{room}/messages", msg_id,
+                       {"client_msg_id": msg_id, "text": f"hello from {self.username} ({msg_id[:8]})"})
+
+    def new_payment(self) -> Pending | None:
+        friends = [k for k in KNOWN if k != self.username]
+        if not friends:
+            return None
+        key = new_key()
+        return Pending("/payment/transfers", f"t:{key}",
+                       {"to_user": random.choice(friends), "amount": random.randint(1, 100),
+                        "idempotency_key": key})
+
+
+MIX = load_mix()
+
+
+class MiniSystemUser(FastHttpUser):
+    connection_timeout = 2.0
+    network_timeout = 2.0
+    wait_time = between(0.2, 0.6)
+
+    def on_start(self):
+        self.person = Person(now=time.monotonic())
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.person.token}"}
+
+    # -- setup: signup -> login -> wallet, one step per request, stopping at the first failure ---
+    def _signup(self) -> bool:
+        p = self.person
+        p.signup_tries += 1
+        r = request(self.client, "POST", "/login/signup", service="login", op="signup",
+                    write_id=p.username, json={"username": p.username, "password": p.password})
+        if r is not None:
+            p.signed_up = True
+        elif p.signup_tries > 1:
+            # A retry may get 409 because an earlier, unanswered try did create the account:
+            # the login step tells (our password works). Otherwise start over with a new name.
+            p.signed_up = self._login()
+            if not p.signed_up and p.signup_tries >= MAX_ATTEMPTS:
+                self.person = Person(now=time.monotonic())
+        return p.signed_up
+
+    def _login(self) -> bool:
+        p = self.person
+        r = request(self.client, "POST", "/login/login", service="login", op="login",
+                    json={"username": p.username, "password": p.password})
+        token = _field(r, "token")
+        if token:
+            p.token, p.token_at = token, time.monotonic()
+        return bool(token)
+
+    def _open_wallet(self) -> bool:
+        p = self.person
+        r = request(self.client, "POST", "/payment/wallets", service="payment", op="open_wallet",
+                    write_id=f"w:{p.username}", headers=self._auth())
+        if r is not None:
+            p.has_wallet = True
+            KNOWN.append(p.username)
+        return p.has_wallet
+
+    def ready(self) -> bool:
+        """Make sure this person has an account, a fresh token and a wallet (at most 3 requests)."""
+        p = self.person
+        if not p.signed_up and not self._signup():
+            return False
+        if (p.token is None or time.monotonic() - p.token_at > RELOGIN_AFTER_S) and not self._login():
+            return False
+        return p.has_wallet or self._open_wallet()
+
+    # -- tasks ----------------------------------------------------------------------------------
+    def signup_friend(self):
+        if self.ready():
+            name = new_username("f")
+            request(self.client, "POST", "/login/signup", service="login", op="signup",
+                    write_id=name, json={"username": name, "password": uuid.uuid4().hex})
+
+    def login(self):
+        if self.ready():
+            self._login()
+
+    def send(self):
+        if self.ready():
+            self._write("send", "messaging", self.person.new_message)
+
+    def read(self):
+        if self.ready():
+            room = random.choice(ROOMS)
+            r = request(self.client, "GET", f"/messaging/rooms/{room}/messages"
+                        f"?after={self.person.after[room]}&limit=50",
+                        service="messaging", op="read", headers=self._auth())
+            after = _field(r, "next_after")
+            if isinstance(after, int):
+                self.person.after[room] = after
+
+    def pay(self):
+        if self.ready():
+            self._write("pay", "payment", self.person.new_payment)
+
+    def balance(self):
+        if self.ready():
+            request(self.client, "GET", "/payment/wallets/me", service="payment", op="balance",
+                    headers=self._auth())
+
+    def _write(self, op: str, service: str, make) -> None:
+        p = self.person
+        w = p.next_write(op, make)
+        if w is None:
+            return  # nothing to write (nobody to pay yet)
+        r = request(self.client, "POST", w.path, service=service, op=op, write_id=w.write_id,
+                    json=w.body, headers=self._auth())
+        p.done(op, r is not None)
+
+    tasks = {fn: MIX[fn.__name__] for fn in (signup_friend, login, send, read, pay, balance)
+             if MIX[fn.__name__] > 0}
+
+
+def _field(response, name: str):
+    if response is None:
+        return None
+    try:
+        body = response.json()
+    except Exception:  # noqa: BLE001 - a 2xx that is not JSON: treat as no answer
+        return None
+    return body.get(name) if isinstance(body, dict) else None
+

@@ -1,0 +1,164 @@
+"""The FastAPI apps without a database: errors are JSON with X-Site, auth, 413, 503 semantics.
+
+Needs the app's own dependencies (fastapi, psycopg, argon2): skipped in the harness's test env,
+run it in a venv made from stacks/mini-system/app/requirements.txt (+ pytest).
+"""
+
+import asyncio
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+for module in ("fastapi", "psycopg", "psycopg_pool", "argon2", "cryptography"):
+    pytest.importorskip(module)
+MINI = Path(__file__).resolve().parents[2] / "stacks" / "mini-system"
+sys.path.insert(0, str(MINI / "app"))
+
+from miniapp import tokens  # noqa: E402
+from miniapp.db import DatabaseUnavailable  # noqa: E402
+from miniapp.web import Settings, create_app  # noqa: E402
+
+PRIVATE = tokens.load_private_key(MINI / "keys" / "token_ed25519.pem")
+
+
+class FakeDb:
+    """Stands in for miniapp.db.Database: ``error`` is raised by run(), else ``result`` returned."""
+
+    def __init__(self, ready=True, error=None, result=None):
+        self.ready, self.error, self.result, self.calls = ready, error, result, 0
+
+    def run(self, fn, **kw):
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return self.result
+
+    def ping(self, timeout_s=1.0):
+        return self.ready
+
+
+def app_for(service, db):
+    settings = Settings(service=service, database_url="postgresql://unused", site="pangyo",
+                        readback_token="secret", public_key_file=str(MINI / "keys" / "token_ed25519.pub.pem"),
+                        private_key_file=str(MINI / "keys" / "token_ed25519.pem"))
+    return create_app(importlib.import_module(f"miniapp.{service}"), settings, db=db)
+
+
+def call(app, method, path, body=None, headers=None, chunks=None):
+    """Drive the ASGI app directly; returns (status, headers, parsed JSON body)."""
+    raw = json.dumps(body).encode() if body is not None else b""
+    hdrs = dict(headers or {})
+    if chunks is None:
+        chunks = [raw]
+        hdrs.setdefault("content-length", str(len(raw)))
+    if body is not None or chunks != [b""]:
+        hdrs.setdefault("content-type", "application/json")
+    path, _, query = path.partition("?")
+
+    async def go():
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": query.encode(), "root_path": "",
+                 "headers": [(k.lower().encode(), v.encode()) for k, v in hdrs.items()],
+                 "client": ("127.0.0.1", 5), "server": ("127.0.0.1", 8000)}
+        messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                    for i, c in enumerate(chunks)]
+        out = []
+
+        async def receive():
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            out.append(message)
+
+        await app(scope, receive, send)
+        start = next(m for m in out if m["type"] == "http.response.start")
+        data = b"".join(m.get("body", b"") for m in out if m["type"] == "http.response.body")
+        return (start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]},
+                json.loads(data))
+
+    return asyncio.run(go())
+
+
+def bearer(user_id=1, name="alice", **kw):
+    return {"authorization": f"Bearer {tokens.sign(PRIVATE, user_id, name, **kw)[0]}"}
+
+
+def test_health_reflects_the_database():
+    status, headers, body = call(app_for("login", FakeDb(ready=False)), "GET", "/login/health")
+    assert (status, body, headers["x-site"]) == (503, {"status": "starting", "site": "pangyo"}, "pangyo")
+    status, _, body = call(app_for("payment", FakeDb()), "GET", "/payment/health")
+    assert (status, body) == (200, {"status": "ok", "site": "pangyo"})
+
+
+def test_validation_errors_name_the_field_without_echoing_input():
+    status, headers, body = call(app_for("login", FakeDb()), "POST", "/login/signup",
+                                 {"username": "A", "password": "secret-but-short"[:5]})
+    assert status == 422 and headers["x-site"] == "pangyo"
+    assert {tuple(d["loc"]) for d in body["detail"]} == {("body", "username"), ("body", "password")}
+    assert "secre" not in json.dumps(body)
+    status, _, body = call(app_for("payment", FakeDb()), "POST", "/payment/transfers",
+                           {"to_user": "bob", "amount": "5", "idempotency_key": "k"}, headers=bearer())
+    assert status == 422 and body["detail"][0]["loc"] == ["body", "amount"]
+
+
+def test_tokens_are_required_and_checked_locally():
+    db = FakeDb(result=[])
+    app = app_for("messaging", db)
+    msg = {"client_msg_id": "m1", "text": "hi"}
+    for headers in ({}, {"authorization": "Basic abc"}, {"authorization": "Bearer x.y.z"},
+                    bearer(now=0), {"authorization": bearer()["authorization"][:-3] + "abc"}):
+        status, h, body = call(app, "POST", "/messaging/rooms/r1/messages", msg, headers)
+        assert status == 401 and "error" in body and h["x-site"] == "pangyo"
+    assert db.calls == 0
+    status, _, _ = call(app, "GET", "/messaging/rooms/r1/messages?after=0", headers=bearer())
+    assert status == 200 and db.calls == 1
+
+
+def test_database_errors_are_503_and_say_when_the_outcome_is_unknown():
+    app = app_for("messaging", FakeDb(error=DatabaseUnavailable("boom", outcome_unknown=True)))
+    status, headers, body = call(app, "POST", "/messaging/rooms/r1/messages",
+                                 {"client_msg_id": "m1", "text": "hi"}, bearer())
+    assert (status, body, headers.get("x-write-outcome")) == (503, {"error": "database unavailable"}, "unknown")
+    app = app_for("login", FakeDb(error=DatabaseUnavailable("down")))
+    status, headers, body = call(app, "POST", "/login/login", {"username": "alice", "password": "12345678"})
+    assert (status, body, "x-write-outcome" in headers) == (503, {"error": "database unavailable"}, False)
+
+
+def test_body_limit():
+    app = app_for("login", FakeDb())
+    status, headers, body = call(app, "POST", "/login/signup", headers={"content-length": "70000"},
+                                 chunks=[b"{}"])
+    assert status == 413 and body == {"error": "request body too large"} and headers["x-site"]
+    status, _, body = call(app, "POST", "/login/signup", chunks=[b'{"username": "' + b"a" * 40000,
+                                                                 b"b" * 40000 + b'"}'])
+    assert status == 413
+
+
+def test_readback_needs_the_token():
+    db = FakeDb(result={"alice": 1})
+    app = app_for("login", db)
+    status, _, body = call(app, "POST", "/login/readback", {"ids": ["alice", "bob", "alice"]})
+    assert status == 403 and db.calls == 0
+    status, _, body = call(app, "POST", "/login/readback", {"ids": ["alice", "bob", "alice"]},
+                           {"x-readback-token": "secret"})
+    assert (status, body) == (200, {"counts": {"alice": 1, "bob": 0}})
+    status, _, _ = call(app_for("payment", FakeDb()), "GET", "/payment/audit")
+    assert status == 403
+
+
+def test_unknown_route_and_crash_are_json():
+    app = app_for("payment", FakeDb(error=RuntimeError("bug")))
+    status, _, body = call(app, "GET", "/payment/nope")
+    assert (status, body) == (404, {"error": "Not Found"})
+    with pytest.raises(RuntimeError):  # Starlette answers, then re-raises for the server's log
+        call(app, "GET", "/payment/wallets/me", headers=bearer())
+
+
+def test_self_payment_refused():
+    status, _, body = call(app_for("payment", FakeDb()), "POST", "/payment/transfers",
+                           {"to_user": "alice", "amount": 5, "idempotency_key": "k"}, bearer())
+    assert (status, body) == (422, {"error": "cannot pay yourself"})

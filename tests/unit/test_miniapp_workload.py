@@ -1,0 +1,212 @@
+"""stacks/mini-system/workload.py: the write-id scheme and the person's behaviour, against an
+in-memory fake of the three services that randomly loses answers (no network, no Locust runner)."""
+
+import json
+import os
+import random
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+if "locust" not in sys.modules and "ssl" in sys.modules:
+    # Locust's gevent monkey-patching after ssl was imported (by requests, earlier tests) recurses
+    # forever. These tests use a fake client, so import Locust unpatched, leaving the env as it was.
+    _saved = os.environ.get("LOCUST_SKIP_MONKEY_PATCH")
+    os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
+    try:
+        pytest.importorskip("locust")
+    finally:
+        if _saved is None:
+            del os.environ["LOCUST_SKIP_MONKEY_PATCH"]
+        else:
+            os.environ["LOCUST_SKIP_MONKEY_PATCH"] = _saved
+pytest.importorskip("locust")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "stacks" / "mini-system"))
+
+import workload  # noqa: E402
+from chaos.history import iter_records, parse  # noqa: E402
+from chaos.load import recorder  # noqa: E402
+
+
+class FakeResponse:
+    def __init__(self, status, body=None, error=None):
+        self.status_code, self._body, self.error = status, body, error
+        self.headers = {"X-Site": "pangyo"} if status else {}
+
+    def json(self):
+        return self._body
+
+    def success(self):
+        pass
+
+    def failure(self, _text):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class FakeServices:
+    """The three services in memory. ``lossy``: some requests time out (the write happening or
+    not), some get 503; writes are idempotent like the real ones."""
+
+    def __init__(self, rng, lossy=True):
+        self.rng, self.lossy = rng, lossy
+        self.users, self.wallets, self.messages, self.transfers = {}, set(), {}, {}
+        self.sent = []  # (path, body, headers) of every request
+
+    def request(self, method, path, name=None, catch_response=False, json=None, headers=None):
+        assert catch_response and name
+        self.sent.append((method, path, json, headers or {}))
+        if self.lossy and self.rng.random() < 0.15:
+            if self.rng.random() < 0.5:
+                self._serve(method, path, json, headers or {})  # happened, answer lost
+            return FakeResponse(0, error=TimeoutError("timed out"))
+        if self.lossy and self.rng.random() < 0.1:
+            return FakeResponse(503, {"error": "database unavailable"})
+        return FakeResponse(*self._serve(method, path, json, headers or {}))
+
+    def _serve(self, method, path, body, headers):
+        who = headers.get("Authorization", "Bearer ").split(" ", 1)[1] or None
+        if path == "/login/signup":
+            if body["username"] in self.users:
+                return 409, {"error": "username taken"}
+            self.users[body["username"]] = body["password"]
+            return 201, {"user_id": len(self.users), "username": body["username"]}
+        if path == "/login/login":
+            if self.users.get(body["username"]) != body["password"]:
+                return 401, {"error": "bad username or password"}
+            return 200, {"token": body["username"], "expires_at": 0}
+        assert who in self.users, f"{path} without a valid token"
+        if path == "/payment/wallets":
+            new = who not in self.wallets
+            self.wallets.add(who)
+            return (201 if new else 200), {"username": who, "balance": 100000}
+        if path == "/payment/wallets/me":
+            return 200, {"username": who, "balance": 1}
+        if path == "/payment/transfers":
+            assert body["to_user"] != who and body["to_user"] in self.wallets
+            new = self.transfers.setdefault(body["idempotency_key"], (who, body)) == (who, body)
+            return (201 if new else 200), {"transfer_id": 1}
+        m = re.fullmatch(r"/messaging/rooms/(\w+)/messages(\?after=(\d+)&limit=50)?", path)
+        assert m, path
+        if method == "GET":
+            return 200, {"messages": [], "next_after": int(m.group(3))}
+        self.messages.setdefault(body["client_msg_id"], body)
+        return 201, {"seq": 1}
+
+
+def _run(rng, fake, people=5, steps=400):
+    workload.KNOWN.clear()
+    users = []
+    for _ in range(people):
+        u = object.__new__(workload.MiniSystemUser)  # no Locust environment needed
+        u.client = fake
+        u.on_start()
+        users.append(u)
+    tasks = workload.MiniSystemUser.tasks
+    for _ in range(steps):
+        u = rng.choice(users)
+        before = len(fake.sent)
+        rng.choice(tasks)(u)
+        assert len(fake.sent) - before <= 5, "a task must make only a few requests"
+    return users
+
+
+def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOS_HISTORY_DIR", str(tmp_path))
+    monkeypatch.setattr(recorder, "_writer", None)
+    rng = random.Random(7)
+    random.seed(7)
+    fake = FakeServices(rng)
+    _run(rng, fake)
+    recorder._writer.close()
+    monkeypatch.setattr(recorder, "_writer", None)
+
+    ops = parse(iter_records(tmp_path.glob("*.jsonl"))).ops
+    assert len(ops) == len(fake.sent) > 300
+    body_of = {}
+    by_op = defaultdict(set)
+    for op, (method, path, body, headers) in zip(ops, fake.sent):
+        by_op[(op.service, op.op)].add(op.write_id is not None)
+        if op.write_id is None:
+            continue
+        # the id names what was written ...
+        if op.op == "signup":
+            assert op.write_id == body["username"]
+        elif op.op == "open_wallet":
+            assert op.write_id == "w:" + headers["Authorization"].split(" ")[1]
+        elif op.op == "send":
+            assert op.write_id == body["client_msg_id"]
+        elif op.op == "pay":
+            assert op.write_id == "t:" + body["idempotency_key"]
+        # ... and one id is only ever sent with one body (a retry of the same write)
+        key = (path, json.dumps(body, sort_keys=True))
+        assert body_of.setdefault(op.write_id, key) == key, f"{op.write_id} reused for another write"
+    assert by_op == {("login", "signup"): {True}, ("login", "login"): {False},
+                     ("payment", "open_wallet"): {True}, ("payment", "pay"): {True},
+                     ("payment", "balance"): {False}, ("messaging", "send"): {True},
+                     ("messaging", "read"): {False}}
+    # lost answers were retried with the same id: some ids were sent more than once
+    sent_ids = [o.write_id for o in ops if o.write_id]
+    assert len(set(sent_ids)) < len(sent_ids)
+    assert {o.outcome for o in ops} == {"ok", "fail", "unknown"}
+
+
+def test_people_get_set_up_and_pay_only_others():
+    rng = random.Random(3)
+    random.seed(3)
+    fake = FakeServices(rng, lossy=False)
+    users = _run(rng, fake, people=4, steps=200)
+    assert all(u.person.signed_up and u.person.token and u.person.has_wallet for u in users)
+    assert sorted(workload.KNOWN) == sorted(u.person.username for u in users)
+    assert len(fake.transfers) > 10 and len(fake.messages) > 20
+    friends = set(fake.users) - set(workload.KNOWN)
+    assert len(friends) > 5  # signup_friend made new accounts
+    assert all(re.fullmatch(r"[a-z0-9_-]{3,40}", n) for n in fake.users)
+
+
+def test_usernames_are_unique():
+    names = {workload.new_username() for _ in range(2000)}
+    assert len(names) == 2000
+
+
+def test_pending_write_is_retried_then_retired():
+    p = workload.Person()
+    made = []
+
+    def make():
+        made.append(workload.Pending("/x", f"id{len(made)}", {"n": len(made)}))
+        return made[-1]
+
+    first = p.next_write("send", make)
+    for _ in range(workload.MAX_ATTEMPTS - 1):
+        p.done("send", ok=False)
+        assert p.next_write("send", make) is first
+    p.done("send", ok=False)  # attempts exhausted: retired
+    second = p.next_write("send", make)
+    assert second is not first and second.write_id != first.write_id
+    p.done("send", ok=True)
+    assert p.next_write("send", make).write_id == "id2"
+    assert p.next_write("pay", lambda: None) is None and "pay" not in p.pending
+
+
+def test_load_mix():
+    assert workload.load_mix("") == workload.DEFAULT_MIX
+    assert workload.load_mix('{"send": 10, "pay": 0}') == {**workload.DEFAULT_MIX, "send": 10, "pay": 0}
+    for bad in ('{"fly": 1}', '{"send": -1}', '{"send": 1.5}', "[1]", "{not json",
+                json.dumps({k: 0 for k in workload.DEFAULT_MIX})):
+        with pytest.raises(ValueError):
+            workload.load_mix(bad)
+
+
+def test_user_class_settings():
+    u = workload.MiniSystemUser
+    assert (u.connection_timeout, u.network_timeout) == (2.0, 2.0)
+    assert 0.2 <= u.wait_time(None) <= 0.6
