@@ -6,7 +6,8 @@ suite can hold failover tests, and the ``integration`` marker.
         assert journal["verdict"] == "pass"
 
 Every setting is an overridable fixture (``chaos_stack_name``, ``chaos_runs_dir``). The stack fixture
-registers its cleanup *before* bringing the stack up, so a failed ``up`` is still taken down.
+starts from a fresh stack (volumes removed) and registers its cleanup *before* bringing it up, so a
+failed ``up`` is still taken down; ``--chaos-keep-stack`` reuses a running stack and leaves it up.
 Locust is never imported here: it runs in a subprocess.
 """
 
@@ -48,8 +49,10 @@ def chaos_stack(request, chaos_stack_name):
     if missing:
         pytest.fail(f"images missing: {', '.join(missing)}; run `make images`")
     compose = Compose(stack)
-    if not request.config.getoption("--chaos-keep-stack"):
+    keep = request.config.getoption("--chaos-keep-stack")
+    if not keep:
         request.addfinalizer(lambda: compose.down(volumes=True))
+        compose.down(volumes=True)  # start from a fresh stack: no state left by an earlier session
     compose.up()
     return stack
 

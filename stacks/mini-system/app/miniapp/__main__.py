@@ -19,7 +19,8 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m miniapp {'|'.join(SERVICES)}", file=sys.stderr)
         return 2
     service = argv[0]
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service} %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s {service} %(name)s %(levelname)s %(message)s")
     logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
     app = create_app(importlib.import_module(f"miniapp.{service}"), Settings.from_env(service))
     # No access log: load balancers health-check every 500 ms.

@@ -77,7 +77,8 @@ def sign(key: Ed25519PrivateKey, user_id: int, username: str, *, ttl_s: int = TO
          now: float | None = None) -> tuple[str, int]:
     """A token for ``user_id``/``username`` valid ``ttl_s`` seconds; returns ``(token, exp)``."""
     exp = int(time.time() if now is None else now) + ttl_s
-    signing_input = f"{b64url(_compact(_HEADER))}.{b64url(_compact({'sub': user_id, 'name': username, 'exp': exp}))}"
+    payload = {"sub": user_id, "name": username, "exp": exp}
+    signing_input = f"{b64url(_compact(_HEADER))}.{b64url(_compact(payload))}"
     signature = key.sign(signing_input.encode("ascii"))
     return f"{signing_input}.{b64url(signature)}", exp
 

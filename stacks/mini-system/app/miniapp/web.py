@@ -44,12 +44,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
+        env = os.environ.get
         return cls(service=service,
-                   database_url=os.environ.get("DATABASE_URL", "postgresql://app:app@dbrouter:5000/mini"),
-                   site=os.environ.get("SITE", "unknown"),
-                   readback_token=os.environ.get("READBACK_TOKEN", DEFAULT_READBACK_TOKEN),
-                   public_key_file=os.environ.get("TOKEN_PUBLIC_KEY_FILE", "/keys/token_ed25519.pub.pem"),
-                   private_key_file=os.environ.get("TOKEN_PRIVATE_KEY_FILE"))
+                   database_url=env("DATABASE_URL", "postgresql://app:app@dbrouter:5000/mini"),
+                   site=env("SITE", "unknown"),
+                   readback_token=env("READBACK_TOKEN", DEFAULT_READBACK_TOKEN),
+                   public_key_file=env("TOKEN_PUBLIC_KEY_FILE", "/keys/token_ed25519.pub.pem"),
+                   private_key_file=env("TOKEN_PRIVATE_KEY_FILE"))
 
 
 class ApiError(Exception):
@@ -87,7 +88,8 @@ class Context:
 
 class SiteAndBodyLimit:
     """ASGI middleware: adds ``X-Site`` to every answer; refuses bodies over the limit with 413
-    (by Content-Length up front, and by counting for chunked bodies)."""
+    (by Content-Length up front, and by counting for chunked bodies); turns a crash into a JSON
+    500 (the trace goes to the server log only)."""
 
     def __init__(self, app, site: str):
         self.app, self.site = app, site.encode()
@@ -95,23 +97,28 @@ class SiteAndBodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        started = False
 
         async def send_with_site(message):
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), (b"x-site", self.site)]
             await send(message)
 
-        limit = MAX_READBACK_BODY if scope["path"].endswith("/readback") else MAX_BODY
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > limit:
-            status = 413 if length.isdigit() else 400
-            body = json.dumps({"error": "request body too large" if status == 413
-                               else "bad Content-Length"}).encode()
+        async def answer(status: int, error: str):
+            body = json.dumps({"error": error}).encode()
             await send_with_site({"type": "http.response.start", "status": status,
                                   "headers": [(b"content-type", b"application/json"),
                                               (b"content-length", str(len(body)).encode())]})
             await send_with_site({"type": "http.response.body", "body": body})
-            return
+
+        limit = MAX_READBACK_BODY if scope["path"].endswith("/readback") else MAX_BODY
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit():
+            return await answer(400, "bad Content-Length")
+        if int(length) > limit:
+            return await answer(413, "request body too large")
         seen = 0
 
         async def counting_receive():
@@ -123,7 +130,13 @@ class SiteAndBodyLimit:
                     raise StarletteHTTPException(413, "request body too large")
             return message
 
-        await self.app(scope, counting_receive, send_with_site)
+        try:
+            await self.app(scope, counting_receive, send_with_site)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope["path"])
+            if started:
+                raise
+            await answer(500, "internal error")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -168,11 +181,6 @@ def create_app(service_module: ModuleType, settings: Settings, db: Database | No
         detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
         return JSONResponse({"error": "invalid input", "detail": detail}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def crash(_request, exc: Exception):
-        log.error("unhandled error: %r", exc)
-        return _error(500, "internal error")
 
     router = APIRouter(prefix=f"/{svc}")
 
