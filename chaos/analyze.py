@@ -3,7 +3,8 @@ so ``chaos-harness analyze RUN_DIR`` reproduces the live verdict from the files 
 
 A run folder holds: ``experiment.yaml`` (the file as run), ``meta.json`` (stack, times, services,
 environment), ``history/*.jsonl``, ``readback.json`` (what the system returned when read back;
-absent if read-back could not run) and, after judging, ``journal.json``.
+absent if read-back could not run), ``invariants.json`` (what the stack says of its own invariants
+after the run, e.g. money conserved) and, after judging, ``journal.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chaos.reports import build_journal, write_journal
 
 META = "meta.json"
 READBACK = "readback.json"
+INVARIANTS = "invariants.json"
 EXPERIMENT_COPY = "experiment.yaml"
 
 
@@ -32,7 +34,9 @@ def judge_run(run_dir: Path, write: bool = True) -> dict:
     history = history_mod.load(run_dir)
     readback_path = run_dir / READBACK
     readback = json.loads(readback_path.read_text()) if readback_path.is_file() else None
-    judgement = judge(history, experiment, meta["services"], readback)
+    invariants_path = run_dir / INVARIANTS
+    invariants = json.loads(invariants_path.read_text()) if invariants_path.is_file() else None
+    judgement = judge(history, experiment, meta["services"], readback, invariants)
     journal = build_journal(experiment, judgement, stack=meta["stack"], started_at=meta["started_at"],
                             finished_at=meta["finished_at"], history=history, run_id=meta["run_id"],
                             environment=meta.get("environment", {}))

@@ -5,14 +5,20 @@ suite can hold failover tests, and the ``integration`` marker.
         journal, code = chaos_run("experiments/pangyo-power-cut.yaml")
         assert journal["verdict"] == "pass"
 
-Every setting is an overridable fixture (``chaos_stack_name``, ``chaos_runs_dir``). The stack fixture
-starts from a fresh stack (volumes removed) and registers its cleanup *before* bringing it up, so a
-failed ``up`` is still taken down; ``--chaos-keep-stack`` reuses a running stack and leaves it up.
+    def test_the_2022_layout_fails(chaos_run):
+        journal, code = chaos_run("experiments/pangyo-power-cut.yaml", stack="single-site")
+        assert journal["verdict"] == "fail"
+
+Every setting is an overridable fixture (``chaos_stack_name``, ``chaos_runs_dir``). Stacks are
+brought up on first use, from fresh (volumes removed), one at a time (they publish the same
+ports), and taken down at the end of the session; cleanup is registered *before* each ``up``, so a
+failed ``up`` is still taken down. ``--chaos-keep-stack`` reuses running stacks and leaves them up.
 Locust is never imported here: it runs in a subprocess.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +31,43 @@ def pytest_configure(config):
 def pytest_addoption(parser):
     group = parser.getgroup("chaos-harness")
     group.addoption("--chaos-keep-stack", action="store_true",
-                    help="leave the stack running after the session (faster reruns)")
+                    help="reuse running stacks and leave them up after the session (faster reruns)")
+
+
+class StackPool:
+    """The stacks of one test session: at most one up at a time."""
+
+    def __init__(self, keep: bool):
+        self.keep = keep
+        self.active = None  # (name, StackDef)
+        self.touched: dict[str, object] = {}
+
+    def use(self, name: str):
+        from chaos.stack import Compose, docker_client, find_stack, missing_images
+
+        if self.active and self.active[0] == name:
+            return self.active[1]
+        stack = find_stack(name)
+        missing = missing_images(docker_client(), stack)
+        if missing:
+            pytest.fail(f"images missing: {', '.join(missing)}; run `make images`")
+        if self.active:
+            Compose(self.active[1]).down(volumes=not self.keep)
+            self.active = None
+        self.touched[name] = stack
+        if not self.keep:
+            Compose(stack).down(volumes=True)  # fresh: no state left by an earlier session
+        self.active = (name, stack)
+        Compose(stack).up()
+        return stack
+
+    def close(self) -> None:
+        if self.keep:
+            return
+        from chaos.stack import Compose
+
+        for stack in self.touched.values():
+            Compose(stack).down(volumes=True)
 
 
 @pytest.fixture(scope="session")
@@ -39,33 +81,27 @@ def chaos_runs_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def chaos_stack(request, chaos_stack_name):
-    """A stack brought up (and, unless --chaos-keep-stack, taken down with its volumes after)."""
-    from chaos.stack import Compose, docker_client, find_stack, missing_images
-
-    stack = find_stack(chaos_stack_name)
-    client = docker_client()
-    missing = missing_images(client, stack)
-    if missing:
-        pytest.fail(f"images missing: {', '.join(missing)}; run `make images`")
-    compose = Compose(stack)
-    keep = request.config.getoption("--chaos-keep-stack")
-    if not keep:
-        request.addfinalizer(lambda: compose.down(volumes=True))
-        compose.down(volumes=True)  # start from a fresh stack: no state left by an earlier session
-    compose.up()
-    return stack
+def chaos_stacks(request):
+    pool = StackPool(keep=request.config.getoption("--chaos-keep-stack"))
+    request.addfinalizer(pool.close)
+    return pool
 
 
 @pytest.fixture
-def chaos_run(chaos_stack, chaos_runs_dir):
-    """Run an experiment file against ``chaos_stack``: returns (journal, exit code)."""
-    import sys
+def chaos_stack(chaos_stacks, chaos_stack_name):
+    """The stack named by ``chaos_stack_name``, up and ready."""
+    return chaos_stacks.use(chaos_stack_name)
 
+
+@pytest.fixture
+def chaos_run(chaos_stacks, chaos_stack_name, chaos_runs_dir):
+    """Run an experiment file: ``chaos_run(path, stack=None, **RunOptions)`` -> (journal, exit code)."""
     from chaos.runner import RunOptions, run_experiment
 
-    def run(path, **overrides):
-        opts = RunOptions(stack=chaos_stack.name, runs_dir=chaos_runs_dir, bring_up=False, out=sys.stderr)
+    def run(path, stack: str | None = None, **overrides):
+        name = stack or chaos_stack_name
+        chaos_stacks.use(name)
+        opts = RunOptions(stack=name, runs_dir=chaos_runs_dir, bring_up=False, out=sys.stderr)
         for k, v in overrides.items():
             setattr(opts, k, v)
         return run_experiment(path, opts)

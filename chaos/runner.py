@@ -23,7 +23,7 @@ import requests
 
 from chaos import __version__
 from chaos import history as history_mod
-from chaos.analyze import EXPERIMENT_COPY, META, READBACK, judge_run
+from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
 from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EXIT_SIGINT, EXIT_SIGTERM, ChaosError,
                           EnvironmentProblem, ExperimentInvalid, InvalidInput)
 from chaos.experiment import Experiment
@@ -309,6 +309,14 @@ class Run:
             say(self.opts, f"[read-back] FAILED: {e}; data-loss checks will be unknown")
             return
         (self.run_dir / READBACK).write_text(json.dumps(found))
+        if hasattr(module, "invariants"):
+            try:
+                inv = module.invariants(self.stack.entry_url)
+            except Exception as e:  # noqa: BLE001 - reported as unknown, never as a pass
+                inv = {"stack_invariants": {"holds": None, "detail": f"could not be read: {e}"}}
+            (self.run_dir / INVARIANTS).write_text(json.dumps(inv))
+            for name, v in inv.items():
+                say(self.opts, f"[invariant] {name}: {'holds' if v.get('holds') else 'DOES NOT HOLD'} ({v.get('detail')})")
 
     def _write_meta(self, started: float, finished: float) -> None:
         meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),

@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 from chaos.checks.builtin import faults_healed, history_not_empty
 from chaos.checks.data_loss import has_writes
 from chaos.checks.figures import ServiceFigures, measure
+from chaos.checks.invariants import Invariants, invariant_checks
 from chaos.checks.thresholds import check_name, evaluate
 from chaos.checks.verdict import CheckResult, Verdict, check_safe, compose
 from chaos.checks.windows import fault_windows, load_stopped
@@ -42,9 +43,10 @@ def _copies(readback: Readback | None, service: str,
 
 
 def judge(history: History, experiment: Experiment, services: Sequence[str],
-          readback: Readback | None = None) -> Judgement:
+          readback: Readback | None = None, invariants: Invariants | None = None) -> Judgement:
     """Measure every service (those listed, those in the history, those a threshold names) and
-    judge the experiment's thresholds on each, plus the built-in checks."""
+    judge the experiment's thresholds on each, plus the built-in checks and the invariants the
+    stack reported after the run."""
     windows = fault_windows(history)
     stopped = load_stopped(history)
     named = {t.service for t in experiment.checks if t.service}
@@ -63,6 +65,7 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
         for service in ([threshold.service] if threshold.service else figures):
             checks.append(check_safe(check_name(threshold, service), service,
                                      lambda t=threshold, f=figures[service]: evaluate(t, f)))
+    checks.extend(invariant_checks(invariants))
     return Judgement(verdict=compose(c.verdict for c in checks), services=figures,
                      checks=tuple(checks),
                      reasons=tuple(c.reason for c in checks if c.verdict != Verdict.PASS))

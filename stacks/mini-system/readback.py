@@ -84,3 +84,19 @@ def audit(base_url: str, timeout_s: float = 60.0) -> dict:
     ``duplicate_idempotency_keys`` (0), ``wallets``, ``ledger_mismatch_accounts`` (0)."""
     with requests.Session() as session:
         return _call(session, "GET", f"{base_url.rstrip('/')}/payment/audit", timeout_s)
+
+
+def invariants(base_url: str, timeout_s: float = 60.0) -> dict[str, dict]:
+    """The stack's invariants in the harness's generic form (name -> holds, figure, threshold, detail).
+
+    ``money_conserved``: the sum over every account (wallets and the bank) is 0, no wallet is
+    negative, no idempotency key made two transfers, and every balance equals its ledger.
+    """
+    a = audit(base_url, timeout_s)
+    bad = {k: a.get(k) for k in ("negative_wallets", "duplicate_idempotency_keys", "ledger_mismatch_accounts")
+           if a.get(k)}
+    holds = a.get("sum_all_accounts") == 0 and not bad
+    detail = (f"sum over all accounts {a.get('sum_all_accounts')}, {a.get('wallets')} wallets"
+              + ("".join(f", {k} {v}" for k, v in bad.items()) if bad else ", none negative, no key twice"))
+    return {"money_conserved": {"holds": holds, "figure": a.get("sum_all_accounts"),
+                                "threshold": "sum == 0, negative == 0, duplicate keys == 0", "detail": detail}}

@@ -38,6 +38,8 @@ def test_pangyo_power_cut_fails_over_without_losing_writes(chaos_run, chaos_runs
         assert s["acked_writes"] >= 100, (name, s["acked_writes"])
         # The power cut must have been felt: a run where nothing failed proves nothing.
         assert s["failed"] + s["unknown"] > 0, (name, s)
+    money = next(c for c in journal["checks"] if c["name"] == "money_conserved")
+    assert money["verdict"] == "pass" and money["figure"] == 0, money
     (fault,) = journal["faults"]
     assert fault["type"] == "power_cut" and fault["heal_ok"] and fault["healed_at"]
     assert journal["verdict"] == "pass", journal["reasons"]
@@ -48,3 +50,15 @@ def test_pangyo_power_cut_fails_over_without_losing_writes(chaos_run, chaos_runs
     assert again["verdict"] == journal["verdict"]
     assert again["services"] == journal["services"]
 
+
+
+def test_the_same_power_cut_fails_on_the_single_site_stack(chaos_run, chaos_runs_dir):
+    journal, code = chaos_run(EXPERIMENT, stack="single-site")
+    assert journal["stack"] == "single-site"
+    assert journal["verdict"] == "fail" and code == 1
+    for name in ("login", "messaging", "payment"):
+        s = journal["services"][name]
+        assert s["rto_s"] is None, (name, s["rto_s"])  # never recovered while pangyo was dark
+        assert f"{name}: never recovered" in " ".join(journal["reasons"])
+    again = judge_run(Path(chaos_runs_dir) / journal["run_id"], write=False)
+    assert again["verdict"] == "fail"

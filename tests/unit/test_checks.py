@@ -323,3 +323,20 @@ def test_disruption_caused_by_the_heal_is_not_part_of_the_rto():
     # Without the heal_invoked step the same failures fall inside the window: 31.0 - 15.0.
     j2 = judge(history(ops, fault("f0", 15.0, 32.0)), experiment(RTO_10), ["login"], readback={})
     assert j2.services["login"].rto_s == pytest.approx(16.0)
+
+
+def test_invariants_the_stack_reports_become_checks():
+    h = history(timeline("login", 40.0))
+    inv = {"money_conserved": {"holds": False, "figure": -300, "threshold": "sum == 0",
+                               "detail": "sum over all accounts -300"},
+           "queue_drained": {"holds": True, "figure": 0, "threshold": "depth == 0", "detail": "empty"},
+           "mystery": {"holds": None, "detail": "could not be read"}}
+    j = judge(h, experiment(), ["login"], readback={}, invariants=inv)
+    assert check(j, "money_conserved").verdict == Verdict.FAIL
+    assert check(j, "money_conserved").figure == -300
+    assert check(j, "queue_drained").verdict == Verdict.PASS
+    assert check(j, "mystery").verdict == Verdict.UNKNOWN
+    assert j.verdict == Verdict.FAIL
+    assert "money_conserved: does not hold: sum over all accounts -300" in j.reasons
+    # With no invariants reported, nothing is added and nothing is assumed.
+    assert not any(c.name == "money_conserved" for c in judge(h, experiment(), ["login"], readback={}).checks)
