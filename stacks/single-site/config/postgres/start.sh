@@ -6,7 +6,7 @@ mkdir -p /var/lib/postgresql/data /var/run/postgresql
 chown postgres:postgres /var/lib/postgresql/data /var/run/postgresql
 as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  as_pg initdb -D "$PGDATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 --data-checksums >/dev/null
+  as_pg initdb -D "$PGDATA" -U postgres --encoding=UTF8 --no-locale --auth-local=trust --auth-host=scram-sha-256 --data-checksums >/dev/null
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
   as_pg pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   as_pg psql -h /var/run/postgresql -U postgres -v ON_ERROR_STOP=1 \
