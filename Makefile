@@ -8,7 +8,7 @@ STACK ?= dual-site
 EXP ?= experiments/pangyo-power-cut.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv images up down demo run test unit integration recover doctor clean
+.PHONY: help setup venv images up down demo run test unit integration bench recover doctor clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ integration: images ## integration tests (real Docker stack)
 test: images ## every test: unit, then integration against the real stack
 	$(BIN)/pytest -q -m 'not integration' tests
 	$(BIN)/pytest -q -m integration tests
+
+bench: images ## steady mixed load through the entry point: req/s and p50/p99 per service
+	HARNESS=$(HARNESS) bash bench/run.sh
 
 recover: venv ## heal whatever a killed harness left behind
 	$(HARNESS) recover --stack $(STACK)

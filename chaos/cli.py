@@ -45,8 +45,13 @@ def _cmd_plan(args) -> int:
         fault = IMPLEMENTATIONS[spec.type](spec, None)
         events.append((spec.at_s, f"f{i} {spec.type} on {spec.target.describe()} {dict(spec.params)}"))
         after = fault.heal_after_s
-        events.append((spec.at_s + after, f"f{i} healed") if after is not None
-                      else (e.load.duration_s, f"f{i} healed when the load ends"))
+        if after is None:
+            events.append((e.load.duration_s, f"f{i} healed when the load ends"))
+        elif spec.at_s + after < e.load.duration_s:
+            events.append((spec.at_s + after, f"f{i} healed"))
+        else:
+            events.append((e.load.duration_s, f"f{i} healed when the load ends "
+                                              f"(its {after:g} s would end at t={spec.at_s + after:g}s)"))
     events.append((e.load.duration_s, "load stops; every fault still active is healed"))
     for t, text in sorted(events, key=lambda x: x[0]):
         print(f"  t={t:6.1f}s  {text}")
@@ -77,9 +82,14 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_up(args) -> int:
-    from chaos.stack import Compose, find_stack
+    from chaos.errors import EnvironmentProblem
+    from chaos.stack import Compose, conflicting_stacks, docker_client, find_stack
 
     stack = find_stack(args.stack)
+    clashes = conflicting_stacks(docker_client(), stack)
+    if clashes:
+        raise EnvironmentProblem(f"stack {', '.join(clashes)} is up and publishes the same ports; "
+                                 f"take it down first: chaos-harness down --stack {clashes[0]}")
     print(f"bringing up {stack.name} (waits for every healthcheck)...", flush=True)
     Compose(stack).up()
     print(f"{stack.name} is up: entry point {stack.entry_url}")

@@ -6,7 +6,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 
-from chaos.stack import Compose, StackDef, available_stacks, find_stack
+from chaos.stack import Compose, available_stacks, find_stack, published_ports
 
 
 @dataclass
@@ -29,17 +29,6 @@ def port_free(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def published_ports(stack: StackDef) -> list[int]:
-    import yaml
-
-    raw = yaml.safe_load(stack.compose_file.read_text())
-    ports = []
-    for svc in raw.get("services", {}).values():
-        for p in svc.get("ports", []) or []:
-            ports.append(int(str(p).split(":")[-2]))
-    return ports
 
 
 def diagnose(stack_name: str = "dual-site") -> list[Finding]:
@@ -67,7 +56,7 @@ def diagnose(stack_name: str = "dual-site") -> list[Finding]:
         running = bool(out.strip())
     else:
         running = False
-    for port in published_ports(stack):
+    for port in sorted(published_ports(stack)):
         free = port_free(port)
         ok = free or running
         detail = "free" if free else ("in use by the running stack" if running else "in use by something else")

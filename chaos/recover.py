@@ -4,8 +4,7 @@ project unpaused and started. Acts only on the stack's own project; safe to run 
 
 from __future__ import annotations
 
-from chaos.faults.base import at_once
-from chaos.faults.power_cut import _start_if_stopped
+from chaos.faults.base import at_once, start_if_stopped
 from chaos.stack import containers, docker_client, find_stack
 from chaos.toxiproxy import Toxiproxy
 
@@ -18,7 +17,7 @@ def recover(stack_name: str) -> list[str]:
     down = [c for c in found if c.status != "running"]
     # Toxiproxy first: the other containers may need the WAN to become healthy.
     wan = [c for c in down if c.labels.get("chaos.role") == "wan"]
-    errors = at_once(wan, _start_if_stopped) + at_once([c for c in down if c not in wan], _start_if_stopped)
+    errors = at_once(wan, start_if_stopped) + at_once([c for c in down if c not in wan], start_if_stopped)
     report.append(f"containers: {len(found)} in project {stack.project}, {len(down)} restarted or unpaused"
                   + (f", errors: {'; '.join(errors)}" if errors else ""))
     if stack.toxiproxy_url and found:

@@ -25,15 +25,15 @@ from chaos import __version__
 from chaos import history as history_mod
 from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
 from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EXIT_SIGINT, EXIT_SIGTERM, ChaosError,
-                          EnvironmentProblem, ExperimentInvalid, InvalidInput)
+                          EnvironmentProblem, ExperimentInvalid, InvalidInput, Problem)
 from chaos.experiment import Experiment
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.history import HistoryWriter
 from chaos.load.locust_process import LocustProcess
 from chaos.loader import load_experiment, validate_targets
 from chaos.reports import iso_utc, render_summary
-from chaos.stack import (Compose, StackDef, docker_client, find_stack, missing_images, run_prepare,
-                         wait_healthy)
+from chaos.stack import (Compose, StackDef, conflicting_stacks, docker_client, find_stack, missing_images,
+                         run_prepare, wait_healthy)
 from chaos.toxiproxy import Toxiproxy
 
 
@@ -66,10 +66,13 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
     problems = validate_targets(experiment, set(stack.sites), set(stack.services))
     for i, spec in enumerate(experiment.faults):
         if spec.type not in IMPLEMENTATIONS:
-            from chaos.errors import Problem
             problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
                                     f"fault type '{spec.type}' is declared but not implemented yet; "
                                     f"implemented: {', '.join(sorted(IMPLEMENTATIONS))}"))
+        elif IMPLEMENTATIONS[spec.type].needs_toxiproxy and not stack.toxiproxy_url:
+            problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
+                                    f"{spec.type} acts through Toxiproxy, and stack {stack.name} has no "
+                                    "toxiproxy_url in its stack.yaml"))
     if problems:
         raise ExperimentInvalid(problems)
     return experiment, stack
@@ -147,6 +150,11 @@ class Run:
         missing = missing_images(client, self.stack)
         if missing:
             raise EnvironmentProblem(f"images missing: {', '.join(missing)}; run `make images`")
+        clashes = conflicting_stacks(client, self.stack)
+        if clashes:
+            raise EnvironmentProblem(
+                f"stack {', '.join(clashes)} is up and publishes the same ports as {self.stack.name}; "
+                f"take it down first: chaos-harness down --stack {clashes[0]}")
         if opts.bring_up:
             say(opts, f"[stack] bringing up {self.stack.name} (compose project {self.stack.project}); "
                       f"waits for every healthcheck, up to {self.stack.ready_timeout_s:.0f} s")

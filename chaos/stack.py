@@ -128,6 +128,29 @@ class Compose:
         return sorted({s["image"] for s in raw.get("services", {}).values() if "image" in s})
 
 
+def published_ports(stack: StackDef) -> set[int]:
+    """Host ports the stack's compose file publishes."""
+    raw = yaml.safe_load(stack.compose_file.read_text()) or {}
+    ports = set()
+    for svc in (raw.get("services") or {}).values():
+        for p in svc.get("ports") or []:
+            ports.add(int(str(p).split(":")[-2]))
+    return ports
+
+
+def conflicting_stacks(client, stack: StackDef) -> list[str]:
+    """Other stacks that are up and publish one of this stack's ports (they cannot run together)."""
+    mine = published_ports(stack)
+    clashes = []
+    for name in available_stacks(stack.dir.parent):
+        if name == stack.name:
+            continue
+        other = find_stack(name, stack.dir.parent)
+        if mine & published_ports(other) and containers(client, other, all=False):
+            clashes.append(name)
+    return clashes
+
+
 def run_prepare(stack: StackDef, timeout_s: float = 300) -> list[str]:
     """Run the stack's ``prepare`` commands (e.g. a planned switchover back to the usual primary);
     return their output lines. A failing command is an environment problem."""

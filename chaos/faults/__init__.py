@@ -3,6 +3,7 @@ implements ``inject`` and an idempotent ``heal`` (``base.py``). ``IMPLEMENTATION
 its class; importing this package registers every built-in fault."""
 
 from chaos.faults.base import IMPLEMENTATIONS, Fault, FaultContext, implementation
-from chaos.faults import kill, pause, power_cut  # noqa: F401  (registration)
+from chaos.faults import (  # noqa: F401  (registration)
+    bandwidth, cut, isolate, kill, latency, pause, power_cut, reset_peer, site_stop, timeout)
 
 __all__ = ["IMPLEMENTATIONS", "Fault", "FaultContext", "implementation"]

@@ -1,5 +1,6 @@
 """What every fault is: an injection and a heal that is safe to repeat, acting only on the
-containers of the experiment's own compose project, found by their labels."""
+containers of the experiment's own compose project, found by their labels (or, for the WAN, on the
+stack's Toxiproxy: ``chaos.faults.link``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Fault:
     (None: only at the end of the run, in ``finally``)."""
 
     type: ClassVar[str]
+    needs_toxiproxy: ClassVar[bool] = False  # acts on the stack's Toxiproxy (needs its toxiproxy_url)
 
     def __init__(self, spec: FaultSpec, ctx: FaultContext):
         self.spec = spec
@@ -50,6 +52,15 @@ class Fault:
             raise InvalidInput(f"fault {self.spec.type}: no container of stack {self.ctx.stack.name} "
                                f"matches {t.describe()}")
         return found
+
+
+def start_if_stopped(container) -> None:
+    """Bring a container back: unpause it if frozen, start it if it is not running; else nothing."""
+    container.reload()
+    if container.status == "paused":
+        container.unpause()
+    elif container.status != "running":
+        container.start()
 
 
 def implementation(cls: type[Fault]) -> type[Fault]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, at_once, implementation
-from chaos.faults.power_cut import _start_if_stopped
+from chaos.faults.base import Fault, at_once, implementation, start_if_stopped
 
 
 @implementation
@@ -20,7 +19,7 @@ class Kill(Fault):
 
     def heal(self) -> str:
         found = self.targets()
-        errors = at_once(found, _start_if_stopped)
+        errors = at_once(found, start_if_stopped)
         if errors:
             raise RuntimeError("; ".join(errors))
         return f"started {len(found)} containers"

@@ -208,6 +208,22 @@ register(
     )
 )
 
+# The WAN faults (Toxiproxy): a link fault targets {link: [a, b]}, every proxy between the two
+# sites whichever end initiates; ``direction`` maps to the toxic's stream.
+
+
+def _lasts(what: str) -> Param:
+    return Param("duration_s", "duration", required=True, above=0, doc=f"Seconds {what}; then it is healed.")
+
+
+_DIRECTION = Param(
+    "direction",
+    "str",
+    default="both",
+    choices=("both", "upstream", "downstream"),
+    doc="Which way it applies: upstream = client to server, downstream = server to client, both = each way.",
+)
+
 register(
     FaultDecl(
         type="latency",
@@ -215,15 +231,110 @@ register(
         params=(
             Param("latency_ms", "int", required=True, min=0, doc="Added delay per direction, in milliseconds."),
             Param("jitter_ms", "int", default=0, min=0, doc="Random variation of the delay, in milliseconds."),
-            Param("duration_s", "duration", required=True, above=0, doc="Seconds the latency stays in place."),
-            Param(
-                "direction",
-                "str",
-                default="both",
-                choices=("both", "upstream", "downstream"),
-                doc="Which way the delay applies.",
-            ),
+            _lasts("the latency stays in place"),
+            _DIRECTION,
         ),
         doc="Slow a link between two sites (a Toxiproxy latency toxic).",
+    )
+)
+
+register(
+    FaultDecl(
+        type="bandwidth",
+        targets=("link",),
+        params=(
+            Param(
+                "rate_kbps",
+                "int",
+                required=True,
+                min=8,
+                doc="The link's throughput per connection and direction, in kilobits per second "
+                "(Toxiproxy's rate is set to rate_kbps / 8 kilobytes per second).",
+            ),
+            _lasts("the throttle stays in place"),
+            _DIRECTION,
+        ),
+        doc="Throttle a link between two sites (a Toxiproxy bandwidth toxic).",
+    )
+)
+
+register(
+    FaultDecl(
+        type="cut",
+        targets=("link",),
+        params=(_lasts("the link stays cut"),),
+        doc="Cut a link between two sites: its proxies are disabled, connections refused and open ones closed.",
+    )
+)
+
+register(
+    FaultDecl(
+        type="timeout",
+        targets=("link",),
+        params=(
+            Param(
+                "timeout_ms",
+                "int",
+                default=0,
+                min=0,
+                doc="Milliseconds before each connection is closed; 0: held open forever, data dropped.",
+            ),
+            _lasts("the link swallows data"),
+            _DIRECTION,
+        ),
+        doc="A link that swallows data (a Toxiproxy timeout toxic): the black hole clients wait on.",
+    )
+)
+
+register(
+    FaultDecl(
+        type="reset_peer",
+        targets=("link",),
+        params=(
+            Param(
+                "timeout_ms",
+                "int",
+                default=0,
+                min=0,
+                doc="Milliseconds before each connection is reset; 0: at once.",
+            ),
+            _lasts("connections are reset"),
+            _DIRECTION,
+        ),
+        doc="Connections across a link are reset by peer (a Toxiproxy reset_peer toxic).",
+    )
+)
+
+register(
+    FaultDecl(
+        type="isolate",
+        targets=("site",),
+        params=(_lasts("the site stays isolated"),),
+        doc="A site loses every link (split brain): every proxy to or from it is disabled; "
+        "its internal traffic continues.",
+    )
+)
+
+register(
+    FaultDecl(
+        type="site_stop",
+        targets=("site",),
+        params=(
+            Param(
+                "grace_s",
+                "int",
+                default=10,
+                min=0,
+                max=600,
+                doc="Seconds each container has to shut down after SIGTERM before it is killed.",
+            ),
+            Param(
+                "duration_s",
+                "duration",
+                above=0,
+                doc="Seconds until the site's containers start again; omit or null: at the end of the run.",
+            ),
+        ),
+        doc="A planned evacuation: every container of a site is stopped gracefully, all at once.",
     )
 )

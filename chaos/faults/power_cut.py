@@ -4,15 +4,7 @@ the end of the run when it is null ("never" within the experiment)."""
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, at_once, implementation
-
-
-def _start_if_stopped(container) -> None:
-    container.reload()
-    if container.status == "paused":
-        container.unpause()
-    elif container.status != "running":
-        container.start()
+from chaos.faults.base import Fault, at_once, implementation, start_if_stopped
 
 
 @implementation
@@ -32,7 +24,7 @@ class PowerCut(Fault):
 
     def heal(self) -> str:
         site = self.targets()
-        errors = at_once(site, _start_if_stopped)
+        errors = at_once(site, start_if_stopped)
         if errors:
             raise RuntimeError("power not restored everywhere: " + "; ".join(errors))
         return f"started {len(site)} containers"

@@ -60,6 +60,28 @@ def test_validate_and_plan_the_shipped_experiment():
     assert "t=  45.0s  f0 healed" in p.stdout
 
 
+def test_validate_and_plan_the_wan_experiments():
+    p = cli("validate", "experiments/wan-latency.yaml", "experiments/pangyo-isolated.yaml")
+    assert p.returncode == 0, p.stderr
+    p = cli("plan", "experiments/wan-latency.yaml")
+    assert p.returncode == 0, p.stderr
+    assert "t=  15.0s  f0 latency on link=pangyo-chuncheon" in p.stdout
+    assert "t=  35.0s  f0 healed" in p.stdout
+    p = cli("plan", "experiments/pangyo-isolated.yaml")
+    assert p.returncode == 0, p.stderr
+    assert "t=  15.0s  f0 isolate on site=pangyo" in p.stdout
+    assert "t=  40.0s  f0 healed" in p.stdout
+
+
+def test_plan_says_a_fault_outlasting_the_load_is_healed_when_it_ends(tmp_path):
+    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
+    f = tmp_path / "long.yaml"
+    f.write_text(text.replace("power_returns_after_s: 30", "power_returns_after_s: 90"))
+    p = cli("plan", str(f))
+    assert p.returncode == 0, p.stderr
+    assert "t=  60.0s  f0 healed when the load ends (its 90 s would end at t=105s)" in p.stdout
+
+
 def test_doctor_without_engine_says_how_to_fix():
     p = cli("doctor")
     assert p.returncode == 3

@@ -204,6 +204,58 @@ def test_explicit_null_means_never_for_optional_params() -> None:
     assert fault.params == {"power_returns_after_s": None}
 
 
+# The WAN faults and site_stop: defaults, and what each refuses.
+
+_FAULT = "faults:\n  - {{type: {type}, target: {target}, at_s: 5{extra}}}\n"
+_LINK = "{link: [pangyo, chuncheon]}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "extra", "params"),
+    [
+        ("bandwidth", _LINK, ", rate_kbps: 800, duration_s: 10",
+         {"rate_kbps": 800, "duration_s": 10.0, "direction": "both"}),
+        ("cut", _LINK, ", duration_s: 10", {"duration_s": 10.0}),
+        ("timeout", _LINK, ", duration_s: 10", {"timeout_ms": 0, "duration_s": 10.0, "direction": "both"}),
+        ("timeout", _LINK, ", duration_s: 1.5, timeout_ms: 500, direction: downstream",
+         {"timeout_ms": 500, "duration_s": 1.5, "direction": "downstream"}),
+        ("reset_peer", _LINK, ", duration_s: 10", {"timeout_ms": 0, "duration_s": 10.0, "direction": "both"}),
+        ("isolate", "{site: pangyo}", ", duration_s: 25", {"duration_s": 25.0}),
+        ("site_stop", "{site: pangyo}", "", {"grace_s": 10, "duration_s": None}),
+        ("site_stop", "{site: pangyo}", ", grace_s: 0, duration_s: 30", {"grace_s": 0, "duration_s": 30.0}),
+    ],
+)
+def test_new_fault_types_load_with_their_defaults(kind: str, target: str, extra: str, params: dict) -> None:
+    text = VALID + _FAULT.format(type=kind, target=target, extra=extra)
+    (fault,) = load_experiment_text(text, "demo.yaml").faults
+    assert (fault.type, dict(fault.params)) == (kind, params)
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "extra", "path", "message"),
+    [
+        ("bandwidth", _LINK, ", duration_s: 10", "faults[0]", "missing required key 'rate_kbps'"),
+        ("bandwidth", _LINK, ", rate_kbps: 0, duration_s: 10", "faults[0].rate_kbps", "must be >= 8, got 0"),
+        ("bandwidth", _LINK, ", rate_kbps: 1.5, duration_s: 10", "faults[0].rate_kbps", "expected an integer"),
+        ("cut", _LINK, ", duration_s: 0", "faults[0].duration_s", "must be > 0, got 0"),
+        ("cut", "{site: pangyo}", ", duration_s: 5", "faults[0].target", "cut cannot target a site"),
+        ("cut", _LINK, ", duration_s: 5, latency_ms: 3", "faults[0].latency_ms", "unknown key 'latency_ms'"),
+        ("timeout", _LINK, ", duration_s: 5, timeout_ms: -5", "faults[0].timeout_ms", "must be >= 0, got -5"),
+        ("timeout", _LINK, ", duration_s: 5, direction: sideways", "faults[0].direction", "'sideways' is not one of"),
+        ("reset_peer", _LINK, "", "faults[0]", "missing required key 'duration_s'"),
+        ("isolate", "{site: pangyo}", "", "faults[0]", "missing required key 'duration_s'"),
+        ("isolate", "{service: login}", ", duration_s: 5", "faults[0].target", "isolate cannot target a service"),
+        ("site_stop", "{site: pangyo}", ", grace_s: -1", "faults[0].grace_s", "must be >= 0, got -1"),
+        ("site_stop", "{site: pangyo}", ", grace_s: 601", "faults[0].grace_s", "must be <= 600, got 601"),
+        ("site_stop", "{site: pangyo}", ", duration_s: -3", "faults[0].duration_s", "must be > 0, got -3"),
+        ("site_stop", _LINK, "", "faults[0].target", "site_stop cannot target a link; it targets: site"),
+    ],
+)
+def test_new_fault_types_refuse_bad_params(kind: str, target: str, extra: str, path: str, message: str) -> None:
+    problems = problems_of(VALID + _FAULT.format(type=kind, target=target, extra=extra))
+    assert [(p.line, p.path) for p in problems if message in p.message] == [(5, path)], problems
+
+
 # Targets against a stack.
 
 
@@ -238,7 +290,8 @@ def test_validate_targets_accepts_known_targets() -> None:
 
 
 def test_builtin_fault_types_are_registered() -> None:
-    assert {"power_cut", "kill", "pause", "latency"} <= set(REGISTRY)
+    assert {"power_cut", "kill", "pause", "latency", "bandwidth", "cut", "timeout", "reset_peer", "isolate",
+            "site_stop"} <= set(REGISTRY)
     assert REGISTRY["pause"].targets == ("service", "site")
 
 

@@ -1,0 +1,130 @@
+"""What the WAN faults share: they act on the stack's Toxiproxy (``StackDef.toxiproxy_url``), never on
+a container.
+
+A fault's proxies are those of its target: a link ``{link: [a, b]}`` is every proxy whose name's
+sites are {a, b} in either order (``pangyo.chuncheon.pg`` and ``chuncheon.pangyo.pg``); a site
+(``isolate``) is every proxy with that site at one end. Two ways to hurt them:
+
+- ``ToxicFault`` adds one toxic per proxy and stream, named ``chaos-<type>-<stream>`` so that the
+  heal removes exactly those (a toxic already gone is fine); ``direction`` picks the streams:
+  ``upstream`` is client -> server, ``downstream`` server -> client, ``both`` one toxic each.
+- ``DisableFault`` disables the proxies (new connections refused, open ones closed) and the heal
+  re-enables the ones it disabled; a proxy some other fault had disabled first is left to it.
+
+Both are healed ``duration_s`` after injection.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from chaos.errors import InvalidInput
+from chaos.faults.base import Fault, at_once
+from chaos.toxiproxy import Toxiproxy
+
+STREAMS = {"both": ("upstream", "downstream"), "upstream": ("upstream",), "downstream": ("downstream",)}
+
+
+class WanFault(Fault):
+    """A fault on the Toxiproxy proxies of its target (a link, or every link of a site)."""
+
+    needs_toxiproxy = True
+
+    @property
+    def heal_after_s(self) -> float | None:
+        return self.spec.params.get("duration_s")
+
+    def toxiproxy(self) -> Toxiproxy:
+        url = self.ctx.stack.toxiproxy_url
+        if not url:
+            raise InvalidInput(f"fault {self.type}: stack {self.ctx.stack.name} has no toxiproxy_url "
+                               "in its stack.yaml; WAN faults act through Toxiproxy")
+        return Toxiproxy(url)
+
+    def proxies(self, toxiproxy: Toxiproxy) -> dict:
+        """The target's proxies by name (with ``enabled`` and ``toxics``); InvalidInput if there are none."""
+        t = self.spec.target
+        found = toxiproxy.proxies_between(*t.link) if t.link else toxiproxy.proxies_of(t.site)
+        if not found:
+            raise InvalidInput(f"fault {self.type}: Toxiproxy at {toxiproxy.url} has no proxy for {t.describe()} "
+                               "(proxies are named <src-site>.<dst-site>.<service>)")
+        return found
+
+
+class ToxicFault(WanFault):
+    """Adds the toxic ``toxic`` with ``attributes()`` to every proxy of the target, per stream."""
+
+    toxic: ClassVar[str]  # the Toxiproxy toxic type
+
+    def attributes(self) -> dict:
+        raise NotImplementedError
+
+    def streams(self) -> tuple[str, ...]:
+        return STREAMS[self.spec.params.get("direction", "both")]
+
+    def toxic_name(self, stream: str) -> str:
+        return f"chaos-{self.type}-{stream}"
+
+    def inject(self) -> str:
+        tp = self.toxiproxy()
+        proxies = self.proxies(tp)
+        attributes = self.attributes()
+
+        def poison(name: str) -> None:
+            present = {t.get("name") for t in proxies[name].get("toxics") or ()}
+            for stream in self.streams():
+                if self.toxic_name(stream) in present:  # left by an earlier attempt: replace it
+                    tp.remove_toxic(name, self.toxic_name(stream))
+                tp.add_toxic(name, self.toxic_name(stream), self.toxic, stream, attributes)
+
+        errors = at_once(sorted(proxies), poison)
+        if errors:
+            raise RuntimeError(f"{self.type} incomplete: " + "; ".join(sorted(errors)))
+        shown = ", ".join(f"{k} {v}" for k, v in attributes.items())
+        return (f"{self.toxic} toxic ({shown}) {'+'.join(self.streams())} on {len(proxies)} proxies: "
+                f"{', '.join(sorted(proxies))}")
+
+    def heal(self) -> str:
+        tp = self.toxiproxy()
+        proxies = self.proxies(tp)
+        removed: list[str] = []
+
+        def cure(name: str) -> None:
+            for stream in self.streams():
+                if tp.remove_toxic(name, self.toxic_name(stream)):
+                    removed.append(name)
+
+        errors = at_once(sorted(proxies), cure)
+        if errors:
+            raise RuntimeError(f"{self.type} not healed everywhere: " + "; ".join(sorted(errors)))
+        return f"removed {len(removed)} {self.toxic} toxics from {len(proxies)} proxies"
+
+
+class DisableFault(WanFault):
+    """Disables every proxy of the target; the heal re-enables the ones this fault disabled."""
+
+    def __init__(self, spec, ctx):
+        super().__init__(spec, ctx)
+        self.disabled: list[str] = []
+
+    def inject(self) -> str:
+        tp = self.toxiproxy()
+        proxies = self.proxies(tp)
+        victims = sorted(name for name, p in proxies.items() if p.get("enabled", True))
+        # Recorded before the act: a call that fails half-way is still undone by the heal.
+        self.disabled += [name for name in victims if name not in self.disabled]
+        errors = at_once(victims, lambda name: tp.set_enabled(name, False))
+        if errors:
+            raise RuntimeError(f"{self.type} incomplete: " + "; ".join(sorted(errors)))
+        already = len(proxies) - len(victims)
+        note = f" ({already} already disabled, left as they were)" if already else ""
+        return f"disabled {len(victims)} proxies: {', '.join(victims)}{note}"
+
+    def heal(self) -> str:
+        if not self.disabled:
+            return "no proxy to re-enable"
+        tp = self.toxiproxy()
+        errors = at_once(list(self.disabled), lambda name: tp.set_enabled(name, True))
+        if errors:
+            raise RuntimeError(f"{self.type} not healed everywhere: " + "; ".join(sorted(errors)))
+        return f"re-enabled {len(self.disabled)} proxies"

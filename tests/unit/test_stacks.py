@@ -1,0 +1,56 @@
+"""Static checks on every shipped stack: the contract the harness relies on (no Docker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chaos.stack import available_stacks, find_stack, published_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = available_stacks(ROOT / "stacks")
+
+
+def services(name: str) -> dict:
+    return yaml.safe_load((ROOT / "stacks" / name / "compose.yaml").read_text())["services"]
+
+
+def test_reference_stacks_are_found():
+    assert {"dual-site", "single-site"} <= set(STACKS)
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_ports_are_published_on_loopback_only(name):
+    for svc, spec in services(name).items():
+        for port in spec.get("ports") or []:
+            host_ip, host_port, container_port = str(port).split(":")
+            assert host_ip == "127.0.0.1", (name, svc, port)
+            assert host_port == container_port or host_port.isdigit()
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_container_is_labelled_with_a_known_site(name):
+    stack = find_stack(name, ROOT / "stacks")
+    allowed = set(stack.sites) | {"wan", "global"}
+    for svc, spec in services(name).items():
+        labels = spec.get("labels") or {}
+        assert labels.get("chaos.site") in allowed, (name, svc, labels)
+        assert labels.get("chaos.role"), (name, svc)
+        if labels.get("chaos.role") == "app":
+            assert labels.get("chaos.service") in stack.services, (name, svc)
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_service_has_a_healthcheck_and_no_restart_policy(name):
+    for svc, spec in services(name).items():
+        assert spec.get("healthcheck", {}).get("test"), (name, svc)
+        # A power cut must stay cut: Docker must not restart a killed container by itself.
+        assert spec.get("restart", "no") == "no", (name, svc)
+
+
+def test_dual_and_single_site_share_the_entry_point():
+    dual, single = (find_stack(n, ROOT / "stacks") for n in ("dual-site", "single-site"))
+    assert dual.entry_url == single.entry_url
+    assert published_ports(dual) == published_ports(single) == {18080, 18474}
