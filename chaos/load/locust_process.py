@@ -13,6 +13,17 @@ from pathlib import Path
 from chaos.experiment import Load
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM Locust if the harness dies, even by SIGKILL,
+    so no orphaned load keeps hitting a stack that ``chaos-harness recover`` is healing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class LocustProcess:
     def __init__(self, workload: Path, host: str, load: Load, history_dir: Path, log_path: Path):
         self.cmd = [sys.executable, "-m", "locust", "-f", str(workload), "--headless",
@@ -29,7 +40,8 @@ class LocustProcess:
         self._log = open(self.log_path, "w")
         # Own process group: a Ctrl-C in the terminal reaches the harness, which stops Locust itself.
         self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

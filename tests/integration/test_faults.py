@@ -1,0 +1,185 @@
+"""Each fault on the real dual-site stack: its effect is measurable, and its heal undoes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from chaos.experiment import FaultSpec, Target
+from chaos.faults import IMPLEMENTATIONS, FaultContext
+from chaos.runner import wait_steady
+from chaos.stack import containers, docker_client, run_prepare, wait_healthy
+from chaos.toxiproxy import Toxiproxy
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fault(stack, type_: str, target: Target, **params):
+    from chaos.faults.params import REGISTRY
+
+    decl = REGISTRY[type_]
+    full = {p.name: p.default for p in decl.params}
+    full.update(params)
+    spec = FaultSpec(type=type_, target=target, at_s=0, params=full)
+    return IMPLEMENTATIONS[type_](spec, FaultContext(client=docker_client(), stack=stack))
+
+
+class Client:
+    """A signed-up user talking to the entry point."""
+
+    def __init__(self, stack):
+        self.base = stack.entry_url
+        name = "t" + uuid.uuid4().hex[:12]
+        r = requests.post(f"{self.base}/login/signup", json={"username": name, "password": "password123"}, timeout=5)
+        r.raise_for_status()
+        r = requests.post(f"{self.base}/login/login", json={"username": name, "password": "password123"}, timeout=5)
+        self.headers = {"Authorization": f"Bearer {r.json()['token']}"}
+
+    def send(self, timeout: float = 5.0) -> float:
+        t = time.monotonic()
+        r = requests.post(f"{self.base}/messaging/rooms/faults/messages", headers=self.headers, timeout=timeout,
+                          json={"client_msg_id": uuid.uuid4().hex, "text": "x"})
+        r.raise_for_status()
+        return time.monotonic() - t
+
+
+def median_send(client: Client, n: int = 12) -> float:
+    return statistics.median(client.send() for _ in range(n))
+
+
+def primaries(stack) -> dict[str, bool]:
+    """Which Patroni node says it is the primary (asked inside each container, no published port)."""
+    out = {}
+    for c in containers(docker_client(), stack, role="db", all=False):
+        code, _ = c.exec_run(["curl", "-fsS", "-o", "/dev/null", "--max-time", "2", "http://127.0.0.1:8008/primary"])
+        out[c.labels["chaos.site"]] = code == 0
+    return out
+
+
+def settle(stack, timeout_s: float = 180) -> None:
+    """Every container healthy and every probe answering through the entry point."""
+    bad = wait_healthy(docker_client(), stack, timeout_s) + wait_steady(stack, timeout_s)
+    assert not bad, bad
+
+
+def test_latency_on_the_wan_slows_synchronous_commits_and_heals(chaos_stack):
+    settle(chaos_stack)
+    client = Client(chaos_stack)
+    before = median_send(client)
+    f = fault(chaos_stack, "latency", Target(link=("pangyo", "chuncheon")), latency_ms=200, duration_s=60)
+    try:
+        f.inject()
+        toxics = [t for p in Toxiproxy(chaos_stack.toxiproxy_url).proxies().values() for t in p["toxics"]]
+        assert len(toxics) == 12  # 6 proxies between the two sites, both streams
+        during = median_send(client)
+    finally:
+        f.heal()
+    f.heal()  # twice is harmless
+    assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
+    after = median_send(client)
+    # Each commit waits for the synchronous standby across the link: at least one 200 ms crossing.
+    assert during - before >= 0.200, (before, during)
+    assert after - before < 0.100, (before, after)
+
+
+def test_isolating_pangyo_leaves_exactly_one_primary_at_chuncheon(chaos_stack):
+    run_prepare(chaos_stack)  # the primary at pangyo, a synchronous standby streaming
+    settle(chaos_stack)
+    assert primaries(chaos_stack) == {"pangyo": True, "chuncheon": False}
+    f = fault(chaos_stack, "isolate", Target(site="pangyo"), duration_s=60)
+    try:
+        f.inject()
+        deadline = time.monotonic() + 45
+        seen = None
+        while time.monotonic() < deadline:
+            seen = primaries(chaos_stack)
+            if seen == {"pangyo": False, "chuncheon": True}:
+                break
+            time.sleep(1)
+        assert seen == {"pangyo": False, "chuncheon": True}, seen
+    finally:
+        f.heal()
+    settle(chaos_stack)
+    assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
+
+
+def test_pause_makes_requests_time_out_not_fail_fast(chaos_stack):
+    settle(chaos_stack)
+    client = Client(chaos_stack)
+    f = fault(chaos_stack, "pause", Target(service="messaging"), duration_s=30)
+    try:
+        f.inject()
+        t = time.monotonic()
+        with pytest.raises(requests.Timeout):
+            client.send(timeout=1.0)
+        assert time.monotonic() - t >= 0.9  # it hung; a refused connection would fail at once
+    finally:
+        f.heal()
+    f.heal()
+    assert all(c.status == "running" for c in containers(docker_client(), chaos_stack, service="messaging"))
+    settle(chaos_stack)
+    client.send()
+
+
+def test_kill_one_service_at_one_site_and_the_other_site_serves(chaos_stack):
+    settle(chaos_stack)
+    client = Client(chaos_stack)
+    f = fault(chaos_stack, "kill", Target(service="messaging", site="pangyo"))
+    try:
+        f.inject()
+        (c,) = containers(docker_client(), chaos_stack, service="messaging", site="pangyo")
+        c.reload()
+        assert c.status == "exited"
+        time.sleep(2)  # the entry point's health checks (500 ms, fall 2) take it out
+        for _ in range(5):
+            client.send()
+    finally:
+        f.heal()
+    settle(chaos_stack)
+
+
+def test_sigkilled_harness_is_recovered_by_chaos_harness_recover(chaos_stack, tmp_path):
+    exp = tmp_path / "three-faults.yaml"
+    exp.write_text("""
+name: three-faults
+stack: dual-site
+load: {users: 5, spawn_rate: 5, duration_s: 120}
+faults:
+  - {type: pause, target: {service: payment, site: chuncheon}, at_s: 3, duration_s: 100}
+  - {type: latency, target: {link: [pangyo, chuncheon]}, at_s: 3, latency_ms: 100, duration_s: 100}
+  - {type: power_cut, target: {site: witness}, at_s: 3, power_returns_after_s: null}
+""")
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "chaos", "run", str(exp), "--no-up", "--runs-dir", str(runs)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    done = 0
+    while time.monotonic() < deadline and done < 3:
+        time.sleep(1)
+        files = list(runs.glob("*/history/faults.jsonl"))
+        if files:
+            done = sum(1 for line in files[0].read_text().splitlines() if json.loads(line).get("step") == "done")
+    assert done == 3, proc.stdout.read() if proc.poll() is not None else "faults not injected in time"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    client = docker_client()
+    assert any(c.status == "paused" for c in containers(client, chaos_stack, service="payment"))
+    assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() > 0
+    for _ in range(2):  # recovering twice is harmless
+        r = subprocess.run([sys.executable, "-m", "chaos", "recover", "--stack", chaos_stack.name],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+    assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
+    assert all(c.status == "running" for c in containers(client, chaos_stack))
+    settle(chaos_stack)
