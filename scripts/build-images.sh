@@ -95,7 +95,8 @@ cp -r "$CACHE/wheelhouse" stacks/mini-system/app/wheelhouse
 
 build() { # name dockerfile-dir base
   log "docker build $1 (base $3)"
-  docker build -q --build-arg "BASE=$3" -t "$1" "$2" >/dev/null
+  # The engine's classic builder is used (no buildx plugin here); drop the client's deprecation banner.
+  docker build -q --build-arg "BASE=$3" -t "$1" "$2" 2> >(grep -v -E 'DEPRECATED|buildx|docs.docker.com/go/buildx|^\s*$' >&2) >/dev/null
 }
 build chaos-harness/platform:dev stacks/images/platform "$PLATFORM_BASE"
 build chaos-harness/toxiproxy:dev stacks/images/toxiproxy "$TOXIPROXY_BASE"
