@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 HARNESS := $(BIN)/chaos-harness
 STACK ?= dual-site
 EXP ?= experiments/pangyo-power-cut.yaml
+OUT ?= runs/nightly-$(shell date -u +%Y%m%dT%H%M%SZ)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv images up down demo run test unit integration bench recover doctor clean
+.PHONY: help setup venv images up down demo run nightly test unit integration bench recover doctor clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +39,9 @@ demo: images ## the pangyo power cut under load on dual-site: RTO per service, l
 
 run: images ## run one experiment: make run EXP=experiments/x.yaml [STACK=...]
 	$(HARNESS) run $(EXP) --stack $(STACK)
+
+nightly: images ## every experiment tagged nightly, one at a time: OUT/index.html, OUT/junit.xml, a report per run
+	$(HARNESS) nightly --out $(OUT)
 
 unit: venv ## unit tests only (no Docker, seconds)
 	$(BIN)/pytest -q -m 'not integration' tests

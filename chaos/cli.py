@@ -35,6 +35,7 @@ def _cmd_validate(args) -> int:
 
 def _cmd_plan(args) -> int:
     from chaos.faults import IMPLEMENTATIONS
+    from chaos.faults.params import REGISTRY
     from chaos.runner import prepare
 
     e, stack = prepare(args.file, args.stack)
@@ -43,18 +44,23 @@ def _cmd_plan(args) -> int:
     events = []
     for i, spec in enumerate(e.faults):
         fault = IMPLEMENTATIONS[spec.type](spec, None)
-        events.append((spec.at_s, f"f{i} {spec.type} on {spec.target.describe()} {dict(spec.params)}"))
-        after = fault.heal_after_s
+        what = f"f{i} {spec.type} on {spec.target.describe()} {dict(spec.params)}"
+        events.append((spec.at_s, f"{what}\n{'':14}{REGISTRY[spec.type].doc}"))
+        after, healed = fault.heal_after_s, f"f{i} {fault.heal_verb}"
         if after is None:
-            events.append((e.load.duration_s, f"f{i} healed when the load ends"))
+            events.append((e.load.duration_s, f"{healed} when the load ends"))
         elif spec.at_s + after < e.load.duration_s:
-            events.append((spec.at_s + after, f"f{i} healed"))
+            events.append((spec.at_s + after, healed))
         else:
-            events.append((e.load.duration_s, f"f{i} healed when the load ends "
+            events.append((e.load.duration_s, f"{healed} when the load ends "
                                               f"(its {after:g} s would end at t={spec.at_s + after:g}s)"))
     events.append((e.load.duration_s, "load stops; every fault still active is healed"))
     for t, text in sorted(events, key=lambda x: x[0]):
         print(f"  t={t:6.1f}s  {text}")
+    if e.abort_if:
+        print("  abort early (the load stops, every fault is healed, the run is judged, not_aborted fails) if:")
+        for condition in e.abort_if:
+            print(f"    {condition.describe()}")
     print(f"  then: wait up to {e.recovery_wait_s:g} s for the steady state, read back every write, judge:")
     for t in e.checks:
         print(f"    {t.metric} {t.op} {t.value:g}" + (f" ({t.service})" if t.service else " (every service)"))
@@ -79,6 +85,33 @@ def _cmd_analyze(args) -> int:
     if before is not None and before != journal["verdict"]:
         print(f"note: the saved journal said {before}; re-judged: {journal['verdict']}", file=sys.stderr)
     return EXIT_PASS if journal["verdict"] == journal["expected"] else EXIT_CHECK_FAILED
+
+
+def _cmd_report(args) -> int:
+    from chaos.analyze import judge_run
+    from chaos.reports import read_journal, render_html, write_junit
+    from chaos.reports.junit import FILENAME as JUNIT
+
+    run_dir = Path(args.run_dir)
+    journal = (read_journal(run_dir) if (run_dir / "journal.json").is_file()
+               else judge_run(run_dir, write=False))
+    print(f"report: {render_html(run_dir, journal)}")
+    print(f"junit: {write_junit(Path(args.junit) if args.junit else run_dir / JUNIT, [journal])}")
+    return EXIT_PASS
+
+
+def _cmd_nightly(args) -> int:
+    from chaos.nightly import default_out, run_nightly
+
+    result = run_nightly(Path(args.out) if args.out else default_out(), tag=args.tag,
+                         experiments_dir=Path(args.experiments), stream=sys.stdout,
+                         color=sys.stdout.isatty())
+    print()
+    for j in result.journals:
+        mark = "as expected" if j["verdict"] == j["expected"] else f"EXPECTED {j['expected'].upper()}"
+        print(f"  {j['verdict'].upper():7} {j['experiment']['name']} on {j['stack']} ({mark})")
+    print(f"index: {result.index}\njunit: {result.junit}")
+    return result.exit_code
 
 
 def _cmd_up(args) -> int:
@@ -148,6 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("run_dir")
     a.add_argument("--dry", action="store_true", help="do not rewrite journal.json")
     a.set_defaults(func=_cmd_analyze)
+
+    rp = sub.add_parser("report", help="write report.html and junit.xml of a saved run folder")
+    rp.add_argument("run_dir")
+    rp.add_argument("--junit", help="where to write the JUnit XML (default: RUN_DIR/junit.xml)")
+    rp.set_defaults(func=_cmd_report)
+
+    n = sub.add_parser("nightly", help="run every experiment with a tag, one at a time; "
+                                       "reports, junit.xml and index.html into one folder")
+    n.add_argument("--tag", default="nightly")
+    n.add_argument("--out", help="the suite's folder (default: runs/nightly-<UTC time>)")
+    n.add_argument("--experiments", default="experiments", help="folder of experiment files")
+    n.set_defaults(func=_cmd_nightly)
 
     for name, func, text in (("up", _cmd_up, "bring a stack up and wait until it is ready"),
                              ("down", _cmd_down, "take a stack down (volumes too)"),

@@ -68,6 +68,53 @@ class Threshold:
         return f"{self.metric} {self.op} {self.value:g}"
 
 
+ABORT_KINDS = ("all_services_failing_for_s", "failing_for_s", "error_ratio_over")
+
+
+@dataclass(frozen=True)
+class AbortCondition:
+    """One ``abort_if`` entry: a stop condition on live figures, evaluated by ``chaos.abort``.
+
+    Exactly one of the three kinds is set:
+
+    - ``all_services_failing_for_s``: no service had an ok request for this many seconds;
+    - ``failing_for_s``: ``service`` (None: any service that has had requests) had no ok request
+      for this many seconds;
+    - ``error_ratio_over``: over the last ``window_s`` seconds, more than this share of the
+      requests (of ``service``, or of all) were not ok; judged only once ``window_s`` of load has
+      passed and only over at least ``min_requests`` requests.
+    """
+
+    all_services_failing_for_s: float | None = None
+    failing_for_s: float | None = None
+    error_ratio_over: float | None = None
+    service: str | None = None
+    window_s: float = 30.0
+    min_requests: int = 10
+    line: int | None = None  # where it was written, for messages
+
+    def __post_init__(self) -> None:
+        kinds = [k for k in ABORT_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"an abort condition sets exactly one of {', '.join(ABORT_KINDS)}, got {kinds}")
+        if self.service is not None and self.all_services_failing_for_s is not None:
+            raise ValueError("all_services_failing_for_s takes no service")
+
+    @property
+    def kind(self) -> str:
+        """Which of ``ABORT_KINDS`` this condition is."""
+        return next(k for k in ABORT_KINDS if getattr(self, k) is not None)
+
+    def describe(self) -> str:
+        """The condition as written, e.g. ``failing_for_s: 60 (payment)``."""
+        if self.all_services_failing_for_s is not None:
+            return f"all_services_failing_for_s: {self.all_services_failing_for_s:g}"
+        who = f" ({self.service})" if self.service else ""
+        if self.failing_for_s is not None:
+            return f"failing_for_s: {self.failing_for_s:g}{who or ' (any service)'}"
+        return f"error_ratio_over: {self.error_ratio_over:g}, window_s: {self.window_s:g}{who}"
+
+
 @dataclass(frozen=True)
 class Experiment:
     name: str
@@ -78,6 +125,7 @@ class Experiment:
     checks: tuple[Threshold, ...]
     expect: str = "pass"  # pass | fail
     tags: tuple[str, ...] = ()
+    abort_if: tuple[AbortCondition, ...] = ()  # stop conditions on live figures; any one stops the run
     rto_consecutive_ok: int = 5  # successes in a row that end an outage
     recovery_wait_s: float = 30.0  # after the load: time allowed for the system to settle before read-back
     source: str = ""  # path of the file it came from

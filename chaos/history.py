@@ -19,9 +19,10 @@ Every line is one JSON object with a ``kind``:
     {"kind": "fault", "id": "f0", "type": "power_cut", "target": "site=pangyo",
      "step": "invoked"|"done"|"inject_failed"|"heal_invoked"|"healed"|"heal_failed", "wall": <s>, "mono": <s>, "detail": "..."}
 
-``mark``  a phase boundary the runner writes (``load_started``, ``load_stopped``, ...)::
+``mark``  a phase boundary the runner writes (``load_started``, ``load_stopped``, ``aborted``, ...)::
 
     {"kind": "mark", "name": "load_started", "wall": <s>, "mono": <s>}
+    {"kind": "mark", "name": "aborted", "wall": <s>, "mono": <s>, "detail": "<why the run stopped>"}
 
 Monotonic times come from CLOCK_MONOTONIC, which is one clock for every process on the host, so
 records of the Locust processes and of the runner line up.
@@ -73,6 +74,7 @@ class Mark:
     name: str
     wall: float
     mono: float
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,11 @@ class HistoryWriter:
         self.write({"kind": "fault", "id": id, "type": type, "target": target, "step": step,
                     "wall": time.time(), "mono": time.monotonic(), "detail": detail})
 
-    def mark(self, name: str) -> None:
-        self.write({"kind": "mark", "name": name, "wall": time.time(), "mono": time.monotonic()})
+    def mark(self, name: str, detail: str = "") -> None:
+        record = {"kind": "mark", "name": name, "wall": time.time(), "mono": time.monotonic()}
+        if detail:
+            record["detail"] = detail
+        self.write(record)
 
     def close(self) -> None:
         with self._lock:
@@ -138,6 +143,12 @@ def iter_records(paths: Iterable[Path]) -> Iterator[dict]:
                     continue
 
 
+def op_from_record(r: dict) -> Op:
+    """The Op of an ``op`` record; KeyError if a field is missing."""
+    return Op(service=r["service"], op=r["op"], outcome=r["outcome"], start=r["start"], mono=r["mono"],
+              latency=r["latency"], write_id=r.get("write_id"), status=r.get("status"), error=r.get("error"))
+
+
 def parse(records: Iterable[dict]) -> History:
     ops: list[Op] = []
     faults: list[FaultStep] = []
@@ -145,14 +156,12 @@ def parse(records: Iterable[dict]) -> History:
     for r in records:
         kind = r.get("kind")
         if kind == "op":
-            ops.append(Op(service=r["service"], op=r["op"], outcome=r["outcome"], start=r["start"],
-                          mono=r["mono"], latency=r["latency"], write_id=r.get("write_id"),
-                          status=r.get("status"), error=r.get("error")))
+            ops.append(op_from_record(r))
         elif kind == "fault":
             faults.append(FaultStep(id=r["id"], type=r["type"], target=r["target"], step=r["step"],
                                     wall=r["wall"], mono=r["mono"], detail=r.get("detail", "")))
         elif kind == "mark":
-            marks.append(Mark(name=r["name"], wall=r["wall"], mono=r["mono"]))
+            marks.append(Mark(name=r["name"], wall=r["wall"], mono=r["mono"], detail=r.get("detail", "")))
     ops.sort(key=lambda o: o.mono)
     faults.sort(key=lambda f: f.mono)
     marks.sort(key=lambda m: m.mono)

@@ -22,6 +22,10 @@ network. The format, by example::
     checks:                          # optional: metric -> {max|min|equals: N, service: S}
       rto_s: {max: 15}               # or a list of those, e.g. one per service
       lost_writes: {max: 0}
+    abort_if:                        # optional list: stop the run early when one holds
+      - {all_services_failing_for_s: 120}        # no service had an ok request for 120 s
+      - {failing_for_s: 60, service: payment}    # this service (or, without service, any one)
+      - {error_ratio_over: 0.9, window_s: 30}    # > 90% not ok over the last 30 s (min_requests: 10)
     rto_consecutive_ok: 5            # optional int >= 1
     recovery_wait_s: 30              # optional number >= 0
 
@@ -41,7 +45,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from chaos.errors import ExperimentInvalid, InvalidInput, Problem
-from chaos.experiment import Experiment, FaultSpec, Load, Target, Threshold
+from chaos.experiment import ABORT_KINDS, AbortCondition, Experiment, FaultSpec, Load, Target, Threshold
 from chaos.faults.params import REGISTRY, FaultDecl, Param, describe
 
 _YAML = "tag:yaml.org,2002:"
@@ -84,6 +88,7 @@ _TOP_KEYS = (
     "load",
     "faults",
     "checks",
+    "abort_if",
     "rto_consecutive_ok",
     "recovery_wait_s",
 )
@@ -117,6 +122,32 @@ CHECK_METRICS: dict[str, Param] = {
     "duplicate_writes": Param("duplicate_writes", "int", min=0, doc="Writes the system holds more than once."),
 }
 _OPS = {"max": "<=", "min": ">=", "equals": "=="}
+
+# abort_if: each condition is one of ABORT_KINDS, with the keys its kind takes.
+_ABORT_PARAMS: dict[str, Param] = {
+    "all_services_failing_for_s": Param(
+        "all_services_failing_for_s", "duration", required=True, above=0,
+        doc="Abort when no service had an ok request for this many seconds."),
+    "failing_for_s": Param(
+        "failing_for_s", "duration", required=True, above=0,
+        doc="Abort when the service (without service: any service that had requests) had no ok request "
+        "for this many seconds."),
+    "error_ratio_over": Param(
+        "error_ratio_over", "number", required=True, min=0,
+        doc="Abort when, over the last window_s seconds, more than this share of the requests were not ok "
+        "(fail or unknown); below 1."),
+    "service": Param("service", "str", doc="The service the condition watches, e.g. payment; omit or null: "
+                     "any service (failing_for_s) or every request (error_ratio_over)."),
+    "window_s": Param("window_s", "duration", default=AbortCondition.window_s, above=0,
+                      doc="The sliding window of error_ratio_over, in seconds; judged once that much load ran."),
+    "min_requests": Param("min_requests", "int", default=AbortCondition.min_requests, min=1,
+                          doc="Fewer requests than this in the window never abort."),
+}
+_ABORT_SHAPES: dict[str, tuple[str, ...]] = {
+    "all_services_failing_for_s": ("all_services_failing_for_s",),
+    "failing_for_s": ("failing_for_s", "service"),
+    "error_ratio_over": ("error_ratio_over", "window_s", "service", "min_requests"),
+}
 _THRESHOLD_KEYS = (*_OPS, "service")
 
 
@@ -157,6 +188,10 @@ def validate_targets(experiment: Experiment, sites: set[str], services: set[str]
                 path = f"faults[{index}].target.{key}"
                 message = _unknown(noun, name, known[noun])
                 problems.append(Problem(experiment.source, fault.line, None, path, message))
+    for index, condition in enumerate(experiment.abort_if):
+        if condition.service is not None and condition.service not in services:
+            message = _unknown("service", condition.service, services)
+            problems.append(Problem(experiment.source, condition.line, None, f"abort_if[{index}].service", message))
     return problems
 
 
@@ -178,6 +213,7 @@ def json_schema() -> dict[str, Any]:
     properties["load"] = _load_schema()
     properties["faults"] = {"type": "array", "items": {"oneOf": [_fault_schema(REGISTRY[t]) for t in sorted(REGISTRY)]}}
     properties["checks"] = _checks_schema()
+    properties["abort_if"] = _abort_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "chaos-harness experiment (format version 1)",
@@ -237,6 +273,19 @@ def _checks_schema() -> dict[str, Any]:
         many = {"type": "array", "items": threshold, "minItems": 1}
         properties[metric] = {"description": param.doc, "oneOf": [threshold, many]}
     return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _abort_schema() -> dict[str, Any]:
+    branches = []
+    for kind, keys in _ABORT_SHAPES.items():
+        properties = {key: _ABORT_PARAMS[key].json_schema() for key in keys}
+        if kind == "error_ratio_over":
+            properties[kind]["exclusiveMaximum"] = 1
+        branches.append({"title": kind, "type": "object", "properties": properties, "required": [kind],
+                         "additionalProperties": False})
+    return {"type": "array", "items": {"oneOf": branches},
+            "description": "Stop conditions on live figures: the first that holds stops the load, every fault is "
+            "healed, the run is judged and the check not_aborted fails."}
 
 
 def _join(path: str, key: str) -> str:
@@ -427,11 +476,13 @@ class _Reader:
         load = self.load(values["load"]) if "load" in values else None
         faults = self.faults(values.get("faults"), load.duration_s if load else None)
         checks = self.checks(values.get("checks"))
+        abort_if = self.abort_if(values.get("abort_if"), load.duration_s if load else None)
         tags = self.tags(values.get("tags"))
         if self.problems or load is None:
             return None
         scalars["description"] = scalars["description"].strip()
-        return Experiment(**scalars, load=load, faults=faults, checks=checks, tags=tags, source=self.file)
+        return Experiment(**scalars, load=load, faults=faults, checks=checks, abort_if=abort_if, tags=tags,
+                          source=self.file)
 
     def tags(self, node: Node | None) -> tuple[str, ...]:
         items = self.sequence(node, "tags") if node is not None else []
@@ -545,3 +596,51 @@ class _Reader:
         value = self.field(values, bound, path)
         service = self.field(values, _SERVICE, path)
         return Threshold(metric, _OPS[ops[0]], float(value), service) if value is not None else None
+
+    def abort_if(self, node: Node | None, duration_s: float | None) -> tuple[AbortCondition, ...]:
+        items = self.sequence(node, "abort_if") if node is not None else []
+        return tuple(self.abort_condition(item, f"abort_if[{i}]", duration_s) for i, item in enumerate(items or ()))
+
+    def abort_condition(self, node: Node, path: str, duration_s: float | None) -> AbortCondition | None:
+        """One stop condition: its kind key (exactly one) decides which other keys it takes."""
+        entries = self.entries(node, path, "a mapping like {failing_for_s: 60, service: payment}")
+        if entries is None:
+            return None
+        before = len(self.problems)
+        known = tuple(_ABORT_PARAMS)
+        kinds = [k for k in ABORT_KINDS if k in entries]
+        if len(kinds) != 1:
+            got = ", ".join(kinds) or "none"
+            self.report(node, path, f"expected exactly one of {', '.join(ABORT_KINDS)}, got {got}")
+            self.check_keys(node, entries, path, known)
+            return None
+        kind = kinds[0]
+        allowed = _ABORT_SHAPES[kind]
+        for name, (key, _) in entries.items():
+            if name not in known:
+                self.report(key, _join(path, name), _unknown_key(name, known))
+            elif name not in allowed:
+                takes = ", ".join(allowed)
+                self.report(key, _join(path, name), f"{name!r} does not go with {kind}, which takes: {takes}")
+        values = {name: value for name, (_, value) in entries.items()}
+        fields = {name: self.field(values, _ABORT_PARAMS[name], path) for name in allowed}
+        ratio = fields.get("error_ratio_over")
+        if ratio is not None and ratio >= 1:
+            self.report(values[kind], _join(path, kind), f"must be < 1 (a share of the requests), got {ratio:g}")
+        if duration_s is not None:
+            self.never_triggers(values, path, fields, duration_s, values[kind])
+        if len(self.problems) > before:
+            return None
+        return AbortCondition(**fields, line=node.start_mark.line + 1)
+
+    def never_triggers(self, values: dict[str, Node], path: str, fields: dict[str, Any], duration_s: float,
+                       kind_node: Node) -> None:
+        """Report a duration no shorter than the load: the condition could never hold while it runs."""
+        for name in ("all_services_failing_for_s", "failing_for_s", "window_s"):
+            seconds = fields.get(name)
+            if seconds is None or seconds < duration_s:
+                continue
+            written = name in values
+            message = (f"{name} {seconds:g}{'' if written else ' (the default)'} is not shorter than the load "
+                       f"(load.duration_s is {duration_s:g}): the condition could never hold while the load runs")
+            self.report(values[name] if written else kind_node, _join(path, name), message)

@@ -1,12 +1,21 @@
 """``chaos-harness recover``: heal whatever a harness that died (even by SIGKILL) left behind in a
 stack: every toxic removed and proxy enabled (Toxiproxy reset), every container of the compose
-project unpaused and started. Acts only on the stack's own project; safe to run any number of times."""
+project unpaused and started, and every compose service left without a container (a site burnt by
+``site_loss`` whose rebuild never ran) recreated. Acts only on the stack's own project; safe to run
+any number of times."""
 
 from __future__ import annotations
 
+from chaos.errors import EnvironmentProblem
 from chaos.faults.base import at_once, start_if_stopped
-from chaos.stack import containers, docker_client, find_stack
+from chaos.stack import COMPOSE_SERVICE_LABEL, Compose, containers, docker_client, find_stack
 from chaos.toxiproxy import Toxiproxy
+
+
+def missing_services(client, stack) -> list[str]:
+    """The stack's compose services that have no container at all, stopped or running."""
+    present = {c.labels.get(COMPOSE_SERVICE_LABEL) for c in containers(client, stack)}
+    return [name for name in Compose(stack).services() if name not in present]
 
 
 def recover(stack_name: str) -> list[str]:
@@ -20,6 +29,15 @@ def recover(stack_name: str) -> list[str]:
     errors = at_once(wan, start_if_stopped) + at_once([c for c in down if c not in wan], start_if_stopped)
     report.append(f"containers: {len(found)} in project {stack.project}, {len(down)} restarted or unpaused"
                   + (f", errors: {'; '.join(errors)}" if errors else ""))
+    missing = missing_services(client, stack) if found else []
+    if missing:
+        wait = int(stack.ready_timeout_s)
+        try:
+            Compose(stack).run("up", "-d", "--no-deps", "--wait", "--wait-timeout", str(wait), *missing,
+                               timeout=wait + 60)
+            report.append(f"rebuilt {len(missing)} services that had no container: {', '.join(missing)}")
+        except EnvironmentProblem as e:
+            report.append(f"rebuilding {', '.join(missing)} failed: {e}")
     if stack.toxiproxy_url and found:
         try:
             Toxiproxy(stack.toxiproxy_url).reset()

@@ -1,8 +1,10 @@
 """The runner: the only place that decides the order of steps.
 
 load + validate -> stack up and ready -> steady state -> Locust starts -> faults at their offsets
--> load stops -> every fault healed in ``finally`` (also on Ctrl-C / SIGTERM) -> recovery wait ->
-read-back -> checks -> journal -> summary -> exit code.
+(and, once a second, the experiment's ``abort_if`` conditions on the live history) -> load stops ->
+every fault healed in ``finally`` (also on Ctrl-C / SIGTERM) -> recovery wait -> read-back -> checks
+-> journal -> summary -> exit code. An abort writes an ``aborted`` mark with its reason into the
+history and stops the load early; the rest runs as usual, and the check ``not_aborted`` fails.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import requests
 
 from chaos import __version__
 from chaos import history as history_mod
+from chaos.abort import AbortMonitor
 from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
 from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EXIT_SIGINT, EXIT_SIGTERM, ChaosError,
                           EnvironmentProblem, ExperimentInvalid, InvalidInput, Problem)
@@ -31,9 +34,10 @@ from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.history import HistoryWriter
 from chaos.load.locust_process import LocustProcess
 from chaos.loader import load_experiment, validate_targets
-from chaos.reports import iso_utc, render_summary
+from chaos.reports import iso_utc, render_html, render_summary, write_junit
+from chaos.reports.junit import FILENAME as JUNIT_FILENAME
 from chaos.stack import (Compose, StackDef, conflicting_stacks, docker_client, find_stack, missing_images,
-                         run_prepare, wait_healthy)
+                         run_prepare, wait_healthy, wait_steady_state)
 from chaos.toxiproxy import Toxiproxy
 
 
@@ -111,25 +115,39 @@ def load_readback(stack: StackDef):
 
 
 class LiveTally:
-    """Counts outcomes in the load's history files as they grow, for the progress line."""
+    """Reads the load's history files as they grow, each line once: counts outcomes for the progress
+    line and hands every op to ``consumers`` (objects with ``add(op)``, e.g. an ``AbortMonitor``).
+    A line still being written (no newline yet) is left for the next update."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, consumers: tuple = ()):
         self.directory = directory
+        self.consumers = tuple(consumers)
         self.offsets: dict[Path, int] = {}
         self.counts = {"ok": 0, "fail": 0, "unknown": 0}
 
     def update(self) -> dict:
-        for path in self.directory.glob("load-*.jsonl"):
+        for path in sorted(self.directory.glob("load-*.jsonl")):
             with open(path, "rb") as f:
                 f.seek(self.offsets.get(path, 0))
                 data = f.read()
             end = data.rfind(b"\n") + 1
             self.offsets[path] = self.offsets.get(path, 0) + end
             for line in data[:end].splitlines():
-                for outcome in self.counts:
-                    if b'"outcome":"' + outcome.encode() + b'"' in line:
-                        self.counts[outcome] += 1
+                self._take(line)
         return self.counts
+
+    def _take(self, line: bytes) -> None:
+        try:
+            record = json.loads(line)
+            if record.get("kind") != "op":
+                return
+            op = history_mod.op_from_record(record)
+        except (ValueError, KeyError, TypeError, AttributeError):  # torn or foreign line: skipped
+            return
+        if op.outcome in self.counts:
+            self.counts[op.outcome] += 1
+        for consumer in self.consumers:
+            consumer.add(op)
 
 
 class Run:
@@ -142,6 +160,7 @@ class Run:
         self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
         self.run_dir = Path(opts.runs_dir) / self.run_id
         self.active: list[tuple[str, Fault]] = []  # injected and not yet healed
+        self.aborted: str | None = None  # why the run was stopped early (abort_if), if it was
 
     # ---------------------------------------------------------------------------------------
     def execute(self) -> tuple[dict, int]:
@@ -164,6 +183,7 @@ class Run:
         for line in run_prepare(self.stack):
             say(opts, f"[prepare] {line}")
         bad = wait_healthy(client, self.stack, 60) + wait_steady(self.stack, 60)
+        bad += [f"{n}: {line}" for n, (ok, line, _) in wait_steady_state(self.stack, 120).items() if not ok]
         if bad:
             raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))
         say(opts, "[steady] every container healthy, every probe answers")
@@ -207,9 +227,14 @@ class Run:
             raise interrupted
 
         say(opts, f"[recovery] waiting up to {self.experiment.recovery_wait_s:.0f} s for the steady state")
+        t_recovery = time.monotonic()
         still_bad = wait_steady(self.stack, self.experiment.recovery_wait_s)
         if still_bad:
             say(opts, "[recovery] not steady yet: " + "; ".join(still_bad))
+        left = max(0.0, self.experiment.recovery_wait_s - (time.monotonic() - t_recovery))
+        self.steady_after = wait_steady_state(self.stack, left)
+        for name, (ok, line, took) in self.steady_after.items():
+            say(opts, f"[steady after] {name}: {line} ({took:g} s)")
         writer.close()
         finished = time.time()
         self._read_back()
@@ -218,10 +243,20 @@ class Run:
         say(opts, "")
         print(render_summary(journal, color=opts.color), file=opts.out)
         say(opts, f"journal: {self.run_dir / 'journal.json'}")
+        self._write_reports(journal)
         code = EXIT_PASS if journal["verdict"] == journal["expected"] else EXIT_CHECK_FAILED
         return journal, code
 
+    def _write_reports(self, journal: dict) -> None:
+        """report.html and junit.xml in the run folder; a failure here is a warning, never a verdict."""
+        try:
+            say(self.opts, f"report: {render_html(self.run_dir, journal)}")
+            say(self.opts, f"junit: {write_junit(self.run_dir / JUNIT_FILENAME, [journal])}")
+        except Exception as e:  # noqa: BLE001 - the verdict and exit code stand without the reports
+            say(self.opts, f"warning: reports not written: {type(e).__name__}: {e}")
+
     _marked_stop = False
+    tick_s = 1.0  # how often the history is read (abort_if judged); progress every 5 s
 
     def _drive(self, locust: LocustProcess, faults: list[tuple[str, Fault]], writer: HistoryWriter) -> None:
         opts, load = self.opts, self.experiment.load
@@ -236,8 +271,9 @@ class Run:
         t0 = time.monotonic()
         say(opts, f"[load] Locust: {load.users} users for {load.duration_s:g} s against {self.stack.entry_url} "
                   f"(log: {locust.log_path})")
-        tally = LiveTally(history_mod.history_dir(self.run_dir))
-        next_progress = 5.0
+        monitor = AbortMonitor(self.experiment.abort_if, t0) if self.experiment.abort_if else None
+        tally = LiveTally(history_mod.history_dir(self.run_dir), (monitor,) if monitor else ())
+        next_tick, next_progress = self.tick_s, 5.0
         limit = load.duration_s + 30
         while True:
             now = time.monotonic() - t0
@@ -252,12 +288,21 @@ class Run:
             if now > limit:
                 say(opts, f"[load] Locust still running {limit:.0f} s after start; stopping it")
                 break
-            if now >= next_progress:
-                c = tally.update()
-                active = ", ".join(f"{f.type} {f.spec.target.describe()}" for _, f in self.active) or "no fault"
-                say(opts, f"[{now:5.0f}s/{load.duration_s:g}s] ok {c['ok']}  fail {c['fail']}  "
-                          f"unknown {c['unknown']}  | {active}")
-                next_progress += 5.0
+            if now >= next_tick:
+                c = tally.update()  # the only reader of the live history: once per tick
+                next_tick = now + self.tick_s
+                reason = monitor.triggered(time.monotonic()) if monitor else None
+                if reason:
+                    self.aborted = reason
+                    writer.mark("aborted", reason)
+                    say(opts, f"[abort] t={now:.1f}s {reason}; stopping the load and healing every fault")
+                    break
+                if now >= next_progress:
+                    active = ", ".join(f"{f.type} {f.spec.target.describe()}" for _, f in self.active) or "no fault"
+                    say(opts, f"[{now:5.0f}s/{load.duration_s:g}s] ok {c['ok']}  fail {c['fail']}  "
+                              f"unknown {c['unknown']}  | {active}")
+                    while next_progress <= now:  # after a long step (a rebuild), no burst of lines
+                        next_progress += 5.0
             time.sleep(0.05)
         locust.stop()
         writer.mark("load_stopped")
@@ -315,16 +360,31 @@ class Run:
             found = module.read_back(self.stack.entry_url, {s: sorted(v) for s, v in writes.items()})
         except Exception as e:  # noqa: BLE001 - no read-back means unknown data-loss verdicts, not a crash
             say(self.opts, f"[read-back] FAILED: {e}; data-loss checks will be unknown")
+            self._write_invariants(None)
             return
         (self.run_dir / READBACK).write_text(json.dumps(found))
-        if hasattr(module, "invariants"):
+        self._write_invariants(module)
+
+    steady_after: dict = {}
+
+    def _write_invariants(self, module) -> None:
+        """The stack's own invariants (its read-back's ``invariants()``) and the steady state after
+        the run, one file (``invariants.json``): each becomes a check."""
+        inv: dict = {}
+        for name, (ok, line, took) in self.steady_after.items():
+            inv[f"steady_after[{name}]"] = {
+                "holds": ok, "figure": took, "detail": line,
+                "threshold": f"holds within recovery_wait_s = {self.experiment.recovery_wait_s:g} s"}
+        if module is not None and hasattr(module, "invariants"):
             try:
-                inv = module.invariants(self.stack.entry_url)
+                own = module.invariants(self.stack.entry_url)
             except Exception as e:  # noqa: BLE001 - reported as unknown, never as a pass
-                inv = {"stack_invariants": {"holds": None, "detail": f"could not be read: {e}"}}
-            (self.run_dir / INVARIANTS).write_text(json.dumps(inv))
-            for name, v in inv.items():
+                own = {"stack_invariants": {"holds": None, "detail": f"could not be read: {e}"}}
+            for name, v in own.items():
                 say(self.opts, f"[invariant] {name}: {'holds' if v.get('holds') else 'DOES NOT HOLD'} ({v.get('detail')})")
+            inv.update(own)
+        if inv:
+            (self.run_dir / INVARIANTS).write_text(json.dumps(inv))
 
     def _write_meta(self, started: float, finished: float) -> None:
         meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),

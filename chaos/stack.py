@@ -12,7 +12,7 @@ import difflib
 import os
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -20,6 +20,7 @@ import yaml
 from chaos.errors import EnvironmentProblem, InvalidInput
 
 PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"  # the compose service a container was made from
 SITE_LABEL = "chaos.site"
 ROLE_LABEL = "chaos.role"
 SERVICE_LABEL = "chaos.service"
@@ -53,6 +54,7 @@ class StackDef:
     ready_timeout_s: float = 300.0
     description: str = ""
     prepare: tuple[str, ...] = ()  # shell commands run in the stack's folder before each experiment
+    steady_state: dict = field(default_factory=dict)  # name -> shell command; exit 0 = holds
 
 
 def available_stacks(root: Path | None = None) -> list[str]:
@@ -77,7 +79,8 @@ def find_stack(name: str, root: Path | None = None) -> StackDef:
             toxiproxy_url=raw.get("toxiproxy_url"), services=tuple(raw["services"]),
             probes=dict(raw.get("probes") or {}), workload=(d / raw["workload"]).resolve(),
             readback=(d / raw["readback"]).resolve(), ready_timeout_s=float(raw.get("ready_timeout_s", 300)),
-            description=raw.get("description", ""), prepare=tuple(raw.get("prepare") or ()))
+            description=raw.get("description", ""), prepare=tuple(raw.get("prepare") or ()),
+            steady_state=dict(raw.get("steady_state") or {}))
     except KeyError as e:
         raise InvalidInput(f"{path}: missing key {e.args[0]!r}") from None
 
@@ -123,6 +126,11 @@ class Compose:
         args = ["down", "--remove-orphans", "-t", "5"] + (["-v"] if volumes else [])
         self.run(*args, timeout=300)
 
+    def services(self) -> list[str]:
+        """The compose file's services that ``up`` starts (those under a profile are left out)."""
+        raw = yaml.safe_load(self.stack.compose_file.read_text()) or {}
+        return sorted(name for name, spec in (raw.get("services") or {}).items() if not (spec or {}).get("profiles"))
+
     def images(self) -> list[str]:
         raw = yaml.safe_load(self.stack.compose_file.read_text())
         return sorted({s["image"] for s in raw.get("services", {}).values() if "image" in s})
@@ -166,6 +174,37 @@ def run_prepare(stack: StackDef, timeout_s: float = 300) -> list[str]:
                                      f"{(p.stderr or p.stdout).strip()[-2000:]}")
         out.extend(line for line in p.stdout.splitlines() if line.strip())
     return out
+
+
+def steady_state(stack: StackDef, timeout_s: float = 30) -> dict[str, tuple[bool, str]]:
+    """Run each of the stack's steady-state commands once: name -> (holds, first output line)."""
+    results = {}
+    for name, command in stack.steady_state.items():
+        try:
+            p = subprocess.run(command, shell=True, cwd=stack.dir, capture_output=True, text=True,
+                               timeout=timeout_s)
+            line = ((p.stdout or p.stderr).strip().splitlines() or [f"exit {p.returncode}"])[0]
+            results[name] = (p.returncode == 0, line)
+        except subprocess.TimeoutExpired:
+            results[name] = (False, f"did not answer within {timeout_s:.0f} s")
+    return results
+
+
+def wait_steady_state(stack: StackDef, timeout_s: float) -> dict[str, tuple[bool, str, float]]:
+    """Poll the steady-state commands until all hold or ``timeout_s`` passes:
+    name -> (holds, last line, seconds until it first held or until giving up)."""
+    start = time.monotonic()
+    done: dict[str, tuple[bool, str, float]] = {}
+    while True:
+        pending = [n for n in stack.steady_state if n not in done or not done[n][0]]
+        if not pending:
+            return done
+        for name, (holds, line) in steady_state(stack).items():
+            if name in pending:
+                done[name] = (holds, line, round(time.monotonic() - start, 1))
+        if all(done[n][0] for n in stack.steady_state) or time.monotonic() - start > timeout_s:
+            return done
+        time.sleep(2)
 
 
 def containers(client, stack: StackDef, *, site: str | None = None, service: str | None = None,

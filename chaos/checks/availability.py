@@ -1,4 +1,5 @@
-"""Availability (ok / requests) per service, over the run and per phase, and latency percentiles."""
+"""Availability (ok / requests) per service, over the run and per phase, and latency percentiles
+(over the run and per phase)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,11 @@ def latency_ms(ops: Sequence[Op]) -> dict[str, float | None]:
     values = sorted(o.latency * 1000.0 for o in ops if o.ok)
     return {f"p{p}": (None if (v := percentile(values, p)) is None else round(v, 3))
             for p in PERCENTILES}
+
+
+def latency_by_phase(ops: Sequence[Op], windows: Sequence[FaultWindow],
+                     stopped: float | None) -> dict[str, dict[str, float | None]]:
+    """``{phase: {"p50", "p95", "p99"}}`` of the ok ops' latencies in milliseconds, for each of
+    ``PHASES`` (the phases of ``by_phase``)."""
+    phases = _phase_ops(ops, windows, stopped)
+    return {name: latency_ms(phases[name]) for name in PHASES}

@@ -36,3 +36,14 @@ def faults_healed(windows: Sequence[FaultWindow]) -> CheckResult:
     return CheckResult("faults_healed", Verdict.FAIL, figure=len(problems),
                        threshold="unhealed == 0", detail=detail,
                        reason=f"faults not cleanly healed: {detail}")
+
+
+def not_aborted(history: History) -> CheckResult:
+    """Fails if the runner stopped the run early (an ``aborted`` mark in the history, with its reason)."""
+    mark = history.mark("aborted")
+    if mark is None:
+        return CheckResult("not_aborted", Verdict.PASS, threshold="no abort_if condition held",
+                           detail="the run went to its end")
+    reason = mark.detail or "no reason recorded"
+    return CheckResult("not_aborted", Verdict.FAIL, threshold="no abort_if condition held", detail=reason,
+                       reason=f"the run was aborted: {reason}")

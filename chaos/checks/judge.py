@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from chaos.checks.builtin import faults_healed, history_not_empty
+from chaos.checks.builtin import faults_healed, history_not_empty, not_aborted
 from chaos.checks.data_loss import has_writes
 from chaos.checks.figures import ServiceFigures, measure
 from chaos.checks.invariants import Invariants, invariant_checks
@@ -46,7 +46,8 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
           readback: Readback | None = None, invariants: Invariants | None = None) -> Judgement:
     """Measure every service (those listed, those in the history, those a threshold names) and
     judge the experiment's thresholds on each, plus the built-in checks and the invariants the
-    stack reported after the run."""
+    stack reported after the run. ``not_aborted`` is among them when the experiment has ``abort_if``
+    conditions or the history holds an ``aborted`` mark."""
     windows = fault_windows(history)
     stopped = load_stopped(history)
     named = {t.service for t in experiment.checks if t.service}
@@ -61,6 +62,8 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
                                    experiment.rto_consecutive_ok, copies, no_readback)
     checks = [check_safe("history_not_empty", None, lambda: history_not_empty(history)),
               check_safe("faults_healed", None, lambda: faults_healed(windows))]
+    if experiment.abort_if or history.mark("aborted") is not None:
+        checks.append(check_safe("not_aborted", None, lambda: not_aborted(history)))
     for threshold in experiment.checks:
         for service in ([threshold.service] if threshold.service else figures):
             checks.append(check_safe(check_name(threshold, service), service,

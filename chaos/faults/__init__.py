@@ -4,6 +4,6 @@ its class; importing this package registers every built-in fault."""
 
 from chaos.faults.base import IMPLEMENTATIONS, Fault, FaultContext, implementation
 from chaos.faults import (  # noqa: F401  (registration)
-    bandwidth, cut, isolate, kill, latency, pause, power_cut, reset_peer, site_stop, timeout)
+    bandwidth, cut, isolate, kill, latency, pause, power_cut, reset_peer, site_loss, site_stop, timeout)
 
 __all__ = ["IMPLEMENTATIONS", "Fault", "FaultContext", "implementation"]

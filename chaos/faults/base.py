@@ -27,6 +27,7 @@ class Fault:
 
     type: ClassVar[str]
     needs_toxiproxy: ClassVar[bool] = False  # acts on the stack's Toxiproxy (needs its toxiproxy_url)
+    heal_verb: ClassVar[str] = "healed"  # what its heal is called in plans ("rebuilt" for a site loss)
 
     def __init__(self, spec: FaultSpec, ctx: FaultContext):
         self.spec = spec
@@ -84,3 +85,18 @@ def at_once(items: list, action: Callable) -> list[str]:
     with ThreadPoolExecutor(max_workers=len(items)) as pool:
         list(pool.map(one, items))
     return errors
+
+
+def cut_power(found: list, what: str = "power cut") -> list:
+    """SIGKILL every running or paused container of ``found`` at the same instant (one thread
+    each); return the ones killed. RuntimeError naming each container that could not be killed."""
+    victims = [c for c in found if c.status in ("running", "paused")]
+    errors = at_once(victims, lambda c: c.kill(signal="SIGKILL"))
+    if errors:
+        raise RuntimeError(f"{what} incomplete: " + "; ".join(errors))
+    return victims
+
+
+def names_of(containers: list) -> str:
+    """``a, b, c``: the containers' names, sorted."""
+    return ", ".join(sorted(c.name for c in containers))

@@ -192,6 +192,23 @@ register(
 
 register(
     FaultDecl(
+        type="site_loss",
+        targets=("site",),
+        params=(
+            Param(
+                "rebuild_after_s",
+                "duration",
+                doc="Seconds until the site is rebuilt: its services recreated empty, rejoining from the "
+                "survivors; omit or null: never (rebuilt at the end of the run).",
+            ),
+        ),
+        doc="The fire: every container of a site is SIGKILLed at the same instant, then the containers "
+        "and their named volumes are destroyed; the site is rebuilt empty from the survivors.",
+    )
+)
+
+register(
+    FaultDecl(
         type="kill",
         targets=("service",),
         params=(Param("signal", "str", default="SIGKILL", doc="The signal sent to the service's containers."),),

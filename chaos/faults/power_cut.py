@@ -4,7 +4,7 @@ the end of the run when it is null ("never" within the experiment)."""
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, at_once, implementation, start_if_stopped
+from chaos.faults.base import Fault, at_once, cut_power, implementation, names_of, start_if_stopped
 
 
 @implementation
@@ -16,11 +16,8 @@ class PowerCut(Fault):
         return self.spec.params.get("power_returns_after_s")
 
     def inject(self) -> str:
-        victims = [c for c in self.targets() if c.status in ("running", "paused")]
-        errors = at_once(victims, lambda c: c.kill(signal="SIGKILL"))
-        if errors:
-            raise RuntimeError("power cut incomplete: " + "; ".join(errors))
-        return f"killed {len(victims)} containers: {', '.join(sorted(c.name for c in victims))}"
+        victims = cut_power(self.targets())
+        return f"killed {len(victims)} containers: {names_of(victims)}"
 
     def heal(self) -> str:
         site = self.targets()

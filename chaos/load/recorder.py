@@ -16,7 +16,8 @@ It times the request, classifies its outcome, marks it in Locust's own statistic
 ``op`` record to ``$CHAOS_HISTORY_DIR/load-<pid>.jsonl`` (see ``chaos.history``).
 
 Outcome rules (Jepsen's ok / fail / info):
-  * 2xx                                           -> ok (a write is then *acknowledged*)
+  * 2xx, or a status the caller listed in ``accept`` (an answer that is the expected outcome,
+    e.g. 409 "already exists" for create-if-absent)  -> ok (a write is then *acknowledged*)
   * no answer and the connection was refused      -> fail (the request never reached a server)
   * no answer otherwise (timeout, reset, ...)     -> unknown
   * 502 / 504 (a gateway lost the answer), or an answer with ``X-Write-Outcome: unknown``
@@ -29,6 +30,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Collection
 
 from chaos.history import HistoryWriter
 
@@ -47,8 +49,9 @@ def _history() -> HistoryWriter | None:
     return _writer
 
 
-def classify(status: int, error: BaseException | str | None, headers, is_write: bool) -> str:
-    if 200 <= status < 300:
+def classify(status: int, error: BaseException | str | None, headers, is_write: bool,
+             accept: Collection[int] = ()) -> str:
+    if 200 <= status < 300 or (400 <= status < 500 and status in accept):
         return "ok"
     if not status:
         text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
@@ -62,8 +65,12 @@ def classify(status: int, error: BaseException | str | None, headers, is_write: 
 
 
 def request(client, method: str, path: str, *, service: str, op: str, write_id: str | None = None,
-            **kwargs):
-    """Do one request through a Locust HTTP client; return the response if it was ok, else None."""
+            accept: Collection[int] = (), **kwargs):
+    """Do one request through a Locust HTTP client; return the response if it was ok, else None.
+
+    ``accept``: statuses besides 2xx that are a success for this request (the caller then reads
+    ``status_code`` to tell them apart). Only for definite answers, such as 409 "exists" when
+    the write_id names the thing that exists; never for 5xx."""
     start = time.time()
     mono = time.monotonic()
     status = 0
@@ -78,7 +85,7 @@ def request(client, method: str, path: str, *, service: str, op: str, write_id: 
             headers = resp.headers if status else None
         except Exception:  # noqa: BLE001 - a broken answer has no headers
             headers = None
-        outcome = classify(status, error, headers, is_write=write_id is not None)
+        outcome = classify(status, error, headers, is_write=write_id is not None, accept=accept)
         if outcome == "ok":
             resp.success()
             response = resp

@@ -4,6 +4,7 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
 
     {"schema", "run_id", "verdict": "pass|fail|unknown", "expected": "pass|fail",
      "matches_expectation": bool,
+     "aborted": str (only when an abort_if condition stopped the run: why),
      "experiment": {"name", "description", "file", "tags", "load": {...}},
      "stack", "started_at", "finished_at",
      "faults": [{"id", "type", "target", "injected_at", "healed_at" (null if never), "heal_ok"}],
@@ -12,6 +13,8 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
                          "duplicate_writes", "lost_ids", "latency_ms", "availability_by_phase"}},
      "checks": [{"name", "verdict", "figure", "threshold", "service", "detail"}],
      "reasons": [str], "environment": {...}}
+
+Optional keys (present only when they apply): ``aborted``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ _NULLABLE_NUMBER = (int, float, type(None))
 _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_expectation": bool,
         "experiment": dict, "stack": str, "started_at": str, "finished_at": str, "faults": list,
         "services": dict, "checks": list, "reasons": list, "environment": dict}
+_OPTIONAL = {"aborted": str}
 _EXPERIMENT = {"name": str, "description": str, "file": str, "tags": list, "load": dict}
 _FAULT = {"id": str, "type": str, "target": str, "injected_at": str,
           "healed_at": (str, type(None)), "heal_ok": bool}
@@ -58,12 +62,14 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
                   finished_at: str, history: History, run_id: str, environment: dict) -> dict:
     """The journal of one judged run (see the module's docstring for its shape)."""
     load = experiment.load
+    aborted = history.mark("aborted")
     return {
         "schema": SCHEMA,
         "run_id": run_id,
         "verdict": judgement.verdict.value,
         "expected": experiment.expect,
         "matches_expectation": judgement.verdict.value == experiment.expect,
+        **({"aborted": aborted.detail or "no reason recorded"} if aborted else {}),
         "experiment": {"name": experiment.name, "description": experiment.description,
                        "file": experiment.source, "tags": list(experiment.tags),
                        "load": {"users": load.users, "spawn_rate": load.spawn_rate,
@@ -156,6 +162,7 @@ def validate_journal_shape(journal: dict) -> list[str]:
     if not isinstance(journal, dict):
         return [f"journal: expected object, got {type(journal).__name__}"]
     problems = _check_keys(journal, _TOP, "")
+    problems += _check_keys(journal, {k: t for k, t in _OPTIONAL.items() if k in journal}, "")
     if journal.get("schema", SCHEMA) != SCHEMA:
         problems.append(f"schema: expected {SCHEMA!r}, got {journal['schema']!r}")
     for key, allowed in (("verdict", VERDICTS), ("expected", ("pass", "fail"))):

@@ -15,7 +15,8 @@ def _paint(text: str, verdict: str, color: bool, bold: bool = False) -> str:
     return f"\x1b[{code}m{text}\x1b[0m"
 
 
-def _num(value, none: str = "n/a") -> str:
+def number_text(value, none: str = "n/a") -> str:
+    """A figure for people: 4 significant digits, ``none`` when there is no figure."""
     if value is None:
         return none
     if isinstance(value, float):
@@ -23,11 +24,18 @@ def _num(value, none: str = "n/a") -> str:
     return str(value)
 
 
-def _percent(ratio) -> str:
+def percent_text(ratio) -> str:
+    """A ratio as a percentage with two decimals, ``n/a`` when there is none."""
     return "n/a" if ratio is None else f"{ratio * 100:.2f}"
 
 
-def _since(start: str, stamp: str | None) -> str:
+def figure_text(check: dict) -> str:
+    """A journal check's figure for people: ``never`` for an RTO without one, ``n/a`` otherwise."""
+    return number_text(check["figure"], "never" if check["name"].startswith("rto_s[") else "n/a")
+
+
+def since_text(start: str, stamp: str | None) -> str:
+    """``stamp`` as seconds after ``start`` (both ISO 8601), e.g. ``+15.0 s``; ``never`` for None."""
     if stamp is None:
         return "never"
     try:
@@ -47,9 +55,9 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
 def _services(journal: dict) -> list[str]:
     rows = [_COLUMNS]
     for name, s in journal["services"].items():
-        rows.append((name, _num(s["requests"]), _percent(s["availability"]),
-                     _num(s["rto_s"], none="never"), _num(s["acked_writes"]),
-                     _num(s["lost_writes"]), _num(s["unknown_writes"])))
+        rows.append((name, number_text(s["requests"]), percent_text(s["availability"]),
+                     number_text(s["rto_s"], none="never"), number_text(s["acked_writes"]),
+                     number_text(s["lost_writes"]), number_text(s["unknown_writes"])))
     return ["services"] + _table(rows)
 
 
@@ -60,8 +68,8 @@ def _faults(journal: dict) -> list[str]:
     for f in journal["faults"]:
         heal = "" if f["heal_ok"] or f["healed_at"] is None else ", heal FAILED"
         lines.append(f"  {f['id']} {f['type']} {f['target']}: injected "
-                     f"{_since(journal['started_at'], f['injected_at'])}, healed "
-                     f"{_since(journal['started_at'], f['healed_at'])}{heal}")
+                     f"{since_text(journal['started_at'], f['injected_at'])}, healed "
+                     f"{since_text(journal['started_at'], f['healed_at'])}{heal}")
     return lines
 
 
@@ -70,9 +78,8 @@ def _checks(journal: dict, color: bool) -> list[str]:
     width = max((len(c["name"]) for c in journal["checks"]), default=0)
     for c in journal["checks"]:
         word = _paint(c["verdict"].upper().ljust(7), c["verdict"], color)
-        none = "never" if c["name"].startswith("rto_s[") else "n/a"
         versus = f" vs {c['threshold']}" if c["threshold"] else ""
-        lines.append(f"  {word} {c['name'].ljust(width)}  {_num(c['figure'], none)}{versus}")
+        lines.append(f"  {word} {c['name'].ljust(width)}  {figure_text(c)}{versus}")
     return lines
 
 
@@ -82,6 +89,8 @@ def render_summary(journal: dict, color: bool) -> str:
     verdict = journal["verdict"]
     lines = [f"{experiment['name']} on {journal['stack']} (run {journal['run_id']}, "
              f"{journal['started_at']} .. {journal['finished_at']})", ""]
+    if journal.get("aborted"):
+        lines += [_paint(f"ABORTED: {journal['aborted']}", "fail", color, bold=True), ""]
     lines += _services(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
     if journal["reasons"]:
         lines += ["", "reasons"] + [f"  - {r}" for r in journal["reasons"]]

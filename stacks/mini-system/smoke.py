@@ -64,6 +64,7 @@ class Smoke:
     def run(self) -> None:
         for svc in ("login", "messaging", "payment"):
             self.expect(f"{svc} health", self.call(svc, "GET", "/health"), 200, status="ok")
+            self.expect(f"{svc} openapi", self.call(svc, "GET", "/openapi.json"), 200, openapi="3.1.0")
         alice, ta = self.account()
         bob, tb = self.account()
         e = self.expect
@@ -80,11 +81,29 @@ class Smoke:
                            headers={"Content-Type": "application/json"}), 413)
 
         room, mid = f"smoke-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+        carol, tc = self.account()  # never joins: the outsider
+        e("room create", self.call("messaging", "POST", "/rooms", ta, json={"room": room}), 201,
+          room=room, created_by=alice)
+        e("room exists", self.call("messaging", "POST", "/rooms", tb, json={"room": room}), 409)
+        e("room bad name", self.call("messaging", "POST", "/rooms", ta, json={"room": "a b"}), 422)
+        e("room no token", self.call("messaging", "POST", "/rooms", json={"room": room}), 401)
+        e("join unknown room", self.call("messaging", "POST", f"/rooms/nope-{uuid.uuid4().hex[:8]}/join",
+                                          tb), 404)
+        e("send before join", self.call("messaging", "POST", f"/rooms/{room}/messages", tb,
+                                        json={"client_msg_id": str(uuid.uuid4()), "text": "hi"}), 403)
+        e("join", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 200, room=room,
+          username=bob, already_member=False)
+        e("join again", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 200,
+          already_member=True)
+        e("creator is a member", self.call("messaging", "POST", f"/rooms/{room}/join", ta), 200,
+          already_member=True)
         sent = e("send", self.call("messaging", "POST", f"/rooms/{room}/messages", ta,
                                    json={"client_msg_id": mid, "text": "hello"}), 201, seq=1)
         e("send again", self.call("messaging", "POST", f"/rooms/{room}/messages", ta,
                                   json={"client_msg_id": mid, "text": "hello"}), 200,
           message_id=sent.get("message_id"))
+        e("send id reused", self.call("messaging", "POST", f"/rooms/{room}/messages", tb,
+                                      json={"client_msg_id": mid, "text": "other"}), 409)
         ids = [str(uuid.uuid4()) for _ in range(5)]
         with ThreadPoolExecutor(20) as pool:  # 4 concurrent copies of each of 5 messages
             rs = list(pool.map(lambda i: self.call("messaging", "POST", f"/rooms/{room}/messages", tb,
@@ -97,6 +116,9 @@ class Smoke:
         self.checks += 1
         if [m["seq"] for m in page.get("messages", [])] != [1, 2, 3, 4, 5, 6]:
             self.failures.append(f"read: seqs {[m['seq'] for m in page.get('messages', [])]}")
+        e("read non-member", self.call("messaging", "GET", f"/rooms/{room}/messages", tc), 403)
+        e("send non-member", self.call("messaging", "POST", f"/rooms/{room}/messages", tc,
+                                       json={"client_msg_id": str(uuid.uuid4()), "text": "x"}), 403)
         e("read no token", self.call("messaging", "GET", f"/rooms/{room}/messages"), 401)
         e("read bad room", self.call("messaging", "GET", "/rooms/bad%20room/messages", tb), 422)
         e("read bad limit", self.call("messaging", "GET", f"/rooms/{room}/messages?limit=0", tb), 422)
@@ -134,20 +156,27 @@ class Smoke:
             "idempotency_key": str(uuid.uuid4())}), 404)
         e("string amount", self.call("payment", "POST", "/transfers", ta, json={
             "to_user": bob, "amount": "5", "idempotency_key": str(uuid.uuid4())}), 422)
+        e("transfer from another's wallet", self.call("payment", "POST", "/transfers", tb, json={
+            "from_user": alice, "to_user": bob, "amount": 5, "idempotency_key": str(uuid.uuid4())}),
+          403)
+        e("transfer from own wallet, explicitly", self.call("payment", "POST", "/transfers", tb, json={
+            "from_user": bob, "to_user": alice, "amount": 5, "idempotency_key": str(uuid.uuid4())}),
+          201, from_user=bob, to_user=alice, amount=5)
         e("transfer no token", self.call("payment", "POST", "/transfers", json={
             "to_user": bob, "amount": 5, "idempotency_key": str(uuid.uuid4())}), 401)
         listed = e("transfers", self.call("payment", "GET", "/transfers?limit=200", ta), 200)
         self.checks += 1
-        if len([x for x in listed.get("transfers", []) if x["kind"] == "transfer"]) != 6:
+        if len([x for x in listed.get("transfers", []) if x["kind"] == "transfer"]) != 7:
             self.failures.append(f"transfers list: {listed}")
 
         rb = {"X-Readback-Token": TOKEN}
         e("readback login", self.call("login", "POST", "/readback", headers=rb,
                                       json={"ids": [alice, "nobody"]}), 200,
           counts={alice: 1, "nobody": 0})
-        e("readback messaging", self.call("messaging", "POST", "/readback", headers=rb,
-                                          json={"ids": ids[:2] + ["nope"]}), 200,
-          counts={ids[0]: 1, ids[1]: 1, "nope": 0})
+        e("readback messaging", self.call("messaging", "POST", "/readback", headers=rb, json={
+            "ids": ids[:2] + ["nope", f"room/{room}", f"member/{room}/{bob}", f"member/{room}/{carol}"]}),
+          200, counts={ids[0]: 1, ids[1]: 1, "nope": 0, f"room/{room}": 1, f"member/{room}/{bob}": 1,
+                       f"member/{room}/{carol}": 0})
         e("readback payment", self.call("payment", "POST", "/readback", headers=rb,
                                         json={"ids": [f"w:{bob}", f"t:{key}", "t:nope", "x"]}), 200,
           counts={f"w:{bob}": 1, f"t:{key}": 1, "t:nope": 0, "x": 0})

@@ -1,4 +1,4 @@
-"""Locust workload of the mini-system: people who sign up, log in, chat and pay each other.
+"""Locust workload of the mini-system: people who sign up, log in, join rooms, chat and pay each other.
 
 Run by the harness on the host: ``locust -f stacks/mini-system/workload.py --host
 http://127.0.0.1:18080`` (a global HAProxy routing /login, /messaging, /payment by prefix).
@@ -7,12 +7,19 @@ Every request goes through :func:`chaos.load.recorder.request`, which judges it 
 the run's history. Writes carry a ``write_id`` naming what they wrote, so the read-back can look
 for it afterwards:
 
-===================  =========================
-login signup         ``<username>``
-messaging send       ``<client_msg_id>``
-payment open wallet  ``w:<username>``
-payment transfer     ``t:<idempotency_key>``
-===================  =========================
+======================  =================================
+login signup            ``<username>``
+messaging create room   ``room/<room>`` (201, or 409: it exists either way)
+messaging join room     ``member/<room>/<username>``
+messaging send          ``<client_msg_id>``
+payment open wallet     ``w:<username>``
+payment transfer        ``t:<idempotency_key>``
+======================  =================================
+
+Rooms: each person wants :data:`ROOMS_PER_PERSON` rooms of the small shared set :data:`ROOMS`
+and enters them one by one: create it (201: the creator is a member); 409 (someone else created
+it) -> join it. A person sends to and reads only rooms it has joined (the service refuses others
+with 403). Until it has all its rooms, its send and read tasks enter the next room instead.
 
 An id is only ever used for ONE logical write: a write whose answer was not ok (a timeout, a
 503, ...) is retried later with the same id and the same body (that is what idempotency is for),
@@ -36,7 +43,8 @@ from locust import FastHttpUser, between
 from chaos.load.recorder import request
 
 DEFAULT_MIX = {"signup_friend": 1, "login": 1, "send": 3, "read": 1, "pay": 2, "balance": 1}
-ROOMS = ("lobby", "random", "ops")
+ROOMS = ("lobby", "random", "ops", "dev", "music", "food")  # shared by every person
+ROOMS_PER_PERSON = 3
 MAX_ATTEMPTS = 4  # tries of one pending write before giving it up (its id is then never reused)
 RELOGIN_AFTER_S = 1800  # tokens live 3600 s
 
@@ -91,7 +99,19 @@ class Person:
         self.token_at = now
         self.has_wallet = False
         self.pending: dict[str, Pending] = {}  # op -> the write to retry ("send", "pay")
-        self.after = {room: 0 for room in ROOMS}
+        self.wanted = random.sample(ROOMS, ROOMS_PER_PERSON)
+        self.joined: list[str] = []  # rooms this person is a member of (acknowledged)
+        self.exists: set[str] = set()  # wanted rooms seen to exist (create said 409): join them
+        self.after: dict[str, int] = {}  # room -> the last seq read
+
+    def next_room(self) -> str | None:
+        """The next wanted room not joined yet (None when all are joined)."""
+        return next((r for r in self.wanted if r not in self.joined), None)
+
+    def entered(self, room: str) -> None:
+        if room not in self.joined:
+            self.joined.append(room)
+            self.after.setdefault(room, 0)
 
     def next_write(self, op: str, make) -> Pending | None:
         """The pending write of ``op`` if one is waiting for a retry, else a new one from make()
@@ -112,8 +132,10 @@ class Person:
         if p is not None and (ok or p.attempts >= MAX_ATTEMPTS):
             del self.pending[op]
 
-    def new_message(self) -> Pending:
-        room = random.choice(ROOMS)
+    def new_message(self) -> Pending | None:
+        if not self.joined:
+            return None
+        room = random.choice(self.joined)
         msg_id = new_key()
         return Pending(f"/messaging/rooms/{room}/messages", msg_id,
                        {"client_msg_id": msg_id, "text": f"hello from {self.username} ({msg_id[:8]})"})
@@ -196,13 +218,41 @@ class MiniSystemUser(FastHttpUser):
         if self.ready():
             self._login()
 
+    def _enter_room(self) -> bool:
+        """Enter the next wanted room (at most 2 requests): create it; 409 -> join it."""
+        p = self.person
+        room = p.next_room()
+        if room is None:
+            return True
+        if room not in p.exists:
+            r = request(self.client, "POST", "/messaging/rooms", service="messaging",
+                        op="create_room", write_id=f"room/{room}", accept=(409,),
+                        json={"room": room}, headers=self._auth())
+            if r is None:
+                return False
+            if r.status_code != 409:
+                p.entered(room)  # created: the creator is a member
+                return True
+            p.exists.add(room)
+        r = request(self.client, "POST", f"/messaging/rooms/{room}/join", service="messaging",
+                    op="join_room", write_id=f"member/{room}/{p.username}", headers=self._auth())
+        if r is not None:
+            p.entered(room)
+        return r is not None
+
     def send(self):
         if self.ready():
-            self._write("send", "messaging", self.person.new_message)
+            if self.person.next_room() is not None:
+                self._enter_room()
+            else:
+                self._write("send", "messaging", self.person.new_message)
 
     def read(self):
         if self.ready():
-            room = random.choice(ROOMS)
+            if self.person.next_room() is not None:
+                self._enter_room()
+                return
+            room = random.choice(self.person.joined)
             r = request(self.client, "GET", f"/messaging/rooms/{room}/messages"
                         f"?after={self.person.after[room]}&limit=50",
                         service="messaging", op="read", headers=self._auth())

@@ -38,6 +38,9 @@ def test_pangyo_power_cut_fails_over_without_losing_writes(chaos_run, chaos_runs
         assert s["acked_writes"] >= 100, (name, s["acked_writes"])
         # The power cut must have been felt: a run where nothing failed proves nothing.
         assert s["failed"] + s["unknown"] > 0, (name, s)
+    # The old primary's site re-joined as a synchronous standby within the experiment's bound.
+    rejoin = next(c for c in journal["checks"] if c["name"] == "steady_after[one_primary_sync_standby]")
+    assert rejoin["verdict"] == "pass", rejoin
     money = next(c for c in journal["checks"] if c["name"] == "money_conserved")
     assert money["verdict"] == "pass" and money["figure"] == 0, money
     (fault,) = journal["faults"]

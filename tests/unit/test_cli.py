@@ -5,6 +5,7 @@ have exited 3 (environment), not 2 (invalid input)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,37 @@ def test_doctor_without_engine_says_how_to_fix():
     p = cli("doctor")
     assert p.returncode == 3
     assert "[FAIL] docker engine" in p.stdout and "make setup" in p.stdout
+
+
+def test_every_shipped_experiment_validates():
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "experiments").glob("*.yaml"))
+    assert "experiments/pangyo-site-loss.yaml" in files and "experiments/pangyo-fire-chain.yaml" in files
+    p = cli("validate", *files)
+    assert p.returncode == 0, p.stderr
+
+
+def test_plan_describes_the_fire_its_rebuild_and_the_abort_conditions():
+    p = cli("plan", "experiments/pangyo-site-loss.yaml")
+    assert p.returncode == 0, p.stderr
+    assert "t=  20.0s  f0 site_loss on site=pangyo {'rebuild_after_s': 30.0}" in p.stdout
+    assert "their named volumes are destroyed; the site is rebuilt empty from the survivors" in p.stdout
+    assert "t=  50.0s  f0 rebuilt (its services recreated empty, rejoining from the survivors)" in p.stdout
+    assert "    all_services_failing_for_s: 60" in p.stdout
+
+
+def test_plan_of_the_chained_fire_puts_the_slowness_before_the_power_cut():
+    p = cli("plan", "experiments/pangyo-fire-chain.yaml")
+    assert p.returncode == 0, p.stderr
+    lines = [line.strip() for line in p.stdout.splitlines() if line.strip().startswith("t=")]
+    assert lines[0].startswith("t=  10.0s  f0 latency on link=pangyo-chuncheon {'latency_ms': 150, 'jitter_ms': 50")
+    assert lines[1] == "t=  30.0s  f0 healed"
+    assert lines[2].startswith("t=  30.0s  f1 power_cut on site=pangyo {'power_returns_after_s': None}")
+    assert lines[3] == "t=  75.0s  f1 healed when the load ends"
+
+
+def test_schema_includes_abort_if_and_site_loss():
+    p = cli("schema")
+    assert p.returncode == 0, p.stderr
+    schema = json.loads(p.stdout)
+    assert "abort_if" in schema["properties"]
+    assert "site_loss" in [b["title"] for b in schema["properties"]["faults"]["items"]["oneOf"]]

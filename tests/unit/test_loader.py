@@ -115,7 +115,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_ones() -> None:
     (problem,) = problems_of(VALID + "colour: red\n")
     assert problem.message == (
         "unknown key 'colour'; expected one of: name, description, stack, tags, expect, load, faults, checks, "
-        "rto_consecutive_ok, recovery_wait_s"
+        "abort_if, rto_consecutive_ok, recovery_wait_s"
     )
 
 
@@ -223,6 +223,9 @@ _LINK = "{link: [pangyo, chuncheon]}"
         ("isolate", "{site: pangyo}", ", duration_s: 25", {"duration_s": 25.0}),
         ("site_stop", "{site: pangyo}", "", {"grace_s": 10, "duration_s": None}),
         ("site_stop", "{site: pangyo}", ", grace_s: 0, duration_s: 30", {"grace_s": 0, "duration_s": 30.0}),
+        ("site_loss", "{site: pangyo}", "", {"rebuild_after_s": None}),
+        ("site_loss", "{site: pangyo}", ", rebuild_after_s: 0", {"rebuild_after_s": 0.0}),
+        ("site_loss", "{site: pangyo}", ", rebuild_after_s: 30", {"rebuild_after_s": 30.0}),
     ],
 )
 def test_new_fault_types_load_with_their_defaults(kind: str, target: str, extra: str, params: dict) -> None:
@@ -249,6 +252,11 @@ def test_new_fault_types_load_with_their_defaults(kind: str, target: str, extra:
         ("site_stop", "{site: pangyo}", ", grace_s: 601", "faults[0].grace_s", "must be <= 600, got 601"),
         ("site_stop", "{site: pangyo}", ", duration_s: -3", "faults[0].duration_s", "must be > 0, got -3"),
         ("site_stop", _LINK, "", "faults[0].target", "site_stop cannot target a link; it targets: site"),
+        ("site_loss", "{site: pangyo}", ", rebuild_after_s: true", "faults[0].rebuild_after_s",
+         "expected a number of seconds, got a boolean (true)"),
+        ("site_loss", _LINK, "", "faults[0].target", "site_loss cannot target a link; it targets: site"),
+        ("site_loss", "{site: pangyo}", ", duration_s: 5", "faults[0].duration_s",
+         "unknown key 'duration_s'; expected one of: type, target, at_s, rebuild_after_s"),
     ],
 )
 def test_new_fault_types_refuse_bad_params(kind: str, target: str, extra: str, path: str, message: str) -> None:
@@ -291,7 +299,7 @@ def test_validate_targets_accepts_known_targets() -> None:
 
 def test_builtin_fault_types_are_registered() -> None:
     assert {"power_cut", "kill", "pause", "latency", "bandwidth", "cut", "timeout", "reset_peer", "isolate",
-            "site_stop"} <= set(REGISTRY)
+            "site_stop", "site_loss"} <= set(REGISTRY)
     assert REGISTRY["pause"].targets == ("service", "site")
 
 

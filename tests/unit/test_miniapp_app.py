@@ -162,3 +162,51 @@ def test_self_payment_refused():
     status, _, body = call(app_for("payment", FakeDb()), "POST", "/payment/transfers",
                            {"to_user": "alice", "amount": 5, "idempotency_key": "k"}, bearer())
     assert (status, body) == (422, {"error": "cannot pay yourself"})
+
+
+def test_paying_from_another_users_wallet_is_refused_before_the_database():
+    db = FakeDb()
+    app = app_for("payment", db)
+    body = {"from_user": "bob", "to_user": "carol", "amount": 5, "idempotency_key": "k"}
+    status, _, answer = call(app, "POST", "/payment/transfers", body, bearer(name="alice"))
+    assert (status, answer, db.calls) == (403, {"error": "you can only pay from your own wallet"}, 0)
+    # An unknown field is refused, not ignored: nobody believes they chose the paying wallet.
+    body = {"from_wallet": "bob", "to_user": "carol", "amount": 5, "idempotency_key": "k"}
+    status, _, answer = call(app, "POST", "/payment/transfers", body, bearer(name="alice"))
+    assert status == 422 and answer["detail"][0]["loc"] == ["body", "from_wallet"] and db.calls == 0
+
+
+def test_the_token_is_checked_before_the_body():
+    """A bad token gets 401 even when the body or the path is invalid too."""
+    for svc, path, body in (("payment", "/payment/transfers", {"amount": "abc"}),
+                            ("messaging", "/messaging/rooms", {"room": "a b"}),
+                            ("messaging", "/messaging/rooms/bad%20room/join", None),
+                            ("messaging", "/messaging/rooms/r1/messages", {"text": ""})):
+        for headers in ({}, bearer(now=0), {"authorization": bearer()["authorization"][:-3] + "abc"}):
+            status, _, answer = call(app_for(svc, FakeDb()), "POST", path, body, headers)
+            assert status == 401 and "error" in answer, (path, headers, status, answer)
+
+
+def test_room_names_are_validated():
+    app = app_for("messaging", FakeDb())
+    for room in ("", "a b", "x" * 65, "é", "a/b", 5, None):
+        status, _, body = call(app, "POST", "/messaging/rooms", {"room": room}, bearer())
+        assert status == 422 and body["detail"][0]["loc"] == ["body", "room"], room
+    status, _, body = call(app, "POST", f"/messaging/rooms/{'x' * 65}/join", headers=bearer())
+    assert status == 422 and body["detail"][0]["loc"] == ["path", "room"]
+
+
+def test_each_service_serves_its_openapi_document_under_its_prefix_and_no_cdn_pages():
+    for svc in ("login", "messaging", "payment"):
+        app = app_for(svc, FakeDb())
+        status, headers, doc = call(app, "GET", f"/{svc}/openapi.json")
+        assert status == 200 and headers["x-site"] == "pangyo"
+        assert doc["openapi"].startswith("3.") and all(p.startswith(f"/{svc}/") for p in doc["paths"])
+        assert set(doc["components"]["securitySchemes"]) == {"token", "readback"}
+        for page in (f"/{svc}/docs", f"/{svc}/redoc", "/docs", "/openapi.json"):
+            assert call(app, "GET", page)[0] == 404, page
+    doc = call(app_for("messaging", FakeDb()), "GET", "/messaging/openapi.json")[2]
+    assert {"/messaging/rooms", "/messaging/rooms/{room}/join",
+            "/messaging/rooms/{room}/messages"} <= set(doc["paths"])
+    send = doc["paths"]["/messaging/rooms/{room}/messages"]["post"]
+    assert send["security"] == [{"token": []}] and {"401", "403", "404", "422"} <= set(send["responses"])

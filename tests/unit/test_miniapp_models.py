@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "stacks" / "mini-sy
 
 from pydantic import ValidationError  # noqa: E402
 
-from miniapp.models import Credentials, NewMessage, NewTransfer, ReadbackQuery  # noqa: E402
+from miniapp.models import Credentials, NewMessage, NewRoom, NewTransfer, ReadbackQuery  # noqa: E402
 
 
 def _fields(model, data) -> set[str]:
@@ -53,3 +53,24 @@ def test_readback_query():
     assert _fields(ReadbackQuery, {"ids": ["a"] * 5001}) == {"ids"}
     assert _fields(ReadbackQuery, {"ids": ["a" * 201]}) == {"ids.0"}
     assert _fields(ReadbackQuery, {"ids": "abc"}) == {"ids"}
+
+
+def test_room():
+    NewRoom.model_validate({"room": "Lobby_1-a"})
+    for room in ("", "x" * 65, "a b", "a/b", "é", 5, None):
+        assert _fields(NewRoom, {"room": room}) == {"room"}
+
+
+def test_transfer_from_user_is_optional_and_bounded():
+    ok = {"to_user": "bob", "amount": 1, "idempotency_key": "k1"}
+    assert NewTransfer.model_validate(ok).from_user is None
+    assert NewTransfer.model_validate({**ok, "from_user": "alice"}).from_user == "alice"
+    assert _fields(NewTransfer, {**ok, "from_user": "Alice!"}) == {"from_user"}
+
+
+def test_unknown_fields_and_unstorable_text_are_refused():
+    assert _fields(NewTransfer, {"to_user": "bob", "amount": 1, "idempotency_key": "k",
+                                 "from_wallet": "w1"}) == {"from_wallet"}
+    assert _fields(NewMessage, {"client_msg_id": "m1", "text": "x\ud800y"}) == {"text"}
+    assert _fields(Credentials, {"username": "alice", "password": "\udfff" * 8}) == {"password"}
+    assert _fields(ReadbackQuery, {"ids": ["a\ud800"]}) == {"ids.0"}

@@ -59,6 +59,7 @@ class FakeServices:
     def __init__(self, rng, lossy=True):
         self.rng, self.lossy = rng, lossy
         self.users, self.wallets, self.messages, self.transfers = {}, set(), {}, {}
+        self.rooms: dict[str, set[str]] = {}  # room -> members
         self.sent = []  # (path, body, headers) of every request
 
     def request(self, method, path, name=None, catch_response=False, json=None, headers=None):
@@ -94,8 +95,21 @@ class FakeServices:
             assert body["to_user"] != who and body["to_user"] in self.wallets
             new = self.transfers.setdefault(body["idempotency_key"], (who, body)) == (who, body)
             return (201 if new else 200), {"transfer_id": 1}
+        if path == "/messaging/rooms":
+            if body["room"] in self.rooms:
+                return 409, {"error": "room exists"}
+            self.rooms[body["room"]] = {who}
+            return 201, {"room": body["room"], "created_by": who}
+        m = re.fullmatch(r"/messaging/rooms/(\w+)/join", path)
+        if m:
+            if m.group(1) not in self.rooms:
+                return 404, {"error": "no such room"}
+            already = who in self.rooms[m.group(1)]
+            self.rooms[m.group(1)].add(who)
+            return 200, {"room": m.group(1), "username": who, "already_member": already}
         m = re.fullmatch(r"/messaging/rooms/(\w+)/messages(\?after=(\d+)&limit=50)?", path)
         assert m, path
+        assert who in self.rooms.get(m.group(1), ()), f"{who} is not a member of {m.group(1)}"
         if method == "GET":
             return 200, {"messages": [], "next_after": int(m.group(3))}
         self.messages.setdefault(body["client_msg_id"], body)
@@ -144,6 +158,11 @@ def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypat
             assert op.write_id == "w:" + headers["Authorization"].split(" ")[1]
         elif op.op == "send":
             assert op.write_id == body["client_msg_id"]
+        elif op.op == "create_room":
+            assert op.write_id == "room/" + body["room"]
+        elif op.op == "join_room":
+            user = headers["Authorization"].split(" ")[1]
+            assert op.write_id == f"member/{path.split('/')[3]}/{user}"
         elif op.op == "pay":
             assert op.write_id == "t:" + body["idempotency_key"]
         # ... and one id is only ever sent with one body (a retry of the same write)
@@ -152,7 +171,8 @@ def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypat
     assert by_op == {("login", "signup"): {True}, ("login", "login"): {False},
                      ("payment", "open_wallet"): {True}, ("payment", "pay"): {True},
                      ("payment", "balance"): {False}, ("messaging", "send"): {True},
-                     ("messaging", "read"): {False}}
+                     ("messaging", "read"): {False}, ("messaging", "create_room"): {True},
+                     ("messaging", "join_room"): {True}}
     # lost answers were retried with the same id: some ids were sent more than once
     sent_ids = [o.write_id for o in ops if o.write_id]
     assert len(set(sent_ids)) < len(sent_ids)
@@ -170,6 +190,23 @@ def test_people_get_set_up_and_pay_only_others():
     friends = set(fake.users) - set(workload.KNOWN)
     assert len(friends) > 5  # signup_friend made new accounts
     assert all(re.fullmatch(r"[a-z0-9_-]{3,40}", n) for n in fake.users)
+    # Everyone entered its rooms (creating the first, joining the rest after a 409) and chatted
+    # only there (the fake asserts membership on every send and read).
+    for u in users:
+        p = u.person
+        assert sorted(p.joined) == sorted(p.wanted) and len(p.wanted) == workload.ROOMS_PER_PERSON
+        assert all(p.username in fake.rooms[r] for r in p.joined)
+    assert set(fake.rooms) <= set(workload.ROOMS)
+    creates = [path for _, path, _, _ in fake.sent if path == "/messaging/rooms"]
+    joins = [path for _, path, _, _ in fake.sent if path.endswith("/join")]
+    assert len(creates) == 3 * len(users) and len(joins) == 3 * len(users) - len(fake.rooms)
+
+
+def test_a_409_on_create_is_an_acknowledged_write_and_other_4xx_are_failures():
+    assert recorder.classify(409, None, {}, is_write=True, accept=(409,)) == "ok"
+    assert recorder.classify(409, None, {}, is_write=True) == "fail"
+    assert recorder.classify(404, None, {}, is_write=True, accept=(409,)) == "fail"
+    assert recorder.classify(503, None, {}, is_write=True, accept=(503,)) == "fail"  # never a 5xx
 
 
 def test_usernames_are_unique():

@@ -54,3 +54,22 @@ def test_dual_and_single_site_share_the_entry_point():
     dual, single = (find_stack(n, ROOT / "stacks") for n in ("dual-site", "single-site"))
     assert dual.entry_url == single.entry_url
     assert published_ports(dual) == published_ports(single) == {18080, 18474}
+
+
+def test_steady_state_commands_report_holds_and_first_line(tmp_path):
+    from dataclasses import replace
+
+    from chaos.stack import steady_state, wait_steady_state
+
+    stack = replace(find_stack("dual-site", ROOT / "stacks"), dir=tmp_path, steady_state={
+        "fine": "echo 'holds: one primary'", "broken": "echo 'does not hold: two primaries'; exit 1"})
+    assert steady_state(stack) == {"fine": (True, "holds: one primary"),
+                                   "broken": (False, "does not hold: two primaries")}
+    # A check that starts holding on its second try: the time it took is reported.
+    flag = tmp_path / "flag"
+    stack = replace(stack, steady_state={"later": f"test -e {flag} || {{ touch {flag}; exit 1; }}"})
+    (holds, _, took), = wait_steady_state(stack, timeout_s=10).values()
+    assert holds and took >= 1.5
+    stack = replace(stack, steady_state={"never": "exit 1"})
+    (holds, line, took), = wait_steady_state(stack, timeout_s=0.5).values()
+    assert not holds and line == "exit 1"

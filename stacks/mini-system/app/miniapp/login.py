@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from miniapp import tokens
 from miniapp.models import Credentials
-from miniapp.web import ApiError, Context
+from miniapp.web import ApiError, Context, CurrentUser, errors
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS users (
@@ -41,7 +41,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
         raise RuntimeError("login needs TOKEN_PRIVATE_KEY_FILE (an Ed25519 PEM private key)")
     db = ctx.db
 
-    @router.post("/signup", status_code=201)
+    @router.post("/signup", status_code=201, responses=errors(409, 413, 422, 503))
     def signup(body: Credentials):
         password_hash = hasher.hash(body.password)  # CPU work before taking a connection
 
@@ -56,7 +56,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
             raise ApiError(409, "username taken")
         return {"user_id": row[0], "username": body.username}
 
-    @router.post("/login")
+    @router.post("/login", responses=errors(401, 413, 422, 503))
     def login(body: Credentials):
         row = db.run(lambda conn: conn.execute(
             "SELECT id, password_hash FROM users WHERE username = %s", (body.username,)).fetchone(),
@@ -72,9 +72,8 @@ def routes(router: APIRouter, ctx: Context) -> None:
         return JSONResponse({"token": token, "expires_at": exp},
                             headers={"Cache-Control": "no-store"})
 
-    @router.get("/me")
-    def me(request: Request):
-        claims = ctx.user(request)
+    @router.get("/me", responses=errors(401, 503))
+    def me(claims: CurrentUser):
         row = db.run(lambda conn: conn.execute(
             "SELECT id, username FROM users WHERE id = %s", (claims.user_id,)).fetchone(),
             write=False)

@@ -7,12 +7,13 @@ account, which starts at 0 and goes negative, so the sum over ALL accounts is al
 * ``POST /payment/wallets`` (Bearer) -> 201 the caller's new wallet, 200 the existing one.
   One wallet per username (unique constraint); concurrent opens create one.
 * ``GET /payment/wallets/me`` (Bearer) -> ``{username, balance}``; 404 without a wallet.
-* ``POST /payment/transfers`` (Bearer) ``{to_user, amount, idempotency_key}`` -> 201 the new
-  transfer; the same key again (even concurrently) -> 200 with the transfer stored first, never a
-  second one (unique key; SERIALIZABLE transaction retried on conflicts); 409 insufficient funds
-  with nothing changed (wallets never go negative: checked and enforced by a CHECK constraint);
-  404 unknown recipient; 409 if the key was used for a different transfer. The payer is always
-  the token's owner.
+* ``POST /payment/transfers`` (Bearer) ``{from_user?, to_user, amount, idempotency_key}`` -> 201
+  the new transfer; the same key again (even concurrently) -> 200 with the transfer stored first,
+  never a second one (unique key; SERIALIZABLE transaction retried on conflicts); 409 insufficient
+  funds with nothing changed (wallets never go negative: checked and enforced by a CHECK
+  constraint); 404 unknown recipient; 409 if the key was used for a different transfer. Only the
+  owner of a wallet can pay from it: the payer is the token's owner, and ``from_user`` (optional,
+  the wallet paid from) must name that owner, else 403 before anything is read or written.
 * ``GET /payment/transfers?limit=`` (Bearer) -> the caller's ledger entries, newest first.
 * ``GET /payment/audit`` (X-Readback-Token) -> the invariants, from one snapshot.
 """
@@ -21,12 +22,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from miniapp.db import Conflict, backoff
 from miniapp.models import NewTransfer
-from miniapp.web import ApiError, Context
+from miniapp.web import ApiError, Context, CurrentUser, errors
 
 OPENING_CREDIT = 100_000
 RETRIES = 5
@@ -100,9 +101,9 @@ def audit(conn) -> dict:
 def routes(router: APIRouter, ctx: Context) -> None:
     db = ctx.db
 
-    @router.post("/wallets", status_code=201)
-    def open_wallet(request: Request):
-        user = ctx.user(request)
+    @router.post("/wallets", status_code=201, responses=errors(401, 503))
+    def open_wallet(user: CurrentUser):
+        """Open the caller's wallet (idempotent: 200 with the existing one)."""
 
         def create(conn):
             row = conn.execute("SELECT username, balance FROM accounts WHERE kind = 'wallet' "
@@ -125,9 +126,8 @@ def routes(router: APIRouter, ctx: Context) -> None:
         return JSONResponse({"username": name, "balance": balance},
                             status_code=201 if created else 200)
 
-    @router.get("/wallets/me")
-    def my_wallet(request: Request):
-        user = ctx.user(request)
+    @router.get("/wallets/me", responses=errors(401, 404, 503))
+    def my_wallet(user: CurrentUser):
         row = db.run(lambda conn: conn.execute(
             "SELECT username, balance FROM accounts WHERE kind = 'wallet' AND username = %s",
             (user.username,)).fetchone(), write=False)
@@ -135,9 +135,12 @@ def routes(router: APIRouter, ctx: Context) -> None:
             raise ApiError(404, "you have no wallet")
         return {"username": row[0], "balance": row[1]}
 
-    @router.post("/transfers", status_code=201)
-    def transfer(body: NewTransfer, request: Request):
-        user = ctx.user(request)
+    @router.post("/transfers", status_code=201,
+                 responses=errors(401, 403, 404, 409, 413, 422, 503))
+    def transfer(body: NewTransfer, user: CurrentUser):
+        """Pay ``amount`` from your wallet to ``to_user`` (idempotent by ``idempotency_key``)."""
+        if body.from_user is not None and body.from_user != user.username:
+            raise ApiError(403, "you can only pay from your own wallet")
         if body.to_user == user.username:
             raise ApiError(422, "cannot pay yourself")
 
@@ -191,9 +194,8 @@ def routes(router: APIRouter, ctx: Context) -> None:
                 backoff(attempt)
         raise AssertionError("unreachable")
 
-    @router.get("/transfers")
-    def my_transfers(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50):
-        user = ctx.user(request)
+    @router.get("/transfers", responses=errors(401, 422, 503))
+    def my_transfers(user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50):
         mine = "(SELECT id FROM accounts WHERE kind = 'wallet' AND username = %(me)s)"
         rows = db.run(lambda conn: conn.execute(
             f"{_TRANSFER} WHERE t.from_account = {mine} OR t.to_account = {mine} "
@@ -201,6 +203,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
             write=False)
         return {"transfers": [_transfer(r) for r in rows]}
 
-    @router.get("/audit", dependencies=[Depends(ctx.require_readback_token)])
+    @router.get("/audit", dependencies=[Depends(ctx.require_readback_token)],
+                 responses=errors(403, 503))
     def audit_figures():
         return db.run(audit, write=False)

@@ -4,6 +4,15 @@ Every answer is JSON and carries ``X-Site``. Errors: 401 bad/missing token, 403 
 token, 404/405 unknown route, 413 body over 64 KiB, 422 invalid input (naming the field, without
 echoing the input), 503 ``{"error": "database unavailable"}`` (+ ``X-Write-Outcome: unknown`` when a
 write may or may not have been committed), 500 ``{"error": "internal error"}``. Never a trace.
+
+The token is checked before the request's parameters and body (a FastAPI dependency without
+parameters of its own runs first), so a protected endpoint answers 401 to a bad token whatever
+else is wrong with the request (only a body that is not JSON at all is refused earlier, with 422).
+
+OpenAPI: each service serves its document at ``/<svc>/openapi.json`` (under its own prefix, so it
+is reachable through the global entry point's path routing), with the Bearer and read-back token
+schemes and the ``{"error": ...}`` answers. No ``/docs`` or ``/redoc``: FastAPI's pages load their
+JavaScript and CSS from a public CDN, which a stack must never depend on.
 """
 
 from __future__ import annotations
@@ -15,22 +24,39 @@ import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from miniapp import tokens
 from miniapp.db import Database, DatabaseUnavailable
-from miniapp.models import ReadbackQuery
+from miniapp.models import Error, ReadbackQuery
 
 log = logging.getLogger("miniapp")
 
 MAX_BODY = 64 * 1024
 MAX_READBACK_BODY = 2 * 1024 * 1024  # up to 5000 ids of up to 200 chars
 DEFAULT_READBACK_TOKEN = "dev-readback-token"
+
+# Only for the OpenAPI document (auto_error=False: the checks below decide and answer).
+BEARER = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="A token from POST /login/login (Ed25519-signed, 1 h)")
+READBACK = APIKeyHeader(name="X-Readback-Token", auto_error=False, scheme_name="readback",
+                        description="The stack's shared read-back token (harness only)")
+
+_ERROR_TEXT = {400: "Bad request", 401: "Missing, malformed, tampered or expired token",
+               403: "Not allowed", 404: "Not found", 409: "Conflict with what is stored",
+               413: "Body too large", 422: "Invalid input; `detail` names the fields",
+               503: "Database unavailable (`X-Write-Outcome: unknown` if a write may exist)"}
+
+
+def errors(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` for the error answers a route gives (all are :class:`Error`)."""
+    return {code: {"model": Error, "description": _ERROR_TEXT[code]} for code in codes}
 
 
 @dataclass(frozen=True)
@@ -80,10 +106,20 @@ class Context:
         except tokens.TokenError as e:
             raise ApiError(401, str(e), {"WWW-Authenticate": "Bearer"}) from e
 
-    def require_readback_token(self, request: Request) -> None:
+    def require_readback_token(self, request: Request,
+                               _documented: str | None = Security(READBACK)) -> None:
         given = request.headers.get("x-readback-token", "")
         if not hmac.compare_digest(given.encode(), self.settings.readback_token.encode()):
             raise ApiError(403, "bad or missing X-Readback-Token")
+
+
+def current_user(request: Request,
+                 _documented: HTTPAuthorizationCredentials | None = Security(BEARER)) -> tokens.Claims:
+    """The caller (dependency form of :meth:`Context.user`); a route takes ``user: CurrentUser``."""
+    return request.app.state.ctx.user(request)
+
+
+CurrentUser = Annotated[tokens.Claims, Depends(current_user)]
 
 
 class SiteAndBodyLimit:
@@ -158,8 +194,10 @@ def create_app(service_module: ModuleType, settings: Settings, db: Database | No
         yield
         db.stop()
 
-    app = FastAPI(title=f"miniapp {svc}", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    # No /docs, no /redoc: they would load Swagger UI / ReDoc from a CDN (see the module doc).
+    app = FastAPI(title=f"miniapp {svc}", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=f"/{svc}/openapi.json",
+                  description=(service_module.__doc__ or "").strip())
     app.state.ctx = ctx
     app.add_middleware(SiteAndBodyLimit, site=settings.site)
 
@@ -184,7 +222,7 @@ def create_app(service_module: ModuleType, settings: Settings, db: Database | No
 
     router = APIRouter(prefix=f"/{svc}")
 
-    @router.get("/health")
+    @router.get("/health", responses=errors(503))
     def health():
         """200 only if the schema is ready and ``SELECT 1`` answers within about 1 s."""
         if not db.ready:
@@ -194,7 +232,8 @@ def create_app(service_module: ModuleType, settings: Settings, db: Database | No
                                 status_code=503)
         return {"status": "ok", "site": settings.site}
 
-    @router.post("/readback", dependencies=[Depends(ctx.require_readback_token)])
+    @router.post("/readback", dependencies=[Depends(ctx.require_readback_token)],
+                 responses=errors(403, 413, 422, 503))
     def readback(query: ReadbackQuery):
         """How many rows the database holds for each id (counted, not deduplicated)."""
         ids = list(dict.fromkeys(query.ids))

@@ -1,0 +1,205 @@
+"""The HTML report of one run: ``report.html`` in the run folder, one self-contained file (inline
+style and SVG plots, no script, no outside address) that opens from a CI artifact offline.
+
+It is made from the saved run folder alone: the journal (the verdict of record; if the run was never
+judged, it is judged now without writing a journal), the history (per-second timelines, latency per
+phase), ``meta.json`` (environment), ``experiment.yaml`` (shown as run) and ``invariants.json``.
+
+Sections: header (verdict, expected, experiment, stack, times), reasons, faults, one timeline per
+service (``<figure class="timeline" data-service="...">``), RTO / data loss / money, latency per
+phase, every check, the experiment as run, the environment.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from chaos import __version__
+from chaos import history as history_mod
+from chaos.checks import availability
+from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
+from chaos.errors import InvalidInput
+from chaos.history import History
+from chaos.reports.journal import FILENAME as JOURNAL, read_journal
+from chaos.reports.page import badge, definitions, document, esc, table
+from chaos.reports.summary import figure_text, number_text, percent_text, since_text
+from chaos.reports.timeline import timeline_svg, window_id
+
+FILENAME = "report.html"
+MAX_LOST_IDS = 20
+
+
+def _duration(journal: dict) -> str:
+    try:
+        seconds = (datetime.fromisoformat(journal["finished_at"])
+                   - datetime.fromisoformat(journal["started_at"])).total_seconds()
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"{seconds:.1f} s"
+
+
+def _header(journal: dict) -> str:
+    e, verdict = journal["experiment"], journal["verdict"]
+    match = "matches" if journal["matches_expectation"] else "does NOT match"
+    facts = [("stack", journal["stack"]), ("run", journal["run_id"]),
+             ("started", journal["started_at"]), ("finished", journal["finished_at"]),
+             ("duration", _duration(journal)), ("experiment file", e["file"]),
+             ("tags", ", ".join(e["tags"]) or "none"),
+             ("load", f"{e['load']['users']} users for {e['load']['duration_s']:g} s")]
+    if journal.get("aborted"):
+        facts.append(("aborted", journal["aborted"]))
+    return (f'<header class="verdict-{esc(verdict)}"><h1>{esc(e["name"])} on {esc(journal["stack"])}</h1>'
+            f'<p class="verdict">Verdict {badge(verdict)} (expected {esc(journal["expected"])}): '
+            f"{esc(match)} the expectation</p><p>{esc(e['description'])}</p>"
+            f"{definitions(facts)}</header>")
+
+
+def _reasons(journal: dict) -> str:
+    if not journal["reasons"]:
+        return ""
+    items = "".join(f"<li>{esc(r)}</li>" for r in journal["reasons"])
+    return f'<section id="reasons"><h2>Why it did not pass</h2><ul>{items}</ul></section>'
+
+
+def _faults(journal: dict) -> str:
+    start = journal["started_at"]
+    rows = [(f["id"], f["type"], f["target"], f"{f['injected_at']} ({since_text(start, f['injected_at'])})",
+             "never" if f["healed_at"] is None else f"{f['healed_at']} ({since_text(start, f['healed_at'])})",
+             ("yes", "pass") if f["heal_ok"] else ("NO", "fail"))
+            for f in journal["faults"]]
+    body = table(("id", "type", "target", "injected", "healed", "heal ok"), rows) if rows else "<p>none</p>"
+    return f'<section id="faults"><h2>Faults</h2>{body}</section>'
+
+
+def _span(history: History, windows: Sequence[FaultWindow]) -> tuple[float, float]:
+    """The plots' time axis on the monotonic clock: load start (else the first record) to load stop
+    (else the last record)."""
+    times = [o.mono for o in history.ops] + [w.injected for w in windows] + [m.mono for m in history.marks]
+    started, stopped = history.mark("load_started"), load_stopped(history)
+    t0 = started.mono if started else min(times, default=0.0)
+    end = stopped if stopped is not None else max([*times, *(w.end for w in windows)], default=t0)
+    return t0, max(end, t0 + 1.0)
+
+
+def _timelines(journal: dict, history: History, windows: Sequence[FaultWindow]) -> str:
+    t0, end = _span(history, windows)
+    parts = []
+    for service in journal["services"]:
+        ops = [o for o in history.ops if o.service == service]
+        shaded = ", ".join(f"{w.id} {w.type} {w.target} from {w.injected - t0:.1f} s to "
+                           + (f"{w.healed - t0:.1f} s" if w.healed is not None else "the end (never healed)")
+                           for w in windows) or "no fault"
+        ids = " ".join(window_id(w.id, service) for w in windows)
+        parts.append(f'<figure class="timeline" data-service="{esc(service)}" data-fault-windows="{esc(ids)}">'
+                     f"{timeline_svg(service, ops, windows, t0, end)}"
+                     f"<figcaption>{esc(service)}: ok (green) and failed + unknown (red) requests per "
+                     f"second; shaded: {esc(shaded)}</figcaption></figure>")
+    return f'<section id="timelines"><h2>Requests per second</h2>{"".join(parts)}</section>'
+
+
+def _lost_ids(ids: list | None) -> str:
+    if ids is None:
+        return "n/a"
+    if not ids:
+        return "none"
+    shown = ", ".join(ids[:MAX_LOST_IDS])
+    return shown + (f" ... and {len(ids) - MAX_LOST_IDS} more" if len(ids) > MAX_LOST_IDS else "")
+
+
+def _num(value, none: str = "n/a") -> tuple[str, str]:
+    """A right-aligned number cell."""
+    return number_text(value, none), "num"
+
+
+def _outcomes(journal: dict, invariant_names: set[str]) -> str:
+    rows = [(name, _num(s["requests"]), (percent_text(s["availability"]), "num"),
+             _num(s["rto_s"], "never"), _num(s["acked_writes"]),
+             (number_text(s["lost_writes"]), "num fail" if s["lost_writes"] else "num"),
+             _num(s["unknown_writes"]), _num(s["recovered_writes"]), _num(s["duplicate_writes"]),
+             _lost_ids(s["lost_ids"]))
+            for name, s in journal["services"].items()]
+    parts = [table(("service", "requests", "availability %", "RTO s", "acked writes", "lost",
+                    "unknown writes", "recovered", "duplicates", "lost ids"), rows)]
+    invariants = [(c["name"], (c["verdict"], c["verdict"]), figure_text(c), c["threshold"] or "",
+                   c["detail"]) for c in journal["checks"] if c["name"] in invariant_names]
+    if invariants:
+        parts.append("<h3>Invariants after the run (money, steady state)</h3>"
+                     + table(("invariant", "verdict", "figure", "threshold", "detail"), invariants))
+    return f'<section id="outcomes"><h2>RTO, data loss and money</h2>{"".join(parts)}</section>'
+
+
+def _latency(journal: dict, history: History, windows: Sequence[FaultWindow]) -> str:
+    stopped = load_stopped(history)
+    rows = []
+    for service, s in journal["services"].items():
+        ops = [o for o in history.ops if o.service == service]
+        latency = availability.latency_by_phase(ops, windows, stopped)
+        for phase in availability.PHASES:
+            counts = s["availability_by_phase"].get(phase, {})
+            rows.append((service, phase, _num(counts.get("requests")),
+                         (percent_text(counts.get("availability")), "num"),
+                         *(_num(latency[phase][f"p{p}"]) for p in availability.PERCENTILES)))
+    headers = ("service", "phase", "requests", "availability %",
+               *(f"p{p} ms" for p in availability.PERCENTILES))
+    return (f'<section id="latency"><h2>Latency per phase (ok requests)</h2>{table(headers, rows)}'
+            "<p>steady: before the first fault; fault: inside a fault window; after_heal: from the "
+            "last heal to the end of the load.</p></section>")
+
+
+def _checks(journal: dict) -> str:
+    rows = [(c["name"], (c["verdict"], c["verdict"]), (figure_text(c), "num"), c["threshold"] or "",
+             c["service"] or "", c["detail"]) for c in journal["checks"]]
+    return (f'<section id="checks"><h2>Checks</h2>'
+            f'{table(("check", "verdict", "figure", "threshold", "service", "detail"), rows)}</section>')
+
+
+def _experiment(text: str) -> str:
+    return f'<section id="experiment"><h2>The experiment as run</h2><pre>{esc(text)}</pre></section>'
+
+
+def _environment(environment: dict) -> str:
+    rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else number_text(v, "unknown"))
+            for k, v in environment.items()]
+    return f'<section id="environment"><h2>Environment</h2>{table(("what", "value"), rows)}</section>'
+
+
+def build_html(journal: dict, history: History, experiment_text: str, environment: dict,
+               invariant_names: set[str]) -> str:
+    """The report page of one run (see the module's docstring)."""
+    windows = fault_windows(history)
+    body = "\n".join((_header(journal), _reasons(journal), _faults(journal),
+                      _timelines(journal, history, windows), _outcomes(journal, invariant_names),
+                      _latency(journal, history, windows), _checks(journal),
+                      _experiment(experiment_text), _environment(environment),
+                      f"<footer>chaos-harness {esc(__version__)}, journal schema "
+                      f"{esc(journal['schema'])}</footer>"))
+    return document(f"{journal['verdict'].upper()}: {journal['experiment']['name']} on "
+                    f"{journal['stack']}", body)
+
+
+def render_html(run_dir: Path, journal: dict | None = None) -> Path:
+    """Write ``report.html`` into the run folder ``run_dir`` and return its path.
+
+    ``journal`` defaults to the folder's ``journal.json``; a folder never judged is judged now
+    (without writing its journal)."""
+    # Imported here: chaos.analyze imports this package (for the journal).
+    from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, judge_run
+
+    run_dir = Path(run_dir)
+    if not (run_dir / META).is_file():
+        raise InvalidInput(f"{run_dir}: not a run folder (no {META})")
+    if journal is None:
+        journal = read_journal(run_dir) if (run_dir / JOURNAL).is_file() else judge_run(run_dir, write=False)
+    meta = json.loads((run_dir / META).read_text())
+    experiment = run_dir / EXPERIMENT_COPY
+    invariants = run_dir / INVARIANTS
+    page = build_html(journal, history_mod.load(run_dir),
+                      experiment.read_text() if experiment.is_file() else "(experiment.yaml missing)",
+                      meta.get("environment", {}),
+                      set(json.loads(invariants.read_text())) if invariants.is_file() else set())
+    target = run_dir / FILENAME
+    target.write_text(page, encoding="utf-8")
+    return target

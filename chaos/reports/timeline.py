@@ -1,0 +1,91 @@
+"""A service's timeline: ok and failed (+unknown) requests per second, each fault window shaded.
+
+Drawn with matplotlib as SVG to inline in the HTML report. matplotlib is imported only when a plot
+is drawn (the CLI starts fast), and only through its object API (``Figure``): pyplot and its GUI
+backends are never loaded, so drawing needs no display and touches no global state.
+
+Markers a reader (or a test) can find in the SVG: each fault window is a group with the id
+``fault-window-<fault id>-<service>`` (e.g. ``fault-window-f0-login``), unique within a report.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from chaos.checks.windows import FaultWindow
+from chaos.history import Op
+
+OK_COLOR = "#2e7d32"
+BAD_COLOR = "#c62828"
+FAULT_COLOR = "#f9a825"
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Requests per one-second bin; bin ``i`` covers ``[t0 + i, t0 + i + 1)``."""
+
+    ok: tuple[int, ...]
+    bad: tuple[int, ...]  # failed and unknown
+
+
+def per_second(ops: Sequence[Op], t0: float, end: float) -> Rates:
+    """Count ``ops`` per second from ``t0`` to ``end`` (monotonic seconds); ops outside are left out."""
+    n = max(1, math.ceil(end - t0))
+    ok, bad = [0] * n, [0] * n
+    for o in ops:
+        i = math.floor(o.mono - t0)
+        if 0 <= i < n:
+            (ok if o.ok else bad)[i] += 1
+    return Rates(tuple(ok), tuple(bad))
+
+
+def window_id(fault_id: str, service: str) -> str:
+    """The SVG id of one fault window in one service's plot."""
+    return "fault-window-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{fault_id}-{service}")
+
+
+def _inline(svg: str) -> str:
+    """The ``<svg>`` element alone, for inlining in HTML: no XML prolog, no DOCTYPE, and no namespace
+    declarations (HTML puts inline SVG in its namespace), so the page names no outside address."""
+    svg = svg[svg.index("<svg"):]
+    head, rest = svg.split(">", 1)
+    return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", head) + ">" + rest
+
+
+def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
+                 t0: float, end: float) -> str:
+    """The timeline of one service as an inline ``<svg>`` element; times are seconds since ``t0``."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    rates = per_second(ops, t0, end)
+    seconds = list(range(len(rates.ok) + 1))
+    # Each figure salts its SVG ids with the service, so several plots can share one HTML page.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"chaos-{service}",
+                                "font.size": 9}):
+        fig = Figure(figsize=(9.5, 2.8), layout="constrained")
+        ax = fig.subplots()
+        for w in windows:
+            until = w.healed if w.healed is not None else end
+            ax.axvspan(w.injected - t0, until - t0, color=FAULT_COLOR, alpha=0.25, linewidth=0,
+                       gid=window_id(w.id, service))
+            label = f"{w.id} {w.type} {w.target}" + ("" if w.healed is not None else " (never healed)")
+            ax.text(w.injected - t0, 0.97, f" {label}", transform=ax.get_xaxis_transform(),
+                    va="top", ha="left", fontsize=8)
+        ax.stairs(rates.ok, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
+        ax.stairs(rates.bad, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
+        ax.set_xlim(0, seconds[-1])
+        ax.set_ylim(bottom=0, top=max(1, *rates.ok, *rates.bad) * 1.2)
+        ax.set_xlabel("seconds since the load started")
+        ax.set_ylabel("requests / s")
+        ax.set_title(service, loc="left", fontweight="bold")
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, frameon=False,
+                  borderaxespad=0.2)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None,
+                                                 "Type": None})
+    return _inline(buf.getvalue())

@@ -1,0 +1,40 @@
+"""Steady-state check, run on the host from the stack's folder (see stack.yaml `steady_state`).
+
+Asks whichever Patroni node answers for the cluster's view. Holds only if there is exactly one
+primary (no split brain), both sites are members, and the other node is a synchronous standby
+streaming with no lag (so a site whose power came back has re-joined). Prints one line saying what
+it saw; exit status 0 when it holds.
+"""
+
+import json
+import subprocess
+import sys
+
+COMPOSE = ["docker", "compose", "-p", "chaos-dual-site", "-f", "compose.yaml"]
+
+
+def cluster_view():
+    for node in ("pg-chuncheon", "pg-pangyo"):
+        p = subprocess.run(COMPOSE + ["exec", "-T", node, "patronictl", "-c", "/stack/patroni/patroni.yml",
+                                      "list", "-f", "json"], capture_output=True, text=True, timeout=20)
+        if p.returncode == 0 and p.stdout.strip():
+            return json.loads(p.stdout)
+    return None
+
+
+def main() -> int:
+    members = cluster_view()
+    if members is None:
+        print("no Patroni node answers")
+        return 1
+    leaders = [m for m in members if m["Role"] == "Leader"]
+    sync = [m for m in members if m["Role"] == "Sync Standby" and m["State"] in ("running", "streaming")
+            and str(m.get("Lag in MB", 0)) in ("0", "0.0")]
+    seen = ", ".join(f"{m['Member']} {m['Role']} {m['State']}" for m in members)
+    holds = len(leaders) == 1 and len(members) == 2 and len(sync) == 1
+    print(f"{'holds' if holds else 'does not hold'}: {seen}")
+    return 0 if holds else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
