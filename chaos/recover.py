@@ -29,6 +29,13 @@ def recover(stack_name: str) -> list[str]:
     errors = at_once(wan, start_if_stopped) + at_once([c for c in down if c not in wan], start_if_stopped)
     report.append(f"containers: {len(found)} in project {stack.project}, {len(down)} restarted or unpaused"
                   + (f", errors: {'; '.join(errors)}" if errors else ""))
+    if stack.toxiproxy_url and found:
+        try:
+            Toxiproxy(stack.toxiproxy_url).reset()
+            report.append("toxiproxy: reset (every proxy enabled, every toxic removed)")
+        except Exception as e:  # noqa: BLE001
+            report.append(f"toxiproxy: reset failed: {e}")
+    # Last: a rebuilt service rejoins through the WAN, which must be whole again.
     missing = missing_services(client, stack) if found else []
     if missing:
         wait = int(stack.ready_timeout_s)
@@ -38,10 +45,4 @@ def recover(stack_name: str) -> list[str]:
             report.append(f"rebuilt {len(missing)} services that had no container: {', '.join(missing)}")
         except EnvironmentProblem as e:
             report.append(f"rebuilding {', '.join(missing)} failed: {e}")
-    if stack.toxiproxy_url and found:
-        try:
-            Toxiproxy(stack.toxiproxy_url).reset()
-            report.append("toxiproxy: reset (every proxy enabled, every toxic removed)")
-        except Exception as e:  # noqa: BLE001
-            report.append(f"toxiproxy: reset failed: {e}")
     return report

@@ -45,6 +45,11 @@ class Client:
         r.raise_for_status()
         r = requests.post(f"{self.base}/login/login", json={"username": name, "password": "password123"}, timeout=5)
         self.headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        # Sending needs membership: create the shared room, or join it if it exists.
+        r = requests.post(f"{self.base}/messaging/rooms", headers=self.headers, json={"room": "faults"}, timeout=5)
+        if r.status_code == 409:
+            r = requests.post(f"{self.base}/messaging/rooms/faults/join", headers=self.headers, timeout=5)
+        r.raise_for_status()
 
     def send(self, timeout: float = 5.0) -> float:
         t = time.monotonic()

@@ -2,9 +2,10 @@
 no request, valid or not, may get a 5xx.
 
 Per service, schemathesis loads ``<entry_url>/<svc>/openapi.json``; every operation becomes a
-Hypothesis strategy (``operation.as_strategy``, positive and negative generation), and each
-generated request is sent, authenticated as a signed-up user with a wallet, to the stack's entry
-point (``base_url``: 127.0.0.1 only) and checked with ``not_a_server_error``.
+Hypothesis strategy (``operation.as_strategy``, positive and negative generation; room operations
+once more with the room fixed to one the user is in, so generated messages reach the database),
+and each generated request is sent, authenticated as a signed-up user with a wallet, to the
+stack's entry point (``base_url``: 127.0.0.1 only) and checked with ``not_a_server_error``.
 
 Why not ``schemathesis.pytest.from_fixture(...).parametrize()``: with pytest 9.2 it fails before
 any request (``'Function' object has no attribute '_nodeid'``, schemathesis 4.32.5), and loading
@@ -52,16 +53,20 @@ def entry_url(chaos_stack) -> str:
 
 
 @pytest.fixture
-def auth_headers(entry_url) -> dict[str, str]:
-    """A valid token of a signed-up user with a wallet (so payment calls get past 'no wallet')."""
-    return Mini(entry_url).user(prefix="fuzz").headers
+def fuzzer(entry_url) -> tuple[dict[str, str], str]:
+    """The Authorization header of a signed-up user with a wallet (so payment calls get past 'no
+    wallet'), and a room of theirs (so room operations get past 'no such room')."""
+    mini = Mini(entry_url)
+    user = mini.user(prefix="fuzz")
+    return user.headers, mini.room(user)
 
 
 def fuzz(operation, mode: GenerationMode, base_url: str, headers: dict[str, str],
-         seen: Counter) -> None:
-    """Up to EXAMPLES_PER_OPERATION generated requests for one operation, each checked."""
+         seen: Counter, **fixed) -> None:
+    """Up to EXAMPLES_PER_OPERATION generated requests for one operation, each checked.
+    ``fixed``: passed to ``as_strategy`` (e.g. ``path_parameters``)."""
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=operation.as_strategy(generation_mode=mode, **fixed))
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=timedelta(seconds=REQUEST_TIMEOUT_S + 2),
               phases=[Phase.explicit, Phase.generate], database=None,
               suppress_health_check=list(HealthCheck))
@@ -75,7 +80,8 @@ def fuzz(operation, mode: GenerationMode, base_url: str, headers: dict[str, str]
 
 @pytest.mark.timeout(170)
 @pytest.mark.parametrize("service", SERVICES)
-def test_no_server_errors(service, entry_url, auth_headers):
+def test_no_server_errors(service, entry_url, fuzzer):
+    auth_headers, room = fuzzer
     # Loaded here, not at import: the stack is only up once the chaos_stack fixture ran.
     schema = schemathesis.openapi.from_url(f"{entry_url}/{service}/openapi.json",
                                            timeout=REQUEST_TIMEOUT_S, wait_for_schema=30.0)
@@ -86,11 +92,15 @@ def test_no_server_errors(service, entry_url, auth_headers):
     for operation in operations:
         assert operation.path.startswith(f"/{service}/"), operation.label
         fuzz(operation, GenerationMode.POSITIVE, entry_url, auth_headers, seen)
+        if "{room}" in operation.path:  # again in a room the user is in: bodies reach the database
+            fuzz(operation, GenerationMode.POSITIVE, entry_url, auth_headers, seen,
+                 path_parameters={"room": room})
         try:
             fuzz(operation, GenerationMode.NEGATIVE, entry_url, auth_headers, seen)
         except Unsatisfiable:
             no_negative.append(operation.label)  # nothing to break: no parameters, no body
     assert set(no_negative) <= NOTHING_TO_NEGATE, no_negative
+    print(f"{service}: {sum(seen.values())} requests, statuses {dict(sorted(seen.items()))}")
     # A run that only ever got 401 or 422 would prove little: valid requests got through too.
     assert any(200 <= s < 300 for s in seen), dict(seen)
     assert sum(seen.values()) >= len(operations) * 5, dict(seen)

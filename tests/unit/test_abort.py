@@ -128,7 +128,8 @@ def test_without_any_ok_answer_the_quiet_time_counts_from_the_load_start():
     m = monitor(AbortCondition(all_services_failing_for_s=5))
     assert m.triggered(104.9) is None
     m.add(op("login", 101.0, "fail"))
-    assert m.triggered(105.0) == "abort_if[0] (all_services_failing_for_s: 5): no request of any service was ok for 5.0 s"
+    assert m.triggered(105.0) == ("abort_if[0] (all_services_failing_for_s: 5): "
+                                  "no request of any service was ok for 5.0 s")
 
 
 def test_a_named_service_without_requests_is_failing_an_unnamed_one_is_not_watched():

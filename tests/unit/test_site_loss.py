@@ -9,6 +9,8 @@ into one journal, so the order of the steps can be checked.
 
 from __future__ import annotations
 
+import dataclasses
+
 import subprocess
 from pathlib import Path
 
@@ -95,7 +97,8 @@ class FakeDocker:
         container = FakeContainer(self, f"{project}-{name}-1", project, site, service, status, volumes, binds)
         self.all.append(container)
         for v in volumes:
-            self.volume_store.setdefault(v, FakeVolume(self, v, project if volume_project == "same" else volume_project))
+            owner = project if volume_project == "same" else volume_project
+            self.volume_store.setdefault(v, FakeVolume(self, v, owner))
         return container
 
 
@@ -171,7 +174,8 @@ def test_the_fire_kills_then_removes_the_containers_then_the_volumes(stack, comp
     assert {e[1] for e in engine.journal if e[0] == "kill"} == {
         f"{PROJECT}-etcd-pangyo-1", f"{PROJECT}-pg-pangyo-1", f"{PROJECT}-login-pangyo-1"}
     assert all(e[2] == "SIGKILL" for e in engine.journal if e[0] == "kill")
-    assert {e[1] for e in engine.journal if e[0] == "remove_volume"} == {f"{PROJECT}_etcd-pangyo", f"{PROJECT}_pg-pangyo"}
+    removed = {e[1] for e in engine.journal if e[0] == "remove_volume"}
+    assert removed == {f"{PROJECT}_etcd-pangyo", f"{PROJECT}_pg-pangyo"}
     assert fault.services == PANGYO_SERVICES
     assert fault.destroyed == [f"{PROJECT}_etcd-pangyo", f"{PROJECT}_pg-pangyo"]
     assert detail.startswith("killed 3 containers, removed 4: ")
@@ -185,7 +189,8 @@ def test_the_fire_leaves_other_sites_and_other_projects_alone(stack, compose):
     fault = make("site_loss", Target(site="pangyo"), stack, engine)
     fault.inject()
     left = {(c.labels["com.docker.compose.project"], c.name, c.status) for c in engine.all}
-    assert left == {(PROJECT, f"{PROJECT}-pg-chuncheon-1", "running"), (PROJECT, f"{PROJECT}-etcd-witness-1", "running"),
+    assert left == {(PROJECT, f"{PROJECT}-pg-chuncheon-1", "running"),
+                    (PROJECT, f"{PROJECT}-etcd-witness-1", "running"),
                     ("someone-else", "someone-else-pg-pangyo-1", "running")}
     assert set(engine.volume_store) == {f"{PROJECT}_pg-chuncheon", f"{PROJECT}_etcd-witness", "someone-else_pg-pangyo"}
 
@@ -216,7 +221,11 @@ def test_the_rebuild_runs_compose_up_for_exactly_the_site_services(stack, compos
 
 def test_the_rebuild_command_is_the_compose_cli_of_the_stack(stack, monkeypatch):
     seen = []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: seen.append(cmd) or subprocess.CompletedProcess(cmd, 0, "", ""))
+    def run(cmd, **kw):
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", run)
     fault = make("site_loss", Target(site="pangyo"), stack, dual_site())
     fault.inject()
     fault.heal()
@@ -289,3 +298,33 @@ def test_power_cut_kills_the_running_and_paused_and_heal_starts_them(stack):
     assert fault.heal() == "started 4 containers"
     assert {c.status for c in engine.all} == {"running"}
     assert len(engine.volume_store) == 5
+
+
+# recover: a harness killed between the fire and the rebuild leaves services without a container.
+
+
+def test_recover_rebuilds_the_services_a_fire_left_without_containers(stack, compose, monkeypatch):
+    import chaos.recover
+
+    stack = dataclasses.replace(stack, toxiproxy_url=None)  # no Toxiproxy to reset in a unit test
+    engine = FakeDocker()
+    burnt = ["dbrouter-pangyo", "etcd-pangyo", "login-pangyo", "messaging-pangyo", "payment-pangyo", "pg-pangyo"]
+    for service in Compose(stack).services():
+        if service not in burnt:
+            engine.add(service, "x", status="exited" if service == "toxiproxy" else "running")
+    monkeypatch.setattr(chaos.recover, "find_stack", lambda name: stack)
+    monkeypatch.setattr(chaos.recover, "docker_client", lambda: engine)
+    assert chaos.recover.missing_services(engine, stack) == burnt
+    report = chaos.recover.recover("dual-site")
+    assert report[0].endswith("1 restarted or unpaused")
+    assert report[1] == f"rebuilt 6 services that had no container: {', '.join(burnt)}"
+    assert compose == [(PROJECT, ("up", "-d", "--no-deps", "--wait", "--wait-timeout", "420", *burnt), 480)]
+
+
+def test_recover_leaves_a_stack_that_is_down_alone(stack, compose, monkeypatch):
+    import chaos.recover
+
+    monkeypatch.setattr(chaos.recover, "find_stack", lambda name: dataclasses.replace(stack, toxiproxy_url=None))
+    monkeypatch.setattr(chaos.recover, "docker_client", FakeDocker)
+    assert chaos.recover.recover("dual-site") == [f"containers: 0 in project {PROJECT}, 0 restarted or unpaused"]
+    assert compose == []

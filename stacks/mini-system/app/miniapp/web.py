@@ -1,7 +1,8 @@
 """What the three services share: settings, the app factory, errors as JSON, auth, health, read-back.
 
-Every answer is JSON and carries ``X-Site``. Errors: 401 bad/missing token, 403 bad read-back
-token, 404/405 unknown route, 413 body over 64 KiB, 422 invalid input (naming the field, without
+Every answer is JSON and carries ``X-Site``. Errors: 401 bad/missing token, 403 not allowed (bad
+read-back token, another user's wallet, not a room member), 404/405 unknown route or thing, 409
+conflict with what is stored, 413 body over 64 KiB, 422 invalid input (naming the field, without
 echoing the input), 503 ``{"error": "database unavailable"}`` (+ ``X-Write-Outcome: unknown`` when a
 write may or may not have been committed), 500 ``{"error": "internal error"}``. Never a trace.
 
