@@ -10,8 +10,8 @@ suite can hold failover tests, and the ``integration`` marker.
         assert journal["verdict"] == "fail"
 
 Every setting is an overridable fixture (``chaos_stack_name``, ``chaos_runs_dir``). Stacks are
-brought up on first use, from fresh (volumes removed), one at a time (they publish the same
-ports), and taken down at the end of the session; cleanup is registered *before* each ``up``, so a
+brought up on first use, from fresh (volumes removed); one that publishes the same ports as a stack
+already up replaces it; all are taken down at the end of the session; cleanup is registered *before* each ``up``, so a
 failed ``up`` is still taken down. ``--chaos-keep-stack`` reuses running stacks and leaves them up.
 Locust is never imported here: it runs in a subprocess.
 """
@@ -35,29 +35,31 @@ def pytest_addoption(parser):
 
 
 class StackPool:
-    """The stacks of one test session: at most one up at a time."""
+    """The stacks of one test session, brought up on first use. Stacks that publish the same ports
+    cannot run together: bringing one up takes down the others that clash with it."""
 
     def __init__(self, keep: bool):
         self.keep = keep
-        self.active = None  # (name, StackDef)
+        self.up: dict[str, object] = {}  # name -> StackDef, currently up
         self.touched: dict[str, object] = {}
 
     def use(self, name: str):
-        from chaos.stack import Compose, docker_client, find_stack, missing_images
+        from chaos.stack import Compose, docker_client, find_stack, missing_images, published_ports
 
-        if self.active and self.active[0] == name:
-            return self.active[1]
+        if name in self.up:
+            return self.up[name]
         stack = find_stack(name)
         missing = missing_images(docker_client(), stack)
         if missing:
             pytest.fail(f"images missing: {', '.join(missing)}; run `make images`")
-        if self.active:
-            Compose(self.active[1]).down(volumes=not self.keep)
-            self.active = None
+        for other_name, other in list(self.up.items()):
+            if published_ports(other) & published_ports(stack):
+                Compose(other).down(volumes=not self.keep)
+                del self.up[other_name]
         self.touched[name] = stack
         if not self.keep:
             Compose(stack).down(volumes=True)  # fresh: no state left by an earlier session
-        self.active = (name, stack)
+        self.up[name] = stack
         Compose(stack).up()
         return stack
 
