@@ -154,6 +154,32 @@ def _cmd_doctor(args) -> int:
     return EXIT_PASS if all(f.ok for f in findings) else EXIT_ENVIRONMENT
 
 
+def _cmd_init_stack(args) -> int:
+    from chaos.contract import check, skeleton
+    from chaos.errors import EXIT_INVALID_INPUT
+
+    try:
+        findings = check(args.compose_file)
+        draft = skeleton(args.compose_file) if args.write_stack_yaml else None
+    except ChaosError as e:
+        print(f"chaos-harness: {e}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    for f in findings:
+        print(f)
+    if draft is not None:
+        target = Path(args.compose_file).parent / "stack.yaml"
+        if target.exists():
+            print(f"{target}: exists; left as it is (remove it to draft a new one)")
+        else:
+            target.write_text(draft)
+            print(f"{target}: drafted; fill in its TODOs")
+    if findings:
+        print(f"{len(findings)} thing(s) missing for the stack contract (docs/stack-contract.md)")
+        return EXIT_CHECK_FAILED
+    print(f"{args.compose_file}: nothing missing for the stack contract")
+    return EXIT_PASS
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chaos-harness", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -193,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--out", help="the suite's folder (default: runs/nightly-<UTC time>)")
     n.add_argument("--experiments", default="experiments", help="folder of experiment files")
     n.set_defaults(func=_cmd_nightly)
+
+    i = sub.add_parser("init-stack", help="check a compose file against the stack contract; says what is missing")
+    i.add_argument("compose_file")
+    i.add_argument("--write-stack-yaml", action="store_true",
+                   help="draft a stack.yaml beside the compose file (never overwrites one)")
+    i.set_defaults(func=_cmd_init_stack)
 
     for name, func, text in (("up", _cmd_up, "bring a stack up and wait until it is ready"),
                              ("down", _cmd_down, "take a stack down (volumes too)"),

@@ -106,7 +106,7 @@ class AbortCondition:
         return next(k for k in ABORT_KINDS if getattr(self, k) is not None)
 
     def describe(self) -> str:
-        """The condition as written, e.g. ``failing_for_s: 60 (payment)``."""
+        """The condition as written, e.g. ``failing_for_s: 60 (orders)``."""
         if self.all_services_failing_for_s is not None:
             return f"all_services_failing_for_s: {self.all_services_failing_for_s:g}"
         who = f" ({self.service})" if self.service else ""

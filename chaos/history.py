@@ -6,7 +6,7 @@ Every line is one JSON object with a ``kind``:
 
 ``op``    one request of the load::
 
-    {"kind": "op", "service": "payment", "op": "transfer", "outcome": "ok"|"fail"|"unknown",
+    {"kind": "op", "service": "orders", "op": "create", "outcome": "ok"|"fail"|"unknown",
      "start": <wall s>, "mono": <monotonic s at start>, "latency": <s>, "write_id": "..."|null,
      "status": <http status or null>, "error": "..."|null, "proc": <pid>}
 

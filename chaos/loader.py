@@ -24,7 +24,7 @@ network. The format, by example::
       lost_writes: {max: 0}
     abort_if:                        # optional list: stop the run early when one holds
       - {all_services_failing_for_s: 120}        # no service had an ok request for 120 s
-      - {failing_for_s: 60, service: payment}    # this service (or, without service, any one)
+      - {failing_for_s: 60, service: orders}     # this service (or, without service, any one)
       - {error_ratio_over: 0.9, window_s: 30}    # > 90% not ok over the last 30 s (min_requests: 10)
     rto_consecutive_ok: 5            # optional int >= 1
     recovery_wait_s: 30              # optional number >= 0
@@ -109,7 +109,7 @@ _FAULT_KEYS = ("type", "target", "at_s")
 
 # required=True only makes null invalid; which target keys must be present depends on the target's shape.
 _SITE = Param("site", "str", required=True, doc="A site, e.g. pangyo.")
-_SERVICE = Param("service", "str", required=True, doc="A service, e.g. login.")
+_SERVICE = Param("service", "str", required=True, doc="A service, e.g. orders.")
 _TARGET_KEYS = ("site", "service", "link")
 _TARGET_SHAPES = "{site: X}, {service: S, site: X} or {link: [a, b]}"
 
@@ -136,7 +136,7 @@ _ABORT_PARAMS: dict[str, Param] = {
         "error_ratio_over", "number", required=True, min=0,
         doc="Abort when, over the last window_s seconds, more than this share of the requests were not ok "
         "(fail or unknown); below 1."),
-    "service": Param("service", "str", doc="The service the condition watches, e.g. payment; omit or null: "
+    "service": Param("service", "str", doc="The service the condition watches, e.g. orders; omit or null: "
                      "any service (failing_for_s) or every request (error_ratio_over)."),
     "window_s": Param("window_s", "duration", default=AbortCondition.window_s, above=0,
                       doc="The sliding window of error_ratio_over, in seconds; judged once that much load ran."),
@@ -603,7 +603,7 @@ class _Reader:
 
     def abort_condition(self, node: Node, path: str, duration_s: float | None) -> AbortCondition | None:
         """One stop condition: its kind key (exactly one) decides which other keys it takes."""
-        entries = self.entries(node, path, "a mapping like {failing_for_s: 60, service: payment}")
+        entries = self.entries(node, path, "a mapping like {failing_for_s: 60, service: orders}")
         if entries is None:
             return None
         before = len(self.problems)

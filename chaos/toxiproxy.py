@@ -5,8 +5,8 @@ settings, sets no request timeout and lets error answers pass silently, so the h
 Toxiproxy's documented HTTP API directly with ``requests``: every call has a timeout and every
 non-2xx answer raises ``ToxiproxyError`` (carrying the HTTP status).
 
-Proxies are named ``<src-site>.<dst-site>.<service>`` (``pangyo.chuncheon.pg``: a connection
-initiated at pangyo towards chuncheon's PostgreSQL); ``sites_of`` reads that convention and
+Proxies are named ``<src-site>.<dst-site>.<service>`` (``a.b.db``: a connection
+initiated at site a towards site b's database); ``sites_of`` reads that convention and
 ``proxies_between`` / ``proxies_of`` find a link's or a site's proxies by it. A toxic's ``stream``
 is ``upstream`` (client -> server) or ``downstream`` (server -> client).
 """

@@ -21,7 +21,7 @@ hash_of() { sha256sum | cut -c1-12; }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 TOXIPROXY_VERSION=2.12.0
-BASE_PACKAGES="python3 python3-venv ca-certificates curl procps postgresql-15 patroni python3-etcd etcd-server etcd-client haproxy"
+BASE_PACKAGES="python3 python3-venv ca-certificates curl procps postgresql-15 patroni python3-etcd etcd-server etcd-client haproxy redis-server redis-sentinel"
 
 mode=${CHAOS_IMAGES_MODE:-}
 if [ -z "$mode" ]; then

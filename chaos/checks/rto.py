@@ -1,7 +1,10 @@
 """Recovery time per service and fault: from the fault's injection to the outage's lasting end.
 
-Inside a fault's window ``[injected, end)``, with the service's ops ordered by start: if none
-failed (outcome fail or unknown), the RTO is 0. Otherwise the service recovered at the first op of
+An op belongs to the fault window in which it *ended* (``mono + latency``): a request in flight when
+a fault strikes fails because of that fault, so in a chain (slowness, then a power cut) the requests
+cut by the power cut count against the power cut, not against the slowness. Inside a fault's window
+``[injected, end)``, with the service's ops ordered by start: if none failed (outcome fail or
+unknown), the RTO is 0. Otherwise the service recovered at the first op of
 the run of ok ops that follows the last non-ok op, provided that run is at least N ops long
 (``Experiment.rto_consecutive_ok``); shorter runs, and runs broken by a later failure (flapping),
 do not count. No such run: never recovered within the window (None).
@@ -30,12 +33,12 @@ class Outage:
 
 def recovery(ops: Sequence[Op], window: FaultWindow, consecutive_ok: int) -> Outage:
     """The service's outage for one fault; ``ops`` are that service's ops, ordered by ``mono``."""
-    inside = [o for o in ops if window.contains(o.mono)]
+    inside = [o for o in ops if window.contains(o.mono + o.latency)]
     last_bad = max((i for i, o in enumerate(inside) if not o.ok), default=None)
     if last_bad is None:
         rto: float | None = 0.0
     elif len(inside) - (last_bad + 1) >= consecutive_ok:
-        rto = round(inside[last_bad + 1].mono - window.injected, 6)
+        rto = round(max(0.0, inside[last_bad + 1].mono - window.injected), 6)
     else:
         rto = None
     return Outage(fault_id=window.id, fault_type=window.type, window_s=window.length_s,

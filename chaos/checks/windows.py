@@ -12,7 +12,8 @@ class FaultWindow:
     """One fault's span on the monotonic clock; its outage window is ``[injected, end)``.
 
     ``end`` is the start of the successful heal (its ``heal_invoked`` step, else its ``healed`` step)
-    if there was one, else the ``load_stopped`` mark, else the last op.
+    if there was one, else the ``load_stopped`` mark, else the last op; when faults overlap, a later
+    injection takes the window over (see ``_hand_over``).
     """
 
     id: str
@@ -69,4 +70,22 @@ def fault_windows(history: History) -> list[FaultWindow]:
             injected=invoked.mono, injected_wall=invoked.wall,
             healed=healed.mono if healed else None, healed_wall=healed.wall if healed else None,
             heal_failed=any(s.step == "heal_failed" for s in fsteps), end=end))
-    return sorted(windows, key=lambda w: w.injected)
+    return _hand_over(sorted(windows, key=lambda w: w.injected))
+
+
+def _hand_over(windows: list[FaultWindow]) -> list[FaultWindow]:
+    """Faults that overlap: a fault injected while an earlier one is still active takes over the
+    outage from that moment. The earlier window ends at the later injection, and the later window
+    runs at least until the earlier one would have ended. So in a chain (slowness, then a power
+    cut) each fault is judged on the outage it caused, and the failures after the second injection
+    count against the second fault, never as "the first fault never recovered"."""
+    from dataclasses import replace
+
+    out = list(windows)
+    for i in range(len(out)):
+        w = out[i]
+        nxt = next((j for j in range(i + 1, len(out)) if w.injected < out[j].injected < w.end), None)
+        if nxt is not None:
+            out[nxt] = replace(out[nxt], end=max(out[nxt].end, w.end))
+            out[i] = replace(w, end=out[nxt].injected)
+    return out

@@ -2,7 +2,7 @@
 a container.
 
 A fault's proxies are those of its target: a link ``{link: [a, b]}`` is every proxy whose name's
-sites are {a, b} in either order (``pangyo.chuncheon.pg`` and ``chuncheon.pangyo.pg``); a site
+sites are {a, b} in either order (``a.b.db`` and ``b.a.db``); a site
 (``isolate``) is every proxy with that site at one end. Two ways to hurt them:
 
 - ``ToxicFault`` adds one toxic per proxy and stream, named ``chaos-<type>-<stream>`` so that the

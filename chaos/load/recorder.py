@@ -7,8 +7,8 @@ Usage in a locustfile (runs inside the Locust process)::
     class Person(FastHttpUser):
         @task
         def send(self):
-            r = request(self.client, "POST", "/messaging/rooms/r1/messages",
-                        service="messaging", op="send", write_id=msg_id, json={...})
+            r = request(self.client, "POST", "/orders/items",
+                        service="orders", op="create", write_id=order_id, json={...})
             if r is not None:   # acknowledged
                 ...
 

@@ -5,7 +5,7 @@ is drawn (the CLI starts fast), and only through its object API (``Figure``): py
 backends are never loaded, so drawing needs no display and touches no global state.
 
 Markers a reader (or a test) can find in the SVG: each fault window is a group with the id
-``fault-window-<fault id>-<service>`` (e.g. ``fault-window-f0-login``), unique within a report.
+``fault-window-<fault id>-<service>`` (e.g. ``fault-window-f0-orders``), unique within a report.
 """
 
 from __future__ import annotations

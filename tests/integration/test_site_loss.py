@@ -47,13 +47,3 @@ def test_pangyo_burns_down_fails_over_and_is_rebuilt(chaos_run, chaos_runs_dir, 
     assert journal["verdict"] == "pass", journal["reasons"]
     assert code == 0
     assert judge_run(run_dir, write=False)["verdict"] == journal["verdict"]
-
-
-def test_the_fire_chain_slowness_then_power_cut(chaos_run):
-    journal, code = chaos_run(EXPERIMENTS / "pangyo-fire-chain.yaml")
-    assert [f["type"] for f in journal["faults"]] == ["latency", "power_cut"]
-    assert all(f["heal_ok"] for f in journal["faults"]), journal["faults"]
-    for name in ("login", "messaging", "payment"):
-        assert journal["services"][name]["lost_writes"] == 0, journal["services"][name]["lost_ids"]
-    assert journal["verdict"] == "pass", journal["reasons"]
-    assert code == 0

@@ -174,23 +174,39 @@ def test_too_few_ok_ops_at_window_end_is_not_recovery():
     assert j.services["login"].rto_s is None  # only 3 ok ops before the window closes
 
 
-def test_overlapping_faults_take_the_worst_rto():
+def test_overlapping_faults_each_judged_on_the_outage_it_caused():
+    # f0 [10, 30) causes failures 10-14; f1, injected at 20 while f0 is active, causes 20-27.
+    # f1 takes the window over at 20: f0's RTO is 4 s, f1's 7 s; the service's RTO is the worst.
     ops = timeline("login", 40.0, lambda t: "fail" if 10.0 <= t < 14.0 or 20.0 <= t < 27.0 else "ok")
     h = history(ops, fault("f0", 10.0, 30.0) + fault("f1", 20.0, 35.0))
     j = judge(h, experiment(RTO_10), ["login"], readback={})
     s = j.services["login"]
     assert [o.fault_id for o in s.outages] == ["f0", "f1"]
-    assert [o.rto_s for o in s.outages] == [pytest.approx(17.0), pytest.approx(7.0)]
-    assert s.rto_s == pytest.approx(17.0)
+    assert [o.rto_s for o in s.outages] == [pytest.approx(4.0), pytest.approx(7.0)]
+    assert s.rto_s == pytest.approx(7.0)
     assert s.availability_by_phase["fault"]["requests"] == 250  # [10, 35)
     assert s.availability_by_phase["after_heal"]["requests"] == 50  # [35, 40)
-    assert check(j, "rto_s[login]").verdict == Verdict.FAIL
+    assert check(j, "rto_s[login]").verdict == Verdict.PASS
+
+
+def test_a_chain_slowness_then_power_cut_is_not_never_recovered():
+    # The fire chain: latency 10-30.6 s (no failures), power cut at 30 s (failures 30-39 s),
+    # power back at 76.6 s. Before the hand-over the latency window ended at its heal, with the
+    # power cut's failures at its end: "never recovered". Now each fault has its own outage.
+    ops = timeline("login", 80.0, lambda t: "fail" if 30.0 <= t < 39.0 else "ok")
+    h = history(ops, fault("f0", 10.0, 30.6) + fault("f1", 30.0, 76.6), stopped=80.0)
+    w0, w1 = fault_windows(h)
+    assert (w0.end, w1.end) == (30.0, 76.6)
+    j = judge(h, experiment(Threshold("rto_s", "<=", 15)), ["login"], readback={})
+    assert [o.rto_s for o in j.services["login"].outages] == [0.0, pytest.approx(9.0)]
+    assert j.verdict == Verdict.PASS
 
 
 def test_fault_windows_from_history():
     h = history([], fault("f0", 10.0, 30.0) + fault("f1", 20.0), stopped=40.0)
     w0, w1 = fault_windows(h)
-    assert (w0.injected, w0.healed, w0.end, w0.heal_ok) == (10.0, 30.0, 30.0, True)
+    # f1 was injected while f0 was active: f0's window ends there, f1's runs to the load's end.
+    assert (w0.injected, w0.healed, w0.end, w0.heal_ok) == (10.0, 30.0, 20.0, True)
     assert (w1.injected, w1.healed, w1.end, w1.heal_ok) == (20.0, None, 40.0, False)
 
 
@@ -340,3 +356,15 @@ def test_invariants_the_stack_reports_become_checks():
     assert "money_conserved: does not hold: sum over all accounts -300" in j.reasons
     # With no invariants reported, nothing is added and nothing is assumed.
     assert not any(c.name == "money_conserved" for c in judge(h, experiment(), ["login"], readback={}).checks)
+
+
+def test_requests_cut_by_a_later_fault_count_against_that_fault():
+    # Requests that start just before the power cut (29.8-30.0 s) and fail 0.3 s later were cut
+    # by it: judged by when they ended, they belong to the power cut's window, not the latency's.
+    ops = timeline("login", 80.0, lambda t: "ok")
+    ops = [o for o in ops if not 29.8 <= o.mono < 39.0]
+    ops += [op("login", 29.8 + i * 0.05, "unknown", latency=0.3) for i in range(4)]
+    ops += [op("login", 30.0 + i * 0.1, "fail") for i in range(90)]
+    h = history(ops, fault("f0", 10.0, 30.6) + fault("f1", 30.0, 76.6), stopped=80.0)
+    j = judge(h, experiment(Threshold("rto_s", "<=", 15)), ["login"], readback={})
+    assert [o.rto_s for o in j.services["login"].outages] == [0.0, pytest.approx(9.0)]

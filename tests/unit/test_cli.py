@@ -109,7 +109,7 @@ def test_plan_of_the_chained_fire_puts_the_slowness_before_the_power_cut():
     p = cli("plan", "experiments/pangyo-fire-chain.yaml")
     assert p.returncode == 0, p.stderr
     lines = [line.strip() for line in p.stdout.splitlines() if line.strip().startswith("t=")]
-    assert lines[0].startswith("t=  10.0s  f0 latency on link=pangyo-chuncheon {'latency_ms': 150, 'jitter_ms': 50")
+    assert lines[0].startswith("t=  10.0s  f0 latency on link=pangyo-chuncheon {'latency_ms': 50, 'jitter_ms': 20")
     assert lines[1] == "t=  30.0s  f0 healed"
     assert lines[2].startswith("t=  30.0s  f1 power_cut on site=pangyo {'power_returns_after_s': None}")
     assert lines[3] == "t=  75.0s  f1 healed when the load ends"

@@ -73,3 +73,17 @@ def test_steady_state_commands_report_holds_and_first_line(tmp_path):
     stack = replace(stack, steady_state={"never": "exit 1"})
     (holds, line, took), = wait_steady_state(stack, timeout_s=0.5).values()
     assert not holds and line == "exit 1"
+
+
+def test_kv_sentinel_async_shares_every_file_and_flips_only_the_switches():
+    safe, unsafe = ROOT / "stacks" / "kv-sentinel", ROOT / "stacks" / "kv-sentinel-async"
+    for name in ("compose.yaml", "config", "service"):
+        assert (unsafe / name).is_symlink() and (unsafe / name).resolve() == (safe / name).resolve(), name
+    env = dict(line.split("=", 1) for line in (unsafe / ".env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env == {"KV_ACK": "async", "KV_REJOIN_CHECK": "no"}
+    a, b = (find_stack(n, ROOT / "stacks") for n in ("kv-sentinel", "kv-sentinel-async"))
+    assert a.project != b.project and a.workload == b.workload and a.readback == b.readback
+    assert published_ports(a) == published_ports(b) == {18180, 18574}
+    dual = find_stack("dual-site", ROOT / "stacks")
+    assert not published_ports(a) & published_ports(dual)  # can run beside dual-site

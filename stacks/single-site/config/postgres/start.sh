@@ -3,7 +3,7 @@
 set -e
 PGDATA=/var/lib/postgresql/data/pg
 mkdir -p /var/lib/postgresql/data /var/run/postgresql
-chown postgres:postgres /var/lib/postgresql/data /var/run/postgresql
+chown -R postgres:postgres /var/lib/postgresql/data /var/run/postgresql
 as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   as_pg initdb -D "$PGDATA" -U postgres --encoding=UTF8 --no-locale --auth-local=trust --auth-host=scram-sha-256 --data-checksums >/dev/null
