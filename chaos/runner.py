@@ -160,6 +160,8 @@ class Run:
         self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
         self.run_dir = Path(opts.runs_dir) / self.run_id
         self.active: list[tuple[str, Fault]] = []  # injected and not yet healed
+        self.steady_after: dict = {}  # steady-state name -> (holds, line, seconds), after the load
+        self._marked_stop = False
         self.aborted: str | None = None  # why the run was stopped early (abort_if), if it was
 
     # ---------------------------------------------------------------------------------------
@@ -216,7 +218,8 @@ class Run:
                 signal.signal(s, signal.SIG_IGN)
             try:
                 locust.stop()
-                writer.mark("load_stopped") if not self._marked_stop else None
+                if not self._marked_stop:
+                    writer.mark("load_stopped")
                 self._heal_all(writer)
             finally:
                 for s, h in previous.items():
@@ -255,7 +258,6 @@ class Run:
         except Exception as e:  # noqa: BLE001 - the verdict and exit code stand without the reports
             say(self.opts, f"warning: reports not written: {type(e).__name__}: {e}")
 
-    _marked_stop = False
     tick_s = 1.0  # how often the history is read (abort_if judged); progress every 5 s
 
     def _drive(self, locust: LocustProcess, faults: list[tuple[str, Fault]], writer: HistoryWriter) -> None:
@@ -364,8 +366,6 @@ class Run:
             return
         (self.run_dir / READBACK).write_text(json.dumps(found))
         self._write_invariants(module)
-
-    steady_after: dict = {}
 
     def _write_invariants(self, module) -> None:
         """The stack's own invariants (its read-back's ``invariants()``) and the steady state after
