@@ -93,6 +93,21 @@ fi
 rm -rf stacks/mini-system/app/wheelhouse
 cp -r "$CACHE/wheelhouse" stacks/mini-system/app/wheelhouse
 
+# 4. Patroni for the platform image, from PyPI as one pure-Python wheel (its dependencies are
+#    Debian's, pulled in by the `patroni` package in the base). Debian bookworm's Patroni 3.0.2
+#    overwrites the leader key unconditionally in etcd3 after its lease expired (fixed upstream in
+#    3.0.3, patroni/patroni#2689): after an isolated site heals, its old primary takes the lock
+#    back from the promoted one and both sites run timeline 2 — a split brain that loses
+#    acknowledged writes. The harness found it (tests/integration/test_faults.py).
+PATRONI_VERSION=4.1.5
+pw=$ROOT/stacks/images/platform/wheels
+if [ ! -f "$CACHE/platform-wheels/patroni-$PATRONI_VERSION-py3-none-any.whl" ]; then
+  log "downloading the Patroni $PATRONI_VERSION wheel"
+  rm -rf "$CACHE/platform-wheels"; mkdir -p "$CACHE/platform-wheels"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$CACHE/platform-wheels" "patroni==$PATRONI_VERSION"
+fi
+rm -rf "$pw"; cp -r "$CACHE/platform-wheels" "$pw"
+
 build() { # name dockerfile-dir base
   log "docker build $1 (base $3)"
   # The engine's classic builder is used (no buildx plugin here); drop the client's deprecation banner.

@@ -18,7 +18,7 @@ import requests
 from chaos.experiment import FaultSpec, Target
 from chaos.faults import IMPLEMENTATIONS, FaultContext
 from chaos.runner import wait_steady
-from chaos.stack import containers, docker_client, run_prepare, wait_healthy
+from chaos.stack import containers, docker_client, run_prepare, wait_healthy, wait_steady_state
 from chaos.toxiproxy import Toxiproxy
 
 pytestmark = pytest.mark.integration
@@ -45,6 +45,7 @@ class Client:
         r.raise_for_status()
         r = requests.post(f"{self.base}/login/login", json={"username": name, "password": "password123"}, timeout=5)
         self.headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        self.acked: list[str] = []  # client message ids the service acknowledged
         # Sending needs membership: create the shared room, or join it if it exists.
         r = requests.post(f"{self.base}/messaging/rooms", headers=self.headers, json={"room": "faults"}, timeout=5)
         if r.status_code == 409:
@@ -53,10 +54,25 @@ class Client:
 
     def send(self, timeout: float = 5.0) -> float:
         t = time.monotonic()
+        msg_id = uuid.uuid4().hex
         r = requests.post(f"{self.base}/messaging/rooms/faults/messages", headers=self.headers, timeout=timeout,
-                          json={"client_msg_id": uuid.uuid4().hex, "text": "x"})
+                          json={"client_msg_id": msg_id, "text": "x"})
         r.raise_for_status()
+        self.acked.append(msg_id)
         return time.monotonic() - t
+
+    def stored_ids(self) -> set[str]:
+        """Every client message id the room holds, page by page."""
+        ids, after = set(), 0
+        while True:
+            r = requests.get(f"{self.base}/messaging/rooms/faults/messages", headers=self.headers, timeout=5,
+                             params={"after": after, "limit": 200})
+            r.raise_for_status()
+            page = r.json()
+            ids.update(m["client_msg_id"] for m in page["messages"])
+            if not page["messages"]:
+                return ids
+            after = page["next_after"]
 
 
 def retry_send(client: Client, within_s: float = 30.0) -> None:
@@ -115,6 +131,7 @@ def test_isolating_pangyo_leaves_exactly_one_primary_at_chuncheon(chaos_stack):
     run_prepare(chaos_stack)  # the primary at pangyo, a synchronous standby streaming
     settle(chaos_stack)
     assert primaries(chaos_stack) == {"pangyo": True, "chuncheon": False}
+    client = Client(chaos_stack)
     f = fault(chaos_stack, "isolate", Target(site="pangyo"), duration_s=60)
     try:
         f.inject()
@@ -126,10 +143,19 @@ def test_isolating_pangyo_leaves_exactly_one_primary_at_chuncheon(chaos_stack):
                 break
             time.sleep(1)
         assert seen == {"pangyo": False, "chuncheon": True}, seen
+        retry_send(client)  # a message chuncheon acknowledged while pangyo was cut off
     finally:
         f.heal()
     settle(chaos_stack)
     assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
+    # When the link returns, pangyo's old primary must follow chuncheon, not take the lock back:
+    # Patroni 3.0.2 (Debian bookworm) overwrote the leader key after its lease had expired, both
+    # sites ran timeline 2, and what chuncheon had acknowledged meanwhile was lost.
+    held = wait_steady_state(chaos_stack, 120)
+    assert all(ok for ok, _, _ in held.values()), held
+    assert primaries(chaos_stack) == {"pangyo": False, "chuncheon": True}
+    retry_send(client)
+    assert set(client.acked) <= client.stored_ids(), set(client.acked) - client.stored_ids()
 
 
 def test_pause_makes_requests_time_out_not_fail_fast(chaos_stack):

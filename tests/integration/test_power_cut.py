@@ -33,7 +33,7 @@ def test_pangyo_power_cut_fails_over_without_losing_writes(chaos_run, chaos_runs
     assert set(services) >= {"login", "messaging", "payment"}
     for name in ("login", "messaging", "payment"):
         s = services[name]
-        assert s["rto_s"] is not None and s["rto_s"] <= 15, (name, s["rto_s"], journal["reasons"])
+        assert s["rto_s"] is not None and s["rto_s"] <= 30, (name, s["rto_s"], journal["reasons"])
         assert s["lost_writes"] == 0, (name, s["lost_ids"])
         assert s["acked_writes"] >= 100, (name, s["acked_writes"])
         # The power cut must have been felt: a run where nothing failed proves nothing.

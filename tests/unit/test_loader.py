@@ -51,7 +51,7 @@ def test_pangyo_power_cut_reads_exactly() -> None:
         FaultSpec("power_cut", Target(site="pangyo"), 15.0, {"power_returns_after_s": 30.0}, line=20),
     )
     assert experiment.checks == (
-        Threshold("rto_s", "<=", 15.0),
+        Threshold("rto_s", "<=", 30.0),
         Threshold("lost_writes", "<=", 0.0),
         Threshold("acked_writes", ">=", 100.0),
     )

@@ -79,7 +79,7 @@ def test_report_shows_verdict_checks_and_figures(report):
     assert "never recovered" in page
     assert "messaging-1, messaging-2" in page  # the lost ids
     assert "money_conserved" in page and "Invariants after the run" in page
-    assert "rto_s &lt;= 15" in page  # thresholds escaped
+    assert "rto_s &lt;= 30" in page  # thresholds escaped
 
 
 def test_report_escapes_the_experiment_and_its_description(report):

@@ -22,6 +22,17 @@ def cluster_view():
     return None
 
 
+def lag(member: dict) -> float:
+    """The standby's replay lag in MB: "Replay Lag" (Patroni 4) or "Lag in MB" (older); unknown = 1e9."""
+    for key in ("Replay Lag", "Lag in MB"):
+        if key in member:
+            try:
+                return float(member[key])
+            except (TypeError, ValueError):
+                return 1e9
+    return 1e9
+
+
 def main() -> int:
     members = cluster_view()
     if members is None:
@@ -29,7 +40,7 @@ def main() -> int:
         return 1
     leaders = [m for m in members if m["Role"] == "Leader"]
     sync = [m for m in members if m["Role"] == "Sync Standby" and m["State"] in ("running", "streaming")
-            and str(m.get("Lag in MB", 0)) in ("0", "0.0")]
+            and lag(m) == 0]
     seen = ", ".join(f"{m['Member']} {m['Role']} {m['State']}" for m in members)
     holds = len(leaders) == 1 and len(members) == 2 and len(sync) == 1
     print(f"{'holds' if holds else 'does not hold'}: {seen}")
