@@ -9,7 +9,7 @@ EXP ?= experiments/pangyo-power-cut.yaml
 OUT ?= runs/nightly-$(shell date -u +%Y%m%dT%H%M%SZ)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv images up down demo run nightly test unit integration bench recover doctor clean
+.PHONY: help setup venv images up down demo run gameday nightly test unit integration bench recover doctor clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,8 +37,12 @@ down: ## take the stack down, volumes too
 demo: images ## the pangyo power cut under load on dual-site: RTO per service, lost writes
 	$(HARNESS) run experiments/pangyo-power-cut.yaml --stack $(STACK)
 
-run: images ## run one experiment: make run EXP=experiments/x.yaml [STACK=...]
-	$(HARNESS) run $(EXP) --stack $(STACK)
+run: images ## run one experiment on its own stack: make run EXP=experiments/x.yaml [STACK=...]
+	$(HARNESS) run $(EXP) $(if $(filter-out file default,$(origin STACK)),--stack $(STACK))
+
+# run and gameday: the experiment's own stack unless STACK is given (command line or environment).
+gameday: images ## a game day, a go before each step: make gameday EXP=experiments/x.yaml [WHO="alice,bob"] [AUTO=1] [STACK=...]
+	$(HARNESS) gameday $(EXP) $(if $(filter-out file default,$(origin STACK)),--stack $(STACK)) $(if $(WHO),--who "$(WHO)") $(if $(AUTO),--auto)
 
 nightly: images ## every experiment tagged nightly, one at a time: OUT/index.html, OUT/junit.xml, a report per run
 	$(HARNESS) nightly --out $(OUT)

@@ -2,8 +2,8 @@
 so ``chaos-harness analyze RUN_DIR`` reproduces the live verdict from the files alone.
 
 A run folder holds: ``experiment.yaml`` (the file as run), ``meta.json`` (stack, times, services,
-environment), ``history/*.jsonl``, ``readback.json`` (what the system returned when read back;
-absent if read-back could not run), ``invariants.json`` (what the stack says of its own invariants
+environment; a game day's participants), ``history/*.jsonl``, ``readback.json`` (what the system
+returned when read back; absent if read-back could not run), ``invariants.json`` (what the stack says of its own invariants
 after the run, e.g. money conserved) and, after judging, ``journal.json``.
 """
 
@@ -39,7 +39,8 @@ def judge_run(run_dir: Path, write: bool = True) -> dict:
     judgement = judge(history, experiment, meta["services"], readback, invariants)
     journal = build_journal(experiment, judgement, stack=meta["stack"], started_at=meta["started_at"],
                             finished_at=meta["finished_at"], history=history, run_id=meta["run_id"],
-                            environment=meta.get("environment", {}))
+                            environment=meta.get("environment", {}),
+                            participants=meta.get("participants"))
     journal["experiment"]["file"] = meta.get("experiment_file", journal["experiment"]["file"])
     if write:
         write_journal(run_dir, journal)

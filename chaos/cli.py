@@ -23,6 +23,14 @@ def _cmd_run(args) -> int:
     return code
 
 
+def _cmd_gameday(args) -> int:
+    from chaos.gameday import run_gameday
+
+    _, code = run_gameday(args.file, stack=args.stack, auto=args.auto, who=args.who,
+                          bring_up=not args.no_up, runs_dir=Path(args.runs_dir))
+    return code
+
+
 def _cmd_validate(args) -> int:
     from chaos.runner import prepare
 
@@ -34,36 +42,10 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_plan(args) -> int:
-    from chaos.faults import IMPLEMENTATIONS
-    from chaos.faults.params import REGISTRY
+    from chaos.plan import plan_text
     from chaos.runner import prepare
 
-    e, stack = prepare(args.file, args.stack)
-    print(f"{e.name} on {stack.name}: {e.load.users} users for {e.load.duration_s:g} s "
-          f"through {stack.entry_url}; expect {e.expect}")
-    events = []
-    for i, spec in enumerate(e.faults):
-        fault = IMPLEMENTATIONS[spec.type](spec, None)
-        what = f"f{i} {spec.type} on {spec.target.describe()} {dict(spec.params)}"
-        events.append((spec.at_s, f"{what}\n{'':14}{REGISTRY[spec.type].doc}"))
-        after, healed = fault.heal_after_s, f"f{i} {fault.heal_verb}"
-        if after is None:
-            events.append((e.load.duration_s, f"{healed} when the load ends"))
-        elif spec.at_s + after < e.load.duration_s:
-            events.append((spec.at_s + after, healed))
-        else:
-            events.append((e.load.duration_s, f"{healed} when the load ends "
-                                              f"(its {after:g} s would end at t={spec.at_s + after:g}s)"))
-    events.append((e.load.duration_s, "load stops; every fault still active is healed"))
-    for t, text in sorted(events, key=lambda x: x[0]):
-        print(f"  t={t:6.1f}s  {text}")
-    if e.abort_if:
-        print("  abort early (the load stops, every fault is healed, the run is judged, not_aborted fails) if:")
-        for condition in e.abort_if:
-            print(f"    {condition.describe()}")
-    print(f"  then: wait up to {e.recovery_wait_s:g} s for the steady state, read back every write, judge:")
-    for t in e.checks:
-        print(f"    {t.metric} {t.op} {t.value:g}" + (f" ({t.service})" if t.service else " (every service)"))
+    print(plan_text(*prepare(args.file, args.stack)))
     return EXIT_PASS
 
 
@@ -190,6 +172,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--runs-dir", default="runs")
     r.add_argument("--no-up", action="store_true", help="do not bring the stack up; it must be running")
     r.set_defaults(func=_cmd_run)
+
+    g = sub.add_parser("gameday", help="run one experiment step by step with a facilitator: a go before "
+                                       "each step, a live view, notes, an abort key (! + Enter)")
+    g.add_argument("file")
+    g.add_argument("--stack", help="override the experiment's stack")
+    g.add_argument("--auto", action="store_true", help="run every step on schedule, without waiting for a go")
+    g.add_argument("--who", help='who takes part, e.g. "alice,bob" (the facilitator first); '
+                                 "asked at the terminal if not given")
+    g.add_argument("--runs-dir", default="runs")
+    g.add_argument("--no-up", action="store_true", help="do not bring the stack up; it must be running")
+    g.set_defaults(func=_cmd_gameday)
 
     v = sub.add_parser("validate", help="check experiment files; touches nothing")
     v.add_argument("files", nargs="+")

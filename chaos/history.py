@@ -24,6 +24,10 @@ Every line is one JSON object with a ``kind``:
     {"kind": "mark", "name": "load_started", "wall": <s>, "mono": <s>}
     {"kind": "mark", "name": "aborted", "wall": <s>, "mono": <s>, "detail": "<why the run stopped>"}
 
+``note``  a line a game day's facilitator typed (``chaos.gameday``), stamped when it was entered::
+
+    {"kind": "note", "wall": <s>, "mono": <s>, "text": "primary gone at pangyo", "author": "alice"|null}
+
 Monotonic times come from CLOCK_MONOTONIC, which is one clock for every process on the host, so
 records of the Locust processes and of the runner line up.
 """
@@ -78,10 +82,19 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Note:
+    text: str
+    wall: float
+    mono: float
+    author: str | None = None
+
+
+@dataclass(frozen=True)
 class History:
     ops: tuple[Op, ...]
     faults: tuple[FaultStep, ...]
     marks: tuple[Mark, ...]
+    notes: tuple[Note, ...] = ()  # a game day's typed notes, in the order they were entered
 
     def mark(self, name: str) -> Mark | None:
         for m in self.marks:
@@ -120,6 +133,13 @@ class HistoryWriter:
             record["detail"] = detail
         self.write(record)
 
+    def note(self, text: str, author: str | None = None) -> dict:
+        """Record a typed note, stamped now; return the record written."""
+        record = {"kind": "note", "wall": time.time(), "mono": time.monotonic(), "text": text,
+                  "author": author}
+        self.write(record)
+        return record
+
     def close(self) -> None:
         with self._lock:
             self._f.close()
@@ -153,6 +173,7 @@ def parse(records: Iterable[dict]) -> History:
     ops: list[Op] = []
     faults: list[FaultStep] = []
     marks: list[Mark] = []
+    notes: list[Note] = []
     for r in records:
         kind = r.get("kind")
         if kind == "op":
@@ -162,10 +183,13 @@ def parse(records: Iterable[dict]) -> History:
                                     wall=r["wall"], mono=r["mono"], detail=r.get("detail", "")))
         elif kind == "mark":
             marks.append(Mark(name=r["name"], wall=r["wall"], mono=r["mono"], detail=r.get("detail", "")))
+        elif kind == "note":
+            notes.append(Note(text=str(r["text"]), wall=r["wall"], mono=r["mono"], author=r.get("author")))
     ops.sort(key=lambda o: o.mono)
     faults.sort(key=lambda f: f.mono)
     marks.sort(key=lambda m: m.mono)
-    return History(tuple(ops), tuple(faults), tuple(marks))
+    notes.sort(key=lambda n: n.mono)
+    return History(tuple(ops), tuple(faults), tuple(marks), tuple(notes))
 
 
 def load(run_dir: Path) -> History:

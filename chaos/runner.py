@@ -5,6 +5,10 @@ load + validate -> stack up and ready -> steady state -> Locust starts -> faults
 every fault healed in ``finally`` (also on Ctrl-C / SIGTERM) -> recovery wait -> read-back -> checks
 -> journal -> summary -> exit code. An abort writes an ``aborted`` mark with its reason into the
 history and stops the load early; the rest runs as usual, and the check ``not_aborted`` fails.
+
+With a gate (``RunOptions.gate``, a game day: ``chaos.gate``, ``chaos.gameday``) the load's start
+and every step wait for its go; a held step shifts the later ones and the load's end
+(``chaos.schedule``), and the runner stops Locust itself at the shifted end.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EXIT_SIGINT, EXIT_SIGTER
                           EnvironmentProblem, ExperimentInvalid, InvalidInput, Problem)
 from chaos.experiment import Experiment
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
+from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
 from chaos.history import HistoryWriter
 from chaos.load.locust_process import LocustProcess
 from chaos.loader import load_experiment, validate_targets
 from chaos.reports import iso_utc, render_html, render_summary, write_junit
 from chaos.reports.junit import FILENAME as JUNIT_FILENAME
+from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
 from chaos.stack import (Compose, StackDef, conflicting_stacks, docker_client, find_stack, missing_images,
                          run_prepare, wait_healthy, wait_steady_state)
 from chaos.toxiproxy import Toxiproxy
@@ -55,6 +61,15 @@ class RunOptions:
     bring_up: bool = True
     color: bool = False
     out: object = field(default=sys.stderr)
+    gate: Gate | None = None  # a game day: asked before each step (chaos.gate); None: on schedule
+    participants: tuple[str, ...] | None = None  # a game day's participants, kept in meta.json
+
+
+# A game day's steps may be held this long in all: Locust is started for the load's duration plus
+# this, and stopped by the runner at the shifted end. Past it, the load ends on its own (every
+# fault is healed, the run is judged).
+GATED_MAX_HOLD_S = 4 * 3600.0
+RECENT_S = 5.0  # the live view's "last seconds"
 
 
 def say(opts: RunOptions, text: str) -> None:
@@ -115,15 +130,32 @@ def load_readback(stack: StackDef):
 
 
 class LiveTally:
-    """Reads the load's history files as they grow, each line once: counts outcomes for the progress
-    line and hands every op to ``consumers`` (objects with ``add(op)``, e.g. an ``AbortMonitor``).
-    A line still being written (no newline yet) is left for the next update."""
+    """Reads the load's history files as they grow, each line once: counts outcomes, in all and per
+    service, for the progress line and hands every op to ``consumers`` (objects with ``add(op)``,
+    e.g. an ``AbortMonitor``). A line still being written (no newline yet) is left for the next
+    update. With ``recent_s``, it also keeps what each service answered lately (``recent``)."""
 
-    def __init__(self, directory: Path, consumers: tuple = ()):
+    def __init__(self, directory: Path, consumers: tuple = (), recent_s: float | None = None):
         self.directory = directory
         self.consumers = tuple(consumers)
         self.offsets: dict[Path, int] = {}
         self.counts = {"ok": 0, "fail": 0, "unknown": 0}
+        self.by_service: dict[str, dict[str, int]] = {}
+        self.recent_s = recent_s
+        self._answered: list[tuple[float, str, str]] = []  # (answered at, service, outcome), recent_s only
+
+    def recent(self, now: float) -> dict[str, dict[str, int]]:
+        """Per service, the outcomes answered in the last ``recent_s`` seconds before ``now``
+        (monotonic); every service seen so far appears, with zeros if it answered nothing lately."""
+        if self.recent_s is None:
+            raise ValueError("LiveTally made without recent_s keeps no recent outcomes")
+        since = now - self.recent_s
+        self._answered = [a for a in self._answered if a[0] >= since]
+        counts = {service: {"ok": 0, "fail": 0, "unknown": 0} for service in sorted(self.by_service)}
+        for at, service, outcome in self._answered:
+            if at <= now:
+                counts[service][outcome] += 1
+        return counts
 
     def update(self) -> dict:
         for path in sorted(self.directory.glob("load-*.jsonl")):
@@ -146,6 +178,10 @@ class LiveTally:
             return
         if op.outcome in self.counts:
             self.counts[op.outcome] += 1
+            per = self.by_service.setdefault(op.service, {"ok": 0, "fail": 0, "unknown": 0})
+            per[op.outcome] += 1
+            if self.recent_s is not None:
+                self._answered.append((op.mono + op.latency, op.service, op.outcome))
         for consumer in self.consumers:
             consumer.add(op)
 
@@ -197,8 +233,9 @@ class Run:
         started = time.time()
         ctx = FaultContext(client=client, stack=self.stack)
         faults = [(f"f{i}", IMPLEMENTATIONS[spec.type](spec, ctx)) for i, spec in enumerate(self.experiment.faults)]
+        run_time = self.experiment.load.duration_s + (GATED_MAX_HOLD_S if opts.gate is not None else 0.0)
         locust = LocustProcess(self.stack.workload, self.stack.entry_url, self.experiment.load, hist_dir,
-                               self.run_dir / "locust.log")
+                               self.run_dir / "locust.log", run_time_s=run_time)
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def on_signal(signum, _frame):
@@ -224,6 +261,8 @@ class Run:
             finally:
                 for s, h in previous.items():
                     signal.signal(s, h)
+                if opts.gate is not None:
+                    opts.gate.end()
         if interrupted:
             self._write_meta(started, time.time())
             writer.close()
@@ -261,45 +300,57 @@ class Run:
     tick_s = 1.0  # how often the history is read (abort_if judged); progress every 5 s
 
     def _drive(self, locust: LocustProcess, faults: list[tuple[str, Fault]], writer: HistoryWriter) -> None:
-        opts, load = self.opts, self.experiment.load
-        events = []  # (offset, order, action, fid, fault)
-        for fid, fault in faults:
-            events.append((fault.spec.at_s, 0, "inject", fid, fault))
-            if fault.heal_after_s is not None:
-                events.append((fault.spec.at_s + fault.heal_after_s, 1, "heal", fid, fault))
-        events.sort(key=lambda e: (e[0], e[1]))
+        opts, load, gate = self.opts, self.experiment.load, self.opts.gate
+        schedule = Schedule(steps_of(faults), load.duration_s)
+        if gate is not None:
+            gate.begin(writer)
+            if not self._await_load_go(gate, schedule, writer):
+                return
         locust.start()
         writer.mark("load_started")
         t0 = time.monotonic()
         say(opts, f"[load] Locust: {load.users} users for {load.duration_s:g} s against {self.stack.entry_url} "
                   f"(log: {locust.log_path})")
         monitor = AbortMonitor(self.experiment.abort_if, t0) if self.experiment.abort_if else None
-        tally = LiveTally(history_mod.history_dir(self.run_dir), (monitor,) if monitor else ())
+        tally = LiveTally(history_mod.history_dir(self.run_dir), (monitor,) if monitor else (),
+                          recent_s=RECENT_S if gate is not None else None)
+        recent: dict = {}
         next_tick, next_progress = self.tick_s, 5.0
-        limit = load.duration_s + 30
         while True:
             now = time.monotonic() - t0
-            while events and events[0][0] <= now:
-                _, _, action, fid, fault = events.pop(0)
-                if action == "inject":
-                    self._inject(fid, fault, writer, now)
-                elif any(a is fault for _, a in self.active):
-                    self._heal(fid, fault, writer)
+            if gate is not None and now >= schedule.end(now):
+                break  # the (shifted) end of the load: the runner stops Locust itself
+            step = schedule.due(now)
+            if gate is not None:
+                answer = gate.poll(self._live(now, schedule, recent), step)
+                if answer is Answer.ABORT:
+                    self._abort_now(writer, now)
+                    break
+                if step is not None and answer is not Answer.GO:
+                    schedule.hold(now)
+                    step = None
+            if step is not None:
+                schedule.fire(now)
+                self._run_step(step, writer, now)
+                continue  # the next step may be due as well
             if not locust.running():
                 break
+            limit = load.duration_s + schedule.delay(now) + 30
             if now > limit:
                 say(opts, f"[load] Locust still running {limit:.0f} s after start; stopping it")
                 break
             if now >= next_tick:
                 c = tally.update()  # the only reader of the live history: once per tick
                 next_tick = now + self.tick_s
+                if gate is not None:
+                    recent = tally.recent(time.monotonic())
                 reason = monitor.triggered(time.monotonic()) if monitor else None
                 if reason:
                     self.aborted = reason
                     writer.mark("aborted", reason)
                     say(opts, f"[abort] t={now:.1f}s {reason}; stopping the load and healing every fault")
                     break
-                if now >= next_progress:
+                if now >= next_progress and gate is None:  # a game day shows its own live view
                     active = ", ".join(f"{f.type} {f.spec.target.describe()}" for _, f in self.active) or "no fault"
                     say(opts, f"[{now:5.0f}s/{load.duration_s:g}s] ok {c['ok']}  fail {c['fail']}  "
                               f"unknown {c['unknown']}  | {active}")
@@ -311,6 +362,44 @@ class Run:
         self._marked_stop = True
         if locust.proc and locust.proc.returncode not in (0, None, -15):
             say(opts, f"[load] Locust exited with {locust.proc.returncode}:\n{locust.log_tail()}")
+
+    def _run_step(self, step: Step, writer: HistoryWriter, now: float) -> None:
+        if step.action == INJECT:
+            self._inject(step.fault_id, step.fault, writer, now)
+        elif step.action == HEAL and any(f is step.fault for _, f in self.active):
+            self._heal(step.fault_id, step.fault, writer)
+
+    def _await_load_go(self, gate: Gate, schedule: Schedule, writer: HistoryWriter) -> bool:
+        """A game day: hold until the facilitator's go for the load; False if they aborted instead."""
+        step = Step(0.0, LOAD)
+        while True:
+            live = LiveStatus(elapsed_s=None, duration_s=schedule.duration_s, end_s=schedule.duration_s,
+                              delay_s=0.0, phase="before the load", next_step=step, next_at_s=0.0)
+            answer = gate.poll(live, step)
+            if answer is Answer.GO:
+                return True
+            if answer is Answer.ABORT:
+                self._abort_now(writer, None)
+                return False
+            time.sleep(0.05)
+
+    def _abort_now(self, writer: HistoryWriter, now: float | None) -> None:
+        """The facilitator's abort: the mark, then every fault healed at once (the load stops next)."""
+        self.aborted = FACILITATOR_ABORT
+        writer.mark("aborted", FACILITATOR_ABORT)
+        when = "before the load" if now is None else f"t={now:.1f}s"
+        say(self.opts, f"[abort] {when} {FACILITATOR_ABORT}: healing every fault now, then stopping the load")
+        self._heal_all(writer)
+
+    def _live(self, now: float, schedule: Schedule, recent: dict) -> LiveStatus:
+        injected_any = any(step.action == INJECT for step in schedule.fired)
+        phase = "fault" if self.active else ("after heal" if injected_any else "steady")
+        following = schedule.pending[0] if schedule.pending else None
+        return LiveStatus(elapsed_s=now, duration_s=schedule.duration_s, end_s=schedule.end(now),
+                          delay_s=schedule.delay(now), phase=phase,
+                          active=tuple(f"{fid} {f.type} on {f.spec.target.describe()}" for fid, f in self.active),
+                          recent=recent, window_s=RECENT_S, next_step=following,
+                          next_at_s=schedule.next_at())
 
     def _inject(self, fid: str, fault: Fault, writer: HistoryWriter, now: float) -> None:
         target = fault.spec.target.describe()
@@ -390,6 +479,8 @@ class Run:
         meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),
                 "started_at": iso_utc(started), "finished_at": iso_utc(finished),
                 "experiment_file": str(self.source), "environment": environment()}
+        if self.opts.participants is not None:
+            meta["participants"] = list(self.opts.participants)
         (self.run_dir / META).write_text(json.dumps(meta, indent=2))
 
 

@@ -25,10 +25,15 @@ def _die_with_parent() -> None:
 
 
 class LocustProcess:
-    def __init__(self, workload: Path, host: str, load: Load, history_dir: Path, log_path: Path):
+    """``run_time_s``: how long Locust runs unless stopped first (default: the load's duration). A
+    game day, whose steps may be held, gives it longer and stops it itself at the shifted end."""
+
+    def __init__(self, workload: Path, host: str, load: Load, history_dir: Path, log_path: Path,
+                 run_time_s: float | None = None):
+        run_time_s = load.duration_s if run_time_s is None else run_time_s
         self.cmd = [sys.executable, "-m", "locust", "-f", str(workload), "--headless",
                     "--host", host, "-u", str(load.users), "-r", f"{load.spawn_rate:g}",
-                    "-t", f"{int(round(load.duration_s))}s", "--stop-timeout", "3",
+                    "-t", f"{int(round(run_time_s))}s", "--stop-timeout", "3",
                     "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
         self.env = dict(os.environ, CHAOS_HISTORY_DIR=str(history_dir), PYTHONUNBUFFERED="1")
         if load.mix:

@@ -5,8 +5,9 @@ It is made from the saved run folder alone: the journal (the verdict of record; 
 judged, it is judged now without writing a journal), the history (per-second timelines, latency per
 phase), ``meta.json`` (environment), ``experiment.yaml`` (shown as run) and ``invariants.json``.
 
-Sections: header (verdict, expected, experiment, stack, times), reasons, faults, one timeline per
-service (``<figure class="timeline" data-service="...">``), RTO / data loss / money, latency per
+Sections: header (verdict, expected, experiment, stack, times; a game day's participants), reasons,
+faults, a game day's notes (``<section id="notes">``), one timeline per service (``<figure
+class="timeline" data-service="...">``, the notes marked on it), RTO / data loss / money, latency per
 phase, every check, the experiment as run, the environment.
 """
 
@@ -26,7 +27,7 @@ from chaos.history import History
 from chaos.reports.journal import FILENAME as JOURNAL, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
 from chaos.reports.summary import figure_text, number_text, percent_text, since_text
-from chaos.reports.timeline import timeline_svg, window_id
+from chaos.reports.timeline import NoteMarker, timeline_svg, window_id
 
 FILENAME = "report.html"
 MAX_LOST_IDS = 20
@@ -51,6 +52,8 @@ def _header(journal: dict) -> str:
              ("load", f"{e['load']['users']} users for {e['load']['duration_s']:g} s")]
     if journal.get("aborted"):
         facts.append(("aborted", journal["aborted"]))
+    if "participants" in journal:
+        facts.append(("participants", ", ".join(journal["participants"]) or "nobody named"))
     return (f'<header class="verdict-{esc(verdict)}"><h1>{esc(e["name"])} on {esc(journal["stack"])}</h1>'
             f'<p class="verdict">Verdict {badge(verdict)} (expected {esc(journal["expected"])}): '
             f"{esc(match)} the expectation</p><p>{esc(e['description'])}</p>"
@@ -74,6 +77,19 @@ def _faults(journal: dict) -> str:
     return f'<section id="faults"><h2>Faults</h2>{body}</section>'
 
 
+def _notes(journal: dict) -> str:
+    """A game day's notes, as the journal lists them (nothing for a run that had none)."""
+    if "notes" not in journal:
+        return ""
+    def since(t_s) -> str:
+        return "before the load" if t_s is None or t_s < 0 else f"{t_s:.1f}"
+
+    rows = [(n["id"], n["at"], (since(n["t_s"]), "num"), n["author"] or "", n["text"]) for n in journal["notes"]]
+    body = (table(("note", "at (UTC)", "s since the load started", "by", "text"), rows, cls="notes")
+            if rows else "<p>no note was taken</p>")
+    return f'<section id="notes"><h2>Game-day notes</h2>{body}</section>'
+
+
 def _span(history: History, windows: Sequence[FaultWindow]) -> tuple[float, float]:
     """The plots' time axis on the monotonic clock: load start (else the first record) to load stop
     (else the last record)."""
@@ -86,6 +102,8 @@ def _span(history: History, windows: Sequence[FaultWindow]) -> tuple[float, floa
 
 def _timelines(journal: dict, history: History, windows: Sequence[FaultWindow]) -> str:
     t0, end = _span(history, windows)
+    notes = [NoteMarker(f"n{i}", n.mono, n.text) for i, n in enumerate(history.notes, 1)]
+    marked = f"; dashed blue: the notes ({', '.join(n.id for n in notes)})" if notes else ""
     parts = []
     for service in journal["services"]:
         ops = [o for o in history.ops if o.service == service]
@@ -94,9 +112,9 @@ def _timelines(journal: dict, history: History, windows: Sequence[FaultWindow]) 
                            for w in windows) or "no fault"
         ids = " ".join(window_id(w.id, service) for w in windows)
         parts.append(f'<figure class="timeline" data-service="{esc(service)}" data-fault-windows="{esc(ids)}">'
-                     f"{timeline_svg(service, ops, windows, t0, end)}"
+                     f"{timeline_svg(service, ops, windows, t0, end, notes)}"
                      f"<figcaption>{esc(service)}: ok (green) and failed + unknown (red) requests per "
-                     f"second; shaded: {esc(shaded)}</figcaption></figure>")
+                     f"second; shaded: {esc(shaded)}{esc(marked)}</figcaption></figure>")
     return f'<section id="timelines"><h2>Requests per second</h2>{"".join(parts)}</section>'
 
 
@@ -170,7 +188,7 @@ def build_html(journal: dict, history: History, experiment_text: str, environmen
                invariant_names: set[str]) -> str:
     """The report page of one run (see the module's docstring)."""
     windows = fault_windows(history)
-    body = "\n".join((_header(journal), _reasons(journal), _faults(journal),
+    body = "\n".join((_header(journal), _reasons(journal), _faults(journal), _notes(journal),
                       _timelines(journal, history, windows), _outcomes(journal, invariant_names),
                       _latency(journal, history, windows), _checks(journal),
                       _experiment(experiment_text), _environment(environment),

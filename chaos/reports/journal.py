@@ -4,7 +4,12 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
 
     {"schema", "run_id", "verdict": "pass|fail|unknown", "expected": "pass|fail",
      "matches_expectation": bool,
-     "aborted": str (only when an abort_if condition stopped the run: why),
+     "aborted": str (only when the run was stopped early: an abort_if condition or a game day's
+                facilitator, and why),
+     "participants": [str] (game days: who took part, the facilitator first),
+     "notes": [{"id": "n1", "at": ISO time, "t_s": seconds since the load started (null if it
+                never started; negative before it), "author": str|null, "text": str}]
+              (game days: the facilitator's typed notes, in the order they were entered),
      "experiment": {"name", "description", "file", "tags", "load": {...}},
      "stack", "started_at", "finished_at",
      "faults": [{"id", "type", "target", "injected_at", "healed_at" (null if never), "heal_ok"}],
@@ -14,7 +19,8 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
      "checks": [{"name", "verdict", "figure", "threshold", "service", "detail"}],
      "reasons": [str], "environment": {...}}
 
-Optional keys (present only when they apply): ``aborted``.
+Optional keys (present only when they apply): ``aborted``; ``participants`` and ``notes`` (both, in
+every game day's journal, and in any journal whose history holds notes).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ _NULLABLE_NUMBER = (int, float, type(None))
 _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_expectation": bool,
         "experiment": dict, "stack": str, "started_at": str, "finished_at": str, "faults": list,
         "services": dict, "checks": list, "reasons": list, "environment": dict}
-_OPTIONAL = {"aborted": str}
+_OPTIONAL = {"aborted": str, "participants": list, "notes": list}
 _EXPERIMENT = {"name": str, "description": str, "file": str, "tags": list, "load": dict}
 _FAULT = {"id": str, "type": str, "target": str, "injected_at": str,
           "healed_at": (str, type(None)), "heal_ok": bool}
@@ -48,6 +54,7 @@ _SERVICE = {"requests": _NULLABLE_NUMBER, "ok": _NULLABLE_NUMBER, "failed": _NUL
             "lost_writes": _NULLABLE_NUMBER, "unknown_writes": _NULLABLE_NUMBER,
             "recovered_writes": _NULLABLE_NUMBER, "duplicate_writes": _NULLABLE_NUMBER,
             "lost_ids": (list, type(None)), "latency_ms": dict, "availability_by_phase": dict}
+_NOTE = {"id": str, "at": str, "t_s": _NULLABLE_NUMBER, "author": (str, type(None)), "text": str}
 _CHECK = {"name": str, "verdict": str, "figure": _NULLABLE_NUMBER, "threshold": (str, type(None)),
           "service": (str, type(None)), "detail": str}
 
@@ -58,11 +65,27 @@ def iso_utc(wall: float) -> str:
     return stamp.replace("+00:00", "Z")
 
 
+def journal_notes(history: History) -> list[dict]:
+    """The history's notes as the journal lists them: ``n1``, ``n2``... in the order entered, each
+    with its wall time and its offset from the load's start."""
+    started = history.mark("load_started")
+    return [{"id": f"n{i}", "at": iso_utc(n.wall),
+             "t_s": None if started is None else round(n.mono - started.mono, 3),
+             "author": n.author, "text": n.text}
+            for i, n in enumerate(history.notes, 1)]
+
+
 def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, started_at: str,
-                  finished_at: str, history: History, run_id: str, environment: dict) -> dict:
-    """The journal of one judged run (see the module's docstring for its shape)."""
+                  finished_at: str, history: History, run_id: str, environment: dict,
+                  participants: list[str] | None = None) -> dict:
+    """The journal of one judged run (see the module's docstring for its shape).
+
+    ``participants``: who took part in a game day (None: not a game day)."""
     load = experiment.load
     aborted = history.mark("aborted")
+    gameday = {}
+    if participants is not None or history.notes:
+        gameday = {"participants": list(participants or ()), "notes": journal_notes(history)}
     return {
         "schema": SCHEMA,
         "run_id": run_id,
@@ -70,6 +93,7 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
         "expected": experiment.expect,
         "matches_expectation": judgement.verdict.value == experiment.expect,
         **({"aborted": aborted.detail or "no reason recorded"} if aborted else {}),
+        **gameday,
         "experiment": {"name": experiment.name, "description": experiment.description,
                        "file": experiment.source, "tags": list(experiment.tags),
                        "load": {"users": load.users, "spawn_rate": load.spawn_rate,
@@ -184,6 +208,11 @@ def validate_journal_shape(journal: dict) -> list[str]:
                      for i, c in enumerate(journal["checks"])
                      if isinstance(c, dict) and isinstance(c.get("verdict"), str)
                      and c["verdict"] not in VERDICTS]
+    if isinstance(journal.get("notes"), list):
+        problems += _check_list(journal["notes"], _NOTE, "notes")
+    if isinstance(journal.get("participants"), list):
+        problems += [f"participants[{i}]: expected str, got {type(p).__name__}"
+                     for i, p in enumerate(journal["participants"]) if not isinstance(p, str)]
     if isinstance(journal.get("reasons"), list):
         problems += [f"reasons[{i}]: expected str, got {type(r).__name__}"
                      for i, r in enumerate(journal["reasons"]) if not isinstance(r, str)]

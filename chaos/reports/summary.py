@@ -92,6 +92,9 @@ def render_summary(journal: dict, color: bool) -> str:
     if journal.get("aborted"):
         lines += [_paint(f"ABORTED: {journal['aborted']}", "fail", color, bold=True), ""]
     lines += _services(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
+    if "participants" in journal or journal.get("notes"):
+        lines += ["", "game day: " + (", ".join(journal.get("participants", ())) or "nobody named")]
+        lines += [f"  {n['id']} {n['at']} {n['author'] or '-'}: {n['text']}" for n in journal.get("notes", ())]
     if journal["reasons"]:
         lines += ["", "reasons"] + [f"  - {r}" for r in journal["reasons"]]
     final = f"VERDICT: {verdict.upper()} (expected {journal['expected']})"

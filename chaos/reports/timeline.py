@@ -5,7 +5,9 @@ is drawn (the CLI starts fast), and only through its object API (``Figure``): py
 backends are never loaded, so drawing needs no display and touches no global state.
 
 Markers a reader (or a test) can find in the SVG: each fault window is a group with the id
-``fault-window-<fault id>-<service>`` (e.g. ``fault-window-f0-orders``), unique within a report.
+``fault-window-<fault id>-<service>`` (e.g. ``fault-window-f0-orders``), unique within a report;
+each game-day note is a dashed vertical line with the id ``note-<note id>-<service>`` (e.g.
+``note-n1-orders``), labelled with its id and the start of its text.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ from chaos.history import Op
 OK_COLOR = "#2e7d32"
 BAD_COLOR = "#c62828"
 FAULT_COLOR = "#f9a825"
+NOTE_COLOR = "#1565c0"
+NOTE_LABEL_CHARS = 28
+
+
+@dataclass(frozen=True)
+class NoteMarker:
+    id: str  # "n1"
+    mono: float  # when it was typed (monotonic s)
+    text: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,16 @@ def window_id(fault_id: str, service: str) -> str:
     return "fault-window-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{fault_id}-{service}")
 
 
+def note_id(note: str, service: str) -> str:
+    """The SVG id of one note's marker in one service's plot."""
+    return "note-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{note}-{service}")
+
+
+def note_label(marker: NoteMarker) -> str:
+    text = marker.text if len(marker.text) <= NOTE_LABEL_CHARS else marker.text[:NOTE_LABEL_CHARS - 1] + "…"
+    return f"{marker.id} {text}"
+
+
 def _inline(svg: str) -> str:
     """The ``<svg>`` element alone, for inlining in HTML: no XML prolog, no DOCTYPE, and no namespace
     declarations (HTML puts inline SVG in its namespace), so the page names no outside address."""
@@ -57,8 +78,9 @@ def _inline(svg: str) -> str:
 
 
 def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
-                 t0: float, end: float) -> str:
-    """The timeline of one service as an inline ``<svg>`` element; times are seconds since ``t0``."""
+                 t0: float, end: float, notes: Sequence[NoteMarker] = ()) -> str:
+    """The timeline of one service as an inline ``<svg>`` element; times are seconds since ``t0``.
+    ``notes`` outside ``[t0, end]`` are left out of the plot (the report lists every note)."""
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -76,6 +98,12 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
             label = f"{w.id} {w.type} {w.target}" + ("" if w.healed is not None else " (never healed)")
             ax.text(w.injected - t0, 0.97, f" {label}", transform=ax.get_xaxis_transform(),
                     va="top", ha="left", fontsize=8)
+        for note in notes:
+            x = note.mono - t0
+            if 0 <= x <= seconds[-1]:
+                ax.axvline(x, color=NOTE_COLOR, linestyle="--", linewidth=1.0, gid=note_id(note.id, service))
+                ax.text(x, 0.03, f"{note_label(note)} ", transform=ax.get_xaxis_transform(), rotation=90,
+                        va="bottom", ha="right", fontsize=7, color=NOTE_COLOR)
         ax.stairs(rates.ok, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
         ax.stairs(rates.bad, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
         ax.set_xlim(0, seconds[-1])
