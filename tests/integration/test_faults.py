@@ -230,3 +230,124 @@ faults:
     assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
     assert all(c.status == "running" for c in containers(client, chaos_stack))
     settle(chaos_stack)
+
+
+# --- link faults, measured across the link itself: from chuncheon's PostgreSQL container to pangyo's
+# Patroni API and PostgreSQL through the proxies "chuncheon.pangyo.*" ("wan" on chuncheon's network).
+PATRONI_ACROSS = "http://wan:18001/patroni"
+PG_ACROSS = "host=wan port=15431 user=postgres password=postgres dbname=postgres connect_timeout=5"
+
+
+def across(stack, argv: list[str]) -> tuple[int, float, str]:
+    """Run ``argv`` in chuncheon's PostgreSQL container: (exit code, seconds, output)."""
+    (c,) = containers(docker_client(), stack, role="db", site="chuncheon")
+    t = time.monotonic()
+    code, out = c.exec_run(argv)
+    return code, time.monotonic() - t, out.decode(errors="replace")
+
+
+def get_across(stack, max_time_s: float = 5) -> tuple[int, float, str]:
+    return across(stack, ["curl", "-sS", "-o", "/dev/null", "--max-time", str(max_time_s), PATRONI_ACROSS])
+
+
+def fetch_across(stack, kilobytes: int) -> tuple[int, float, str]:
+    """``kilobytes`` of data from pangyo's PostgreSQL to chuncheon, across the link."""
+    return across(stack, ["timeout", "60", "psql", PG_ACROSS, "-Atc", f"SELECT repeat('x', {kilobytes * 1024})"])
+
+
+def test_bandwidth_throttles_what_crosses_the_link_and_heals(chaos_stack):
+    settle(chaos_stack)
+    code, before, out = fetch_across(chaos_stack, 40)
+    assert code == 0 and before < 2, (code, before, out)
+    f = fault(chaos_stack, "bandwidth", Target(link=("pangyo", "chuncheon")), rate_kbps=64, duration_s=60)
+    try:
+        f.inject()
+        code, during, out = fetch_across(chaos_stack, 40)
+    finally:
+        f.heal()
+    f.heal()
+    assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
+    code_after, after, _ = fetch_across(chaos_stack, 40)
+    # 40 KiB at 64 kbit/s (8 KB/s) takes about 5 s; unthrottled, well under one.
+    print(f"\n[bandwidth] 40 KiB across the link: {before:.2f} s before, {during:.2f} s at 64 kbit/s, {after:.2f} s after")
+    assert code == 0 and during >= 3.5, (code, during, out)
+    assert code_after == 0 and after < 2, after
+    settle(chaos_stack)
+
+
+def test_cut_refuses_connections_across_the_link_at_once_and_heals(chaos_stack):
+    settle(chaos_stack)
+    assert get_across(chaos_stack)[0] == 0
+    f = fault(chaos_stack, "cut", Target(link=("pangyo", "chuncheon")), duration_s=60)
+    try:
+        f.inject()
+        disabled = [n for n, p in Toxiproxy(chaos_stack.toxiproxy_url).proxies().items() if not p["enabled"]]
+        code, took, out = get_across(chaos_stack)
+    finally:
+        f.heal()
+    f.heal()
+    # The 6 proxies between the two sites, none of the witness's.
+    assert sorted(disabled) == sorted(f"{a}.{b}.{w}" for a, b in (("pangyo", "chuncheon"), ("chuncheon", "pangyo"))
+                                      for w in ("etcd", "patroni", "pg")), disabled
+    assert code != 0 and took < 2, (code, took, out)  # refused, not waited on
+    assert all(p["enabled"] for p in Toxiproxy(chaos_stack.toxiproxy_url).proxies().values())
+    assert get_across(chaos_stack)[0] == 0
+    settle(chaos_stack)
+
+
+def test_timeout_swallows_data_so_callers_wait_on_their_own_timeouts(chaos_stack):
+    settle(chaos_stack)
+    f = fault(chaos_stack, "timeout", Target(link=("pangyo", "chuncheon")), timeout_ms=0, duration_s=60)
+    try:
+        f.inject()
+        code, took, out = get_across(chaos_stack, max_time_s=3)
+    finally:
+        f.heal()
+    assert code == 28 and took >= 2.9, (code, took, out)  # curl's "operation timed out": a black hole
+    assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
+    assert get_across(chaos_stack)[0] == 0
+    settle(chaos_stack)
+
+
+def test_reset_peer_fails_connections_fast_and_heals(chaos_stack):
+    settle(chaos_stack)
+    f = fault(chaos_stack, "reset_peer", Target(link=("pangyo", "chuncheon")), timeout_ms=0, duration_s=60)
+    try:
+        f.inject()
+        code, took, out = get_across(chaos_stack)
+    finally:
+        f.heal()
+    assert code in (52, 56) and took < 2, (code, took, out)  # empty reply / connection reset, at once
+    assert Toxiproxy(chaos_stack.toxiproxy_url).toxics_left() == 0
+    assert get_across(chaos_stack)[0] == 0
+    settle(chaos_stack)
+
+
+def test_site_stop_hands_the_primary_over_gracefully_and_the_site_rejoins(chaos_stack):
+    run_prepare(chaos_stack)  # the primary at pangyo, a synchronous standby streaming
+    settle(chaos_stack)
+    client = Client(chaos_stack)
+    f = fault(chaos_stack, "site_stop", Target(site="pangyo"), grace_s=10, duration_s=60)
+    try:
+        f.inject()
+        stopped = containers(docker_client(), chaos_stack, site="pangyo")
+        assert stopped and all(c.status == "exited" for c in stopped), [(c.name, c.status) for c in stopped]
+        # A stopped Patroni releases its lock: chuncheon takes over without waiting out the 20 s ttl.
+        t, seen = time.monotonic(), None
+        while time.monotonic() - t < 30:
+            seen = primaries(chaos_stack)
+            if seen == {"chuncheon": True}:
+                break
+            time.sleep(0.5)
+        took = time.monotonic() - t
+        print(f"\n[site_stop] chuncheon primary {took:.1f} s after pangyo's graceful stop")
+        assert seen == {"chuncheon": True}, seen
+        assert took < 15, took
+        retry_send(client)  # chuncheon serves the writes
+    finally:
+        f.heal()
+    assert all(c.status == "running" for c in containers(docker_client(), chaos_stack, site="pangyo"))
+    settle(chaos_stack)
+    held = wait_steady_state(chaos_stack, 120)
+    assert all(ok for ok, _, _ in held.values()), held  # pangyo re-joined as the synchronous standby
+    assert set(client.acked) <= client.stored_ids()
