@@ -361,6 +361,9 @@ class Run:
         writer.mark("load_stopped")
         self._marked_stop = True
         if locust.proc and locust.proc.returncode not in (0, None, -15):
+            if not any(tally.update().values()):  # it died before a single request: no run to judge
+                raise EnvironmentProblem(f"Locust exited with {locust.proc.returncode} before recording a "
+                                         f"request (log: {locust.log_path}):\n{locust.log_tail()}")
             say(opts, f"[load] Locust exited with {locust.proc.returncode}:\n{locust.log_tail()}")
 
     def _run_step(self, step: Step, writer: HistoryWriter, now: float) -> None:

@@ -72,9 +72,11 @@ def load_mix(text: str | None = None) -> dict[str, int]:
         for name, weight in override.items():
             if name not in DEFAULT_MIX:
                 raise ValueError(f"CHAOS_LOAD_MIX: unknown task {name!r} (known: {sorted(DEFAULT_MIX)})")
-            if type(weight) is not int or weight < 0:
-                raise ValueError(f"CHAOS_LOAD_MIX: weight of {name!r} must be an int >= 0")
-            mix[name] = weight
+            # Whole numbers only (Locust's task weights); 2.0 is 2: experiment files give numbers.
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0 \
+                    or not float(weight).is_integer():
+                raise ValueError(f"CHAOS_LOAD_MIX: weight of {name!r} must be a whole number >= 0, got {weight!r}")
+            mix[name] = int(weight)
     if not any(mix.values()):
         raise ValueError("CHAOS_LOAD_MIX disables every task")
     return mix

@@ -227,3 +227,32 @@ def test_a_heal_planned_at_the_end_of_the_load_is_left_to_the_final_heal(tmp_pat
     assert [k for k, _, _ in log] == ["inject"]  # no go asked for the heal at t=0.5: the load ended
     assert [s.action for s in gate.first_due] == [LOAD, INJECT]
     assert run.active  # healed by execute's finally, as without a game day
+
+
+class CrashedLocust(FakeLocust):
+    """Exits with 1 at once, recording nothing (a workload that raises at import)."""
+
+    def __init__(self, log_path: Path):
+        super().__init__()
+        self.log_path = log_path
+        self.proc = type("P", (), {"returncode": 1})()
+
+    def running(self) -> bool:
+        return False
+
+    def log_tail(self) -> str:
+        return "ValueError: CHAOS_LOAD_MIX: weight of 'send' must be a whole number >= 0, got -1"
+
+
+def test_a_load_that_dies_before_its_first_request_is_an_environment_error_not_a_verdict(tmp_path):
+    from chaos.errors import EnvironmentProblem
+
+    experiment = Experiment(name="gd", description="", stack="ground-truth", load=Load(duration_s=1.0),
+                            faults=(), checks=())
+    run = Run(experiment, find_stack("ground-truth", ROOT / "stacks"),
+              RunOptions(runs_dir=tmp_path, out=open(tmp_path / "out.txt", "w")), Path("x.yaml"))
+    history_dir(run.run_dir).mkdir(parents=True)
+    writer = HistoryWriter(history_dir(run.run_dir) / "faults.jsonl")
+    with pytest.raises(EnvironmentProblem, match="(?s)Locust exited with 1 before recording a request.*CHAOS_LOAD_MIX"):
+        run._drive(CrashedLocust(tmp_path / "locust.log"), [], writer)
+    writer.close()

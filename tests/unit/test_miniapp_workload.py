@@ -247,3 +247,18 @@ def test_user_class_settings():
     u = workload.MiniSystemUser
     assert (u.connection_timeout, u.network_timeout) == (2.0, 2.0)
     assert 0.2 <= u.wait_time(None) <= 0.6
+
+
+def test_an_experiment_files_mix_reaches_the_workload_as_whole_weights(tmp_path):
+    """load.mix from a YAML file arrives as numbers (2.0): the workload must take them, not crash."""
+    from chaos.load.locust_process import LocustProcess
+    from chaos.loader import load_experiment
+
+    exp = tmp_path / "mix.yaml"
+    exp.write_text("name: mix\nstack: dual-site\nload: {users: 1, spawn_rate: 1, duration_s: 5,\n"
+                   "  mix: {signup_friend: 0, login: 0, send: 4, read: 4, pay: 2, balance: 3}}\n")
+    load = load_experiment(exp).load
+    env = LocustProcess(Path("w.py"), "http://127.0.0.1:1", load, tmp_path, tmp_path / "l.log").env
+    mix = workload.load_mix(env["CHAOS_LOAD_MIX"])
+    assert mix == {"signup_friend": 0, "login": 0, "send": 4, "read": 4, "pay": 2, "balance": 3}
+    assert all(type(w) is int for w in mix.values())
