@@ -1,32 +1,74 @@
-"""Summarise a benchmark run's journal: sustained req/s and latency percentiles per service.
+"""Summarise a benchmark run from its history: sustained req/s and latency per service, in the
+steady state only (the first ``--warmup`` seconds of load, when every user signs up and logs in at
+once, are left out; so is anything after the load stopped).
 
-    python bench/report.py runs/<run-id>
+    python bench/report.py runs/bench/<run-id> [--warmup 20]
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-def main(run_dir: str) -> None:
-    journal = json.loads((Path(run_dir) / "journal.json").read_text())
-    start = datetime.fromisoformat(journal["started_at"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(journal["finished_at"].replace("Z", "+00:00"))
-    load_s = journal["experiment"]["load"]["duration_s"]
-    print(f"run {journal['run_id']}  ({(end - start).total_seconds():.0f} s wall, {load_s:g} s of load)")
-    print(f"{'service':10} {'req/s':>8} {'ok %':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
-    total = 0
-    for name, s in sorted(journal["services"].items()):
-        rate = s["requests"] / load_s
-        total += rate
-        lat = s["latency_ms"]
-        print(f"{name:10} {rate:8.1f} {100 * (s['availability'] or 0):7.2f} "
-              f"{lat.get('p50') or 0:8.1f} {lat.get('p95') or 0:8.1f} {lat.get('p99') or 0:8.1f}")
-    print(f"{'total':10} {total:8.1f}")
+from chaos import history  # noqa: E402
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of an ascending list (None when empty)."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * q // 100))  # ceil(n * q / 100), at least 1
+    return sorted_values[int(rank) - 1]
+
+
+def steady_figures(ops, start: float, stop: float) -> dict[str, dict]:
+    """Per service, over the ops that started in [start, stop) (monotonic seconds): req/s, ok share,
+    and p50/p95/p99 latency (ms) of the ok ones."""
+    span = stop - start
+    out: dict[str, dict] = {}
+    for op in ops:
+        if start <= op.mono < stop:
+            s = out.setdefault(op.service, {"n": 0, "ok": 0, "lat": []})
+            s["n"] += 1
+            if op.outcome == "ok":
+                s["ok"] += 1
+                s["lat"].append(op.latency * 1000)
+    figures = {}
+    for name, s in sorted(out.items()):
+        lat = sorted(s["lat"])
+        figures[name] = {"req_s": s["n"] / span, "ok_pct": 100 * s["ok"] / s["n"],
+                         **{f"p{q}": percentile(lat, q) for q in (50, 95, 99)}}
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir")
+    ap.add_argument("--warmup", type=float, default=20.0, help="seconds of load left out at the start")
+    args = ap.parse_args(argv)
+    h = history.load(Path(args.run_dir))
+    started, stopped = h.mark("load_started"), h.mark("load_stopped")
+    if started is None or stopped is None:
+        print(f"{args.run_dir}: no load_started/load_stopped marks in the history", file=sys.stderr)
+        return 2
+    start, stop = started.mono + args.warmup, stopped.mono
+    if stop - start < 10:
+        print(f"{args.run_dir}: under 10 s of load after a {args.warmup:g} s warm-up", file=sys.stderr)
+        return 2
+    figures = steady_figures(h.ops, start, stop)
+    print(f"{Path(args.run_dir).name}: steady state = {stop - start:.0f} s of load after {args.warmup:g} s warm-up")
+    print(f"| service   | req/s | ok %   | p50 ms | p95 ms | p99 ms |")
+    print(f"|-----------|------:|-------:|-------:|-------:|-------:|")
+    for name, f in figures.items():
+        cells = " | ".join(f"{f[k]:6.1f}" if f[k] is not None else "     -" for k in ("p50", "p95", "p99"))
+        print(f"| {name:9} | {f['req_s']:5.1f} | {f['ok_pct']:6.2f} | {cells} |")
+    print(f"| total     | {sum(f['req_s'] for f in figures.values()):5.1f} |        |        |        |        |")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    sys.exit(main(sys.argv[1:]))
