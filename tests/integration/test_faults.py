@@ -351,3 +351,51 @@ def test_site_stop_hands_the_primary_over_gracefully_and_the_site_rejoins(chaos_
     held = wait_steady_state(chaos_stack, 120)
     assert all(ok for ok, _, _ in held.values()), held  # pangyo re-joined as the synchronous standby
     assert set(client.acked) <= client.stored_ids()
+
+
+def test_a_decoy_outside_the_project_survives_every_fault_untouched(chaos_stack):
+    """Blast radius: a container and a volume that carry the stack's own labels (site, role, service,
+    even a compose service name) but belong to no compose project of the stack are never touched,
+    whichever fault runs on their site. Faults hit chuncheon (the standby site): no failover."""
+    from chaos.faults.params import REGISTRY
+
+    settle(chaos_stack)
+    client = docker_client()
+    tag = uuid.uuid4().hex[:8]
+    labels = {"chaos.site": "chuncheon", "chaos.role": "app", "chaos.service": "messaging",
+              "com.docker.compose.service": "messaging-chuncheon"}
+    volume = client.volumes.create(f"decoy-{tag}", labels=labels)
+    decoy = client.containers.run("chaos-harness/platform:dev", ["sleep", "3600"], name=f"decoy-{tag}",
+                                  labels=labels, volumes={volume.name: {"bind": "/data", "mode": "rw"}},
+                                  detach=True)
+    try:
+        decoy.reload()
+        before = (decoy.id, decoy.attrs["State"]["StartedAt"], decoy.attrs["State"]["Pid"])
+        link = Target(link=("pangyo", "chuncheon"))
+        site = Target(site="chuncheon")
+        plans = [("pause", site, {"duration_s": 30}), ("kill", Target(service="messaging", site="chuncheon"), {}),
+                 ("site_stop", site, {"grace_s": 1, "duration_s": 30}),
+                 ("power_cut", site, {"power_returns_after_s": 30}),
+                 ("site_loss", site, {"rebuild_after_s": 30}), ("isolate", site, {"duration_s": 30}),
+                 ("latency", link, {"latency_ms": 50, "duration_s": 30}),
+                 ("bandwidth", link, {"rate_kbps": 64, "duration_s": 30}), ("cut", link, {"duration_s": 30}),
+                 ("timeout", link, {"duration_s": 30}), ("reset_peer", link, {"duration_s": 30})]
+        assert {p[0] for p in plans} == set(REGISTRY), "a fault type is missing from the decoy test"
+        for type_, target, params in plans:
+            f = fault(chaos_stack, type_, target, **params)
+            try:
+                f.inject()
+                decoy.reload()
+                assert decoy.status == "running", (type_, decoy.status)
+            finally:
+                f.heal()
+            decoy.reload()
+            now = (decoy.id, decoy.attrs["State"]["StartedAt"], decoy.attrs["State"]["Pid"])
+            assert decoy.status == "running" and now == before, (type_, decoy.status, before, now)
+            assert client.volumes.get(volume.name).name == volume.name, type_
+    finally:
+        decoy.remove(force=True)
+        volume.remove(force=True)
+    settle(chaos_stack)
+    held = wait_steady_state(chaos_stack, 180)
+    assert all(ok for ok, _, _ in held.values()), held  # chuncheon rebuilt and re-joined
