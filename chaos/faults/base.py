@@ -28,6 +28,7 @@ class Fault:
     type: ClassVar[str]
     needs_toxiproxy: ClassVar[bool] = False  # acts on the stack's Toxiproxy (needs its toxiproxy_url)
     heal_verb: ClassVar[str] = "healed"  # what its heal is called in plans ("rebuilt" for a site loss)
+    heal_after_param: ClassVar[str | None] = None  # the parameter holding heal_after_s, if any
 
     def __init__(self, spec: FaultSpec, ctx: FaultContext):
         self.spec = spec
@@ -35,7 +36,7 @@ class Fault:
 
     @property
     def heal_after_s(self) -> float | None:
-        return None
+        return self.spec.params.get(self.heal_after_param) if self.heal_after_param else None
 
     def inject(self) -> str:
         """Inject; return a short description of what was done."""
@@ -87,13 +88,24 @@ def at_once(items: list, action: Callable) -> list[str]:
     return errors
 
 
+def all_at_once(items: list, action: Callable, what: str) -> None:
+    """``at_once``, then one RuntimeError naming every item that failed (``what``: the step)."""
+    errors = at_once(items, action)
+    if errors:
+        raise RuntimeError(f"{what}: " + "; ".join(sorted(errors)))
+
+
+def restart(found: list, what: str) -> str:
+    """The heal of every container fault: each of ``found`` unpaused or started, at once."""
+    all_at_once(found, start_if_stopped, what)
+    return f"started {len(found)} containers"
+
+
 def cut_power(found: list, what: str = "power cut") -> list:
     """SIGKILL every running or paused container of ``found`` at the same instant (one thread
     each); return the ones killed. RuntimeError naming each container that could not be killed."""
     victims = [c for c in found if c.status in ("running", "paused")]
-    errors = at_once(victims, lambda c: c.kill(signal="SIGKILL"))
-    if errors:
-        raise RuntimeError(f"{what} incomplete: " + "; ".join(errors))
+    all_at_once(victims, lambda c: c.kill(signal="SIGKILL"), f"{what} incomplete")
     return victims
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, at_once, implementation, start_if_stopped
+from chaos.faults.base import Fault, all_at_once, implementation, restart
 
 
 @implementation
@@ -12,14 +12,8 @@ class Kill(Fault):
     def inject(self) -> str:
         sig = self.spec.params.get("signal", "SIGKILL")
         victims = [c for c in self.targets() if c.status == "running"]
-        errors = at_once(victims, lambda c: c.kill(signal=sig))
-        if errors:
-            raise RuntimeError("kill incomplete: " + "; ".join(errors))
+        all_at_once(victims, lambda c: c.kill(signal=sig), "kill incomplete")
         return f"sent {sig} to {', '.join(sorted(c.name for c in victims))}"
 
     def heal(self) -> str:
-        found = self.targets()
-        errors = at_once(found, start_if_stopped)
-        if errors:
-            raise RuntimeError("; ".join(errors))
-        return f"started {len(found)} containers"
+        return restart(self.targets(), "not restarted everywhere")

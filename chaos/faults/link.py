@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from chaos.errors import InvalidInput
-from chaos.faults.base import Fault, at_once
+from chaos.faults.base import Fault, all_at_once
 from chaos.toxiproxy import Toxiproxy
 
 STREAMS = {"both": ("upstream", "downstream"), "upstream": ("upstream",), "downstream": ("downstream",)}
@@ -30,9 +30,7 @@ class WanFault(Fault):
 
     needs_toxiproxy = True
 
-    @property
-    def heal_after_s(self) -> float | None:
-        return self.spec.params.get("duration_s")
+    heal_after_param = "duration_s"
 
     def toxiproxy(self) -> Toxiproxy:
         url = self.ctx.stack.toxiproxy_url
@@ -77,9 +75,7 @@ class ToxicFault(WanFault):
                     tp.remove_toxic(name, self.toxic_name(stream))
                 tp.add_toxic(name, self.toxic_name(stream), self.toxic, stream, attributes)
 
-        errors = at_once(sorted(proxies), poison)
-        if errors:
-            raise RuntimeError(f"{self.type} incomplete: " + "; ".join(sorted(errors)))
+        all_at_once(sorted(proxies), poison, f"{self.type} incomplete")
         shown = ", ".join(f"{k} {v}" for k, v in attributes.items())
         return (f"{self.toxic} toxic ({shown}) {'+'.join(self.streams())} on {len(proxies)} proxies: "
                 f"{', '.join(sorted(proxies))}")
@@ -94,9 +90,7 @@ class ToxicFault(WanFault):
                 if tp.remove_toxic(name, self.toxic_name(stream)):
                     removed.append(name)
 
-        errors = at_once(sorted(proxies), cure)
-        if errors:
-            raise RuntimeError(f"{self.type} not healed everywhere: " + "; ".join(sorted(errors)))
+        all_at_once(sorted(proxies), cure, f"{self.type} not healed everywhere")
         return f"removed {len(removed)} {self.toxic} toxics from {len(proxies)} proxies"
 
 
@@ -113,9 +107,7 @@ class DisableFault(WanFault):
         victims = sorted(name for name, p in proxies.items() if p.get("enabled", True))
         # Recorded before the act: a call that fails half-way is still undone by the heal.
         self.disabled += [name for name in victims if name not in self.disabled]
-        errors = at_once(victims, lambda name: tp.set_enabled(name, False))
-        if errors:
-            raise RuntimeError(f"{self.type} incomplete: " + "; ".join(sorted(errors)))
+        all_at_once(victims, lambda name: tp.set_enabled(name, False), f"{self.type} incomplete")
         already = len(proxies) - len(victims)
         note = f" ({already} already disabled, left as they were)" if already else ""
         return f"disabled {len(victims)} proxies: {', '.join(victims)}{note}"
@@ -124,7 +116,6 @@ class DisableFault(WanFault):
         if not self.disabled:
             return "no proxy to re-enable"
         tp = self.toxiproxy()
-        errors = at_once(list(self.disabled), lambda name: tp.set_enabled(name, True))
-        if errors:
-            raise RuntimeError(f"{self.type} not healed everywhere: " + "; ".join(sorted(errors)))
+        all_at_once(list(self.disabled), lambda name: tp.set_enabled(name, True),
+                    f"{self.type} not healed everywhere")
         return f"re-enabled {len(self.disabled)} proxies"

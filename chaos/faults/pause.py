@@ -3,7 +3,7 @@ of failing fast) for ``duration_s``; healed by unpausing."""
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, at_once, implementation
+from chaos.faults.base import Fault, all_at_once, implementation
 
 
 def _unpause(container) -> None:
@@ -15,21 +15,14 @@ def _unpause(container) -> None:
 @implementation
 class Pause(Fault):
     type = "pause"
-
-    @property
-    def heal_after_s(self) -> float | None:
-        return self.spec.params.get("duration_s")
+    heal_after_param = "duration_s"
 
     def inject(self) -> str:
         victims = [c for c in self.targets() if c.status == "running"]
-        errors = at_once(victims, lambda c: c.pause())
-        if errors:
-            raise RuntimeError("pause incomplete: " + "; ".join(errors))
+        all_at_once(victims, lambda c: c.pause(), "pause incomplete")
         return f"paused {', '.join(sorted(c.name for c in victims))}"
 
     def heal(self) -> str:
         found = self.targets()
-        errors = at_once(found, _unpause)
-        if errors:
-            raise RuntimeError("; ".join(errors))
+        all_at_once(found, _unpause, "not unpaused everywhere")
         return f"unpaused {len(found)} containers"

@@ -18,7 +18,7 @@ they are.
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, at_once, cut_power, implementation, names_of
+from chaos.faults.base import Fault, all_at_once, cut_power, implementation, names_of
 from chaos.stack import COMPOSE_SERVICE_LABEL, PROJECT_LABEL, Compose
 
 
@@ -38,9 +38,7 @@ class SiteLoss(Fault):
         self.services: list[str] = []  # the site's compose services: what the rebuild recreates
         self.destroyed: list[str] = []  # the volumes the fire destroyed
 
-    @property
-    def heal_after_s(self) -> float | None:
-        return self.spec.params.get("rebuild_after_s")
+    heal_after_param = "rebuild_after_s"
 
     def inject(self) -> str:
         site = self.targets()
@@ -50,9 +48,7 @@ class SiteLoss(Fault):
         self.services = sorted(set(self.services) | labelled)
         volumes = sorted({name for c in site for name in named_volumes(c)})
         killed = cut_power(site, "site loss (power cut)")
-        errors = at_once(site, lambda c: c.remove(v=False, force=True))
-        if errors:
-            raise RuntimeError("site loss: containers not removed, volumes left: " + "; ".join(sorted(errors)))
+        all_at_once(site, lambda c: c.remove(v=False, force=True), "site loss: containers not removed, volumes left")
         spared = self._burn(volumes)
         text = (f"killed {len(killed)} containers, removed {len(site)}: {names_of(site)}; "
                 f"destroyed {len(self.destroyed)} volumes: {', '.join(self.destroyed) or 'none'}")
@@ -78,10 +74,10 @@ class SiteLoss(Fault):
             volume.remove(force=True)
             self.destroyed.append(name)
 
-        errors = at_once(volumes, burn)
-        self.destroyed.sort()
-        if errors:
-            raise RuntimeError("site loss: volumes not destroyed: " + "; ".join(sorted(errors)))
+        try:
+            all_at_once(volumes, burn, "site loss: volumes not destroyed")
+        finally:
+            self.destroyed.sort()
         return sorted(spared)
 
     def heal(self) -> str:
