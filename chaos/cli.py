@@ -36,8 +36,12 @@ def _cmd_validate(args) -> int:
 
     for f in args.files:
         experiment, stack = prepare(f, args.stack)
-        print(f"{f}: ok ({experiment.name} on {stack.name}, {len(experiment.faults)} faults, "
-              f"{len(experiment.checks)} thresholds)")
+        stacks = [stack.name]
+        if experiment.expect_by_stack and not args.stack:  # every stack it declares a verdict for
+            stacks = [prepare(f, name)[1].name for name in experiment.expect_by_stack]
+        expect = f"; expect {experiment.expectations()}" if experiment.expect_by_stack else ""
+        print(f"{f}: ok ({experiment.name} on {', '.join(stacks)}, {len(experiment.faults)} faults, "
+              f"{len(experiment.checks)} thresholds{expect})")
     return EXIT_PASS
 
 

@@ -123,14 +123,35 @@ class Experiment:
     load: Load
     faults: tuple[FaultSpec, ...]
     checks: tuple[Threshold, ...]
-    expect: str = "pass"  # pass | fail
+    expect: str = "pass"  # pass | fail, for ``stack`` (the stack this run uses)
     tags: tuple[str, ...] = ()
     abort_if: tuple[AbortCondition, ...] = ()  # stop conditions on live figures; any one stops the run
     rto_consecutive_ok: int = 5  # successes in a row that end an outage
     recovery_wait_s: float = 30.0  # after the load: time allowed for the system to settle before read-back
     source: str = ""  # path of the file it came from
+    # ``expect: {stack: pass|fail, ...}`` as written; empty for the scalar form, whose ``expect``
+    # holds on any stack. With it, ``expect`` is always this mapping's verdict for ``stack``.
+    expect_by_stack: Mapping[str, str] = field(default_factory=dict)
+
+    def expectations(self) -> str:
+        """The expectation in words: ``pass``, or ``pass on dual-site, fail on single-site``."""
+        if not self.expect_by_stack:
+            return self.expect
+        return ", ".join(f"{verdict} on {stack}" for stack, verdict in self.expect_by_stack.items())
 
     def with_stack(self, stack: str) -> "Experiment":
+        """The same experiment on ``stack``, with the expectation for that stack.
+
+        With ``expect`` a mapping, a stack it does not name is invalid input (ExperimentInvalid)."""
         from dataclasses import replace
 
-        return replace(self, stack=stack)
+        if not self.expect_by_stack:
+            return replace(self, stack=stack)
+        if stack not in self.expect_by_stack:
+            from chaos.errors import ExperimentInvalid, Problem
+
+            declared = ", ".join(self.expect_by_stack)
+            message = (f"no expectation for stack {stack!r}: the file declares one only for {declared} "
+                       f"(its expect mapping); run it on one of those, or add {stack!r} to the mapping")
+            raise ExperimentInvalid([Problem(self.source, None, None, "expect", message)])
+        return replace(self, stack=stack, expect=self.expect_by_stack[stack])

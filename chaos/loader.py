@@ -8,7 +8,9 @@ network. The format, by example::
     description: Pangyo loses power  # optional
     stack: dual-site                 # required; the CLI may override it
     tags: [nightly, site]            # optional
-    expect: pass                     # pass | fail (default pass)
+    expect: pass                     # pass | fail (default pass), on whatever stack the run uses,
+                                     # or per stack: {dual-site: pass, single-site: fail}; then
+                                     # stack must be one of its keys, and so must the CLI's --stack
     load:                            # required
       users: 20                      # int 1..1000
       spawn_rate: 20                 # number > 0
@@ -53,18 +55,13 @@ _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + kind for kind in ("null", "bool", "int", "float", "str", "timestamp")}
 _PLAIN_TAGS = _SCALAR_TAGS | {_YAML + "seq", _YAML + "map"}
 _NAME_PATTERN = "[a-z0-9-]+"
+_STACK_PATTERN = "[a-z0-9][a-z0-9_-]*"  # what an expect mapping's keys look like: a folder of stacks/
+_VERDICTS = ("pass", "fail")
 
 _TOP_PARAMS = (
     Param("name", "str", required=True, doc="The experiment's name, [a-z0-9-]+; it names the run folders."),
     Param("description", "str", default="", doc="What the experiment shows, in prose."),
     Param("stack", "str", required=True, doc="The stack (a folder of stacks/) to run; the CLI may override it."),
-    Param(
-        "expect",
-        "str",
-        default=Experiment.expect,
-        choices=("pass", "fail"),
-        doc="The verdict the stack should reach: fail for a stack meant to fail (single-site under a site loss).",
-    ),
     Param(
         "rto_consecutive_ok",
         "int",
@@ -93,6 +90,18 @@ _TOP_KEYS = (
     "recovery_wait_s",
 )
 _TOP_REQUIRED = ("name", "stack", "load")
+# expect is read apart from _TOP_PARAMS: a verdict, or a mapping of stack to verdict.
+_EXPECT = Param(
+    "expect",
+    "str",
+    default=Experiment.expect,
+    choices=_VERDICTS,
+    doc="The verdict the stack should reach: fail for a stack meant to fail (single-site under a site loss); "
+    "or, per stack, a mapping like {dual-site: pass, single-site: fail}, whose keys are the only stacks "
+    "the experiment may run on (the nightly suite runs it on each).",
+)
+_EXPECT_VERDICT = Param("verdict", "str", required=True, choices=_VERDICTS)
+_EXPECT_SHAPES = "pass, fail or a mapping of stack to verdict, like {dual-site: pass, single-site: fail}"
 
 _LOAD_PARAMS = (
     Param("users", "int", required=True, min=1, max=1000, doc="Simulated users."),
@@ -209,6 +218,7 @@ def json_schema() -> dict[str, Any]:
     """The experiment format as a JSON Schema (draft 2020-12), one ``oneOf`` branch per fault type."""
     properties = {p.name: p.json_schema() for p in _TOP_PARAMS}
     properties["name"]["pattern"] = f"^{_NAME_PATTERN}$"
+    properties["expect"] = _expect_schema()
     properties["tags"] = {"type": "array", "items": {"type": "string"}}
     properties["load"] = _load_schema()
     properties["faults"] = {"type": "array", "items": {"oneOf": [_fault_schema(REGISTRY[t]) for t in sorted(REGISTRY)]}}
@@ -222,6 +232,27 @@ def json_schema() -> dict[str, Any]:
         "required": list(_TOP_REQUIRED),
         "additionalProperties": False,
         "$defs": _target_schemas(),
+    }
+
+
+def _expect_schema() -> dict[str, Any]:
+    """A verdict for any stack, or a mapping of stack name to verdict (at least one)."""
+    verdict = {"type": "string", "enum": list(_VERDICTS)}
+    return {
+        "description": _EXPECT.doc,
+        "default": _EXPECT.default,
+        "oneOf": [
+            {**verdict, "title": "one verdict", "description": "The verdict on whatever stack the run uses."},
+            {
+                "title": "verdict per stack",
+                "description": "The verdict on each stack the experiment may run on; the experiment's stack "
+                "must be one of them.",
+                "type": "object",
+                "propertyNames": {"pattern": f"^{_STACK_PATTERN}$"},
+                "additionalProperties": verdict,
+                "minProperties": 1,
+            },
+        ],
     }
 
 
@@ -473,6 +504,7 @@ class _Reader:
         if isinstance(scalars["name"], str) and not re.fullmatch(_NAME_PATTERN, scalars["name"]):
             message = "expected lowercase letters, digits and dashes (like pangyo-power-cut)"
             self.report(values["name"], "name", f"{message}, got {scalars['name']!r}")
+        expect, expect_by_stack = self.expect(values.get("expect"), scalars["stack"], values.get("stack"))
         load = self.load(values["load"]) if "load" in values else None
         faults = self.faults(values.get("faults"), load.duration_s if load else None)
         checks = self.checks(values.get("checks"))
@@ -481,8 +513,39 @@ class _Reader:
         if self.problems or load is None:
             return None
         scalars["description"] = scalars["description"].strip()
-        return Experiment(**scalars, load=load, faults=faults, checks=checks, abort_if=abort_if, tags=tags,
-                          source=self.file)
+        return Experiment(**scalars, expect=expect, expect_by_stack=expect_by_stack, load=load, faults=faults,
+                          checks=checks, abort_if=abort_if, tags=tags, source=self.file)
+
+    def expect(self, node: Node | None, stack: str | None, stack_node: Node | None) -> tuple[str | None, dict]:
+        """``expect``: one verdict for any stack, or a mapping of stack to verdict, in which ``stack``
+        must be a key. Returns the verdict for ``stack`` and the mapping (empty for one verdict)."""
+        if node is None:
+            return _EXPECT.default, {}
+        if isinstance(node, SequenceNode):
+            self.report(node, "expect", f"expected {_EXPECT_SHAPES}, got a list")
+            return None, {}
+        if not isinstance(node, MappingNode):
+            return self.value(node, "expect", _EXPECT), {}
+        entries = self.entries(node, "expect")
+        if entries is None:
+            return None, {}
+        if not entries:
+            self.report(node, "expect", f"expected {_EXPECT_SHAPES}, got an empty mapping")
+            return None, {}
+        by_stack = {}
+        for name, (key, value) in entries.items():
+            path = _join("expect", name)
+            if not re.fullmatch(_STACK_PATTERN, name):
+                message = "expected a stack name (lowercase letters, digits, dashes and underscores, like single-site)"
+                self.report(key, path, f"{message}, got {name!r}")
+            by_stack[name] = self.value(value, path, _EXPECT_VERDICT)
+        if isinstance(stack, str) and stack not in by_stack:
+            close = difflib.get_close_matches(stack, list(by_stack), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ";"
+            self.report(stack_node, "stack", f"stack {stack!r} has no verdict in expect{hint} "
+                                             f"expect names: {', '.join(by_stack)}")
+            return None, by_stack
+        return by_stack.get(stack), by_stack
 
     def tags(self, node: Node | None) -> tuple[str, ...]:
         items = self.sequence(node, "tags") if node is not None else []

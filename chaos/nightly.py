@@ -1,14 +1,15 @@
 """The nightly suite: every experiment carrying a tag (default ``nightly``), each against its own
-stack, one at a time, and one folder to archive::
+stack (an experiment whose ``expect`` is a mapping of stack to verdict: once against each stack it
+names, with that stack's expectation), one at a time, and one folder to archive::
 
     OUT/runs/<run-id>/   each run folder, with its report.html and junit.xml
     OUT/junit.xml        every run, one testsuite each (see chaos.reports.junit)
     OUT/index.html       experiment, stack, verdict, expected, match, a link to each report
 
-Every tagged experiment is loaded and validated before anything runs. Runs are grouped by stack
-(sorted by stack, then file) so each stack comes up once; before each run, any other stack up on
-the same host ports is taken down (volumes too), and the runner brings the experiment's stack up.
-The last stack is left up, as after ``chaos-harness run``.
+Every tagged experiment is loaded and validated (on each of its stacks) before anything runs. Runs
+are grouped by stack (sorted by stack, then file) so each stack comes up once; before each run, any
+other stack up on the same host ports is taken down (volumes too), and the runner brings the run's
+stack up. The last stack is left up, as after ``chaos-harness run``.
 
 A run the harness could not carry out (no engine, a stack that does not come up) becomes a journal
 with the verdict ``unknown`` and the error as its reason, and the suite goes on. An interruption
@@ -24,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -46,7 +47,8 @@ RUNS = "runs"
 
 @dataclass(frozen=True)
 class Planned:
-    """One experiment of the suite: its file and the stack it runs on."""
+    """One run of the suite: the experiment's file, the experiment as it runs on ``stack`` (its
+    ``expect`` the verdict expected there), and that stack."""
 
     path: Path
     experiment: Experiment
@@ -76,15 +78,31 @@ def default_out(now: float | None = None) -> Path:
     return Path(RUNS) / f"nightly-{stamp.strftime('%Y%m%dT%H%M%SZ')}"
 
 
+def plan_runs(path: Path, experiment: Experiment) -> list[Planned]:
+    """The runs of one experiment file, each validated against its stack: one on its own stack, or,
+    when its ``expect`` is a mapping, one per stack the mapping names (in the mapping's order).
+
+    An unknown stack or a target a stack lacks is InvalidInput (exit 2)."""
+    if not experiment.expect_by_stack:
+        experiment, stack = prepare(path, None)
+        return [Planned(path, experiment, stack.name)]
+    runs = []
+    for name in experiment.expect_by_stack:
+        on_stack, stack = prepare(path, name)
+        runs.append(Planned(path, on_stack, stack.name))
+    return runs
+
+
 def select_experiments(experiments_dir: Path, tag: str) -> list[Planned]:
-    """Every experiment of ``experiments_dir`` tagged ``tag``, validated, ordered by stack then file.
+    """The runs of every experiment of ``experiments_dir`` tagged ``tag`` (``plan_runs``), validated,
+    ordered by stack then file.
 
     An invalid file stops the suite before anything runs (InvalidInput, exit 2)."""
     planned = []
     for path in sorted(Path(experiments_dir).glob("*.yaml")):
-        if tag in load_experiment(path).tags:
-            experiment, stack = prepare(path, None)
-            planned.append(Planned(path, experiment, stack.name))
+        experiment = load_experiment(path)
+        if tag in experiment.tags:
+            planned += plan_runs(path, experiment)
     if not planned:
         raise InvalidInput(f"no experiment in {experiments_dir} is tagged '{tag}'")
     return sorted(planned, key=lambda p: (p.stack, p.path.name))
@@ -140,7 +158,7 @@ def run_nightly(out: Path, tag: str = "nightly", experiments_dir: Path = Path("e
                 for name in make_room(p.stack):
                     print(f"[{tag}] took down {name}: it is up on the same ports as {p.stack}",
                           file=stream, flush=True)
-                journal, _ = run_experiment(p.path, opts)
+                journal, _ = run_experiment(p.path, replace(opts, stack=p.stack))
             except Interrupted:
                 raise
             except Exception as e:  # noqa: BLE001 - one run that cannot be carried out does not stop the suite

@@ -14,6 +14,10 @@ def plan_lines(e: Experiment, stack: StackDef) -> list[str]:
 
     lines = [f"{e.name} on {stack.name}: {e.load.users} users for {e.load.duration_s:g} s "
              f"through {stack.entry_url}; expect {e.expect}"]
+    if e.expect_by_stack:
+        per_stack = [f"{verdict} on {name}{' (this plan)' if name == stack.name else ''}"
+                     for name, verdict in e.expect_by_stack.items()]
+        lines.append(f"  expect per stack: {', '.join(per_stack)}")
     events = []
     for i, spec in enumerate(e.faults):
         fault = IMPLEMENTATIONS[spec.type](spec, None)

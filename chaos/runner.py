@@ -77,11 +77,14 @@ def say(opts: RunOptions, text: str) -> None:
 
 
 def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, StackDef]:
-    """Load and validate everything that can be checked without touching a container."""
+    """Load and validate everything that can be checked without touching a container.
+
+    ``stack_override`` (the CLI's ``--stack``) must name a stack, and, when the file's ``expect`` is
+    a mapping, one of its keys; the experiment returned carries the expectation for that stack."""
     experiment = load_experiment(path)
+    stack = find_stack(stack_override or experiment.stack)  # an unknown stack first, with a did-you-mean
     if stack_override:
         experiment = experiment.with_stack(stack_override)
-    stack = find_stack(experiment.stack)
     problems = validate_targets(experiment, set(stack.sites), set(stack.services))
     for i, spec in enumerate(experiment.faults):
         if spec.type not in IMPLEMENTATIONS:

@@ -16,6 +16,8 @@ from chaos.reports import iso_utc
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "pangyo-power-cut.yaml"
+# Its expectation per stack, as the shipped file writes it: pass on dual-site, fail on single-site.
+EXPECT_LINE = "expect: {dual-site: pass, single-site: fail}"
 SERVICES = ("login", "messaging", "payment")
 T0 = 1_764_000_000.0  # wall time of the load's start
 MONO0 = 5_000.0  # monotonic time of the load's start
@@ -39,7 +41,8 @@ def make_run(parent: Path, name: str = "run", *, outage_s: Mapping[str, float | 
 
     ``outage_s``: per service, how long it fails after the fault (None: until the heal); default
     3 s each. ``lost``: per service, how many acknowledged writes the read-back misses.
-    ``edit``: text replacements applied to the experiment file (e.g. ``{"expect: pass": "expect: fail"}``).
+    ``edit``: text replacements applied to the experiment file (e.g. ``{EXPECT_LINE: "expect: fail"}``).
+    Unedited, the run expects what the shipped file expects on ``stack``.
     """
     outage_s = {s: 3.0 for s in SERVICES} if outage_s is None else outage_s
     run_dir = Path(parent) / name

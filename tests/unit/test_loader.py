@@ -45,6 +45,8 @@ def test_pangyo_power_cut_reads_exactly() -> None:
     experiment = load_experiment(ROOT / "experiments" / "pangyo-power-cut.yaml")
     assert experiment.stack == "dual-site"
     assert experiment.expect == "pass"
+    assert experiment.expect_by_stack == {"dual-site": "pass", "single-site": "fail"}
+    assert experiment.with_stack("single-site").expect == "fail"
     assert experiment.tags == ("nightly", "site", "demo")
     assert experiment.load == Load(users=20, spawn_rate=20.0, duration_s=60.0, mix={})
     assert experiment.faults == (
@@ -262,6 +264,123 @@ def test_new_fault_types_load_with_their_defaults(kind: str, target: str, extra:
 def test_new_fault_types_refuse_bad_params(kind: str, target: str, extra: str, path: str, message: str) -> None:
     problems = problems_of(VALID + _FAULT.format(type=kind, target=target, extra=extra))
     assert [(p.line, p.path) for p in problems if message in p.message] == [(5, path)], problems
+
+
+# expect: one verdict, or a verdict per stack.
+
+_PER_STACK = VALID.replace("stack: dual-site\n", "stack: dual-site\nexpect: {dual-site: pass, single-site: fail}\n")
+
+
+def test_a_scalar_expect_holds_on_any_stack() -> None:
+    experiment = load_experiment_text(VALID.replace("stack: dual-site\n", "stack: dual-site\nexpect: fail\n"),
+                                      "demo.yaml")
+    assert (experiment.expect, experiment.expect_by_stack) == ("fail", {})
+    for stack in ("single-site", "kv-sentinel", "anything"):
+        moved = experiment.with_stack(stack)
+        assert (moved.stack, moved.expect, moved.expect_by_stack) == (stack, "fail", {})
+    assert experiment.expectations() == "fail"
+
+
+def test_expect_per_stack_resolves_for_the_stack_in_use() -> None:
+    experiment = load_experiment_text(_PER_STACK, "demo.yaml")
+    assert experiment.expect_by_stack == {"dual-site": "pass", "single-site": "fail"}
+    assert list(experiment.expect_by_stack) == ["dual-site", "single-site"]  # as written
+    assert (experiment.stack, experiment.expect) == ("dual-site", "pass")
+    single = experiment.with_stack("single-site")
+    assert (single.stack, single.expect) == ("single-site", "fail")
+    assert single.expect_by_stack == experiment.expect_by_stack
+    assert single.with_stack("dual-site").expect == "pass"
+    assert experiment.expectations() == "pass on dual-site, fail on single-site"
+
+
+def test_a_stack_the_mapping_does_not_name_is_invalid_input() -> None:
+    experiment = load_experiment_text(_PER_STACK, "demo.yaml")
+    with pytest.raises(ExperimentInvalid) as caught:
+        experiment.with_stack("kv-sentinel")
+    assert isinstance(caught.value, InvalidInput) and caught.value.exit_code == 2
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.path) == ("demo.yaml", "expect")
+    assert problem.message.startswith("no expectation for stack 'kv-sentinel': the file declares one only for "
+                                      "dual-site, single-site")
+
+
+def test_expect_in_block_style_with_a_single_stack() -> None:
+    text = VALID.replace("stack: dual-site\n", "stack: single-site\nexpect:\n  single-site: fail\n")
+    experiment = load_experiment_text(text, "demo.yaml")
+    assert (experiment.stack, experiment.expect, experiment.expect_by_stack) == (
+        "single-site", "fail", {"single-site": "fail"})
+
+
+@pytest.mark.parametrize(
+    ("expect", "at", "path", "message"),
+    [
+        ("{dual-site: pas, single-site: fail}", "pas", "expect.dual-site",
+         "'pas' is not one of pass, fail; did you mean 'pass'?"),
+        ("{dual-site: pass, single-site: fial}", "fial", "expect.single-site",
+         "'fial' is not one of pass, fail; did you mean 'fail'?"),
+        ("{dual-site: pass, single-site: FAIL}", "FAIL", "expect.single-site", "'FAIL' is not one of pass, fail"),
+        ("{dual-site: pass, single-site: true}", "true", "expect.single-site",
+         "expected a string, got a boolean (true)"),
+        ("{dual-site: pass, single-site: {x: 1}}", "{x", "expect.single-site", "expected a string, got a mapping"),
+        ("{dual-site: pass, ../etc: fail}", "../etc", "expect.../etc", "expected a stack name"),
+        ("{dual-site: pass, dual-site: fail}", "dual-site", "expect.dual-site", "duplicate key 'dual-site'"),
+        ("{}", "{", "expect", "got an empty mapping"),
+        ("[pass]", "[", "expect", "expected pass, fail or a mapping of stack to verdict"),
+        ("pas", "pas", "expect", "'pas' is not one of pass, fail; did you mean 'pass'?"),
+    ],
+)
+def test_bad_expect_is_reported_where_it_is_written(expect: str, at: str, path: str, message: str) -> None:
+    """Each problem at line 3, at the (last) place ``at`` is written in ``expect: ...``."""
+    problems = problems_of(VALID.replace("stack: dual-site\n", f"stack: dual-site\nexpect: {expect}\n"))
+    column = len("expect: ") + expect.rindex(at) + 1
+    assert [(p.line, p.column, p.path) for p in problems if message in p.message] == [(3, column, path)], problems
+    assert len(problems) == 1, problems
+
+
+def test_the_stack_must_be_one_the_mapping_names() -> None:
+    problems = problems_of(VALID.replace("stack: dual-site\n", "stack: dual-site\nexpect: {kv-sentinel: fail}\n"))
+    assert [(p.line, p.column, p.path, p.message) for p in problems] == [
+        (2, 8, "stack", "stack 'dual-site' has no verdict in expect; expect names: kv-sentinel")]
+    problems = problems_of(VALID.replace("stack: dual-site\n",
+                                         "stack: dual-site\nexpect: {dual-sit: pass, single-site: fail}\n"))
+    assert [(p.line, p.column, p.path) for p in problems] == [(2, 8, "stack")]
+    assert "did you mean 'dual-sit'? expect names: dual-sit, single-site" in problems[0].message
+
+
+def _fits(schema: dict, value: object) -> bool:
+    """Whether ``value`` fits one of the expect schema's branches (the JSON Schema keywords it uses)."""
+    def fits(branch: dict) -> bool:
+        if branch["type"] == "string":
+            return isinstance(value, str) and value in branch["enum"]
+        return (isinstance(value, dict) and len(value) >= branch["minProperties"]
+                and all(re.fullmatch(branch["propertyNames"]["pattern"].strip("^$"), k) for k in value)
+                and all(fits_verdict(branch["additionalProperties"], v) for v in value.values()))
+
+    def fits_verdict(verdict: dict, v: object) -> bool:
+        return verdict["type"] == "string" and isinstance(v, str) and v in verdict["enum"]
+
+    return sum(fits(branch) for branch in schema["oneOf"]) == 1
+
+
+def test_json_schema_takes_one_verdict_or_a_verdict_per_stack() -> None:
+    schema = json.loads(json.dumps(json_schema()))["properties"]["expect"]
+    scalar, per_stack = schema["oneOf"]
+    assert (scalar["type"], scalar["enum"]) == ("string", ["pass", "fail"])
+    assert per_stack["type"] == "object"
+    assert per_stack["additionalProperties"] == {"type": "string", "enum": ["pass", "fail"]}
+    assert schema["default"] == "pass"
+    assert _fits(schema, "pass") and _fits(schema, "fail")
+    assert _fits(schema, {"dual-site": "pass", "single-site": "fail"})
+    for bad in ("pas", {}, {"dual-site": "maybe"}, {"Dual Site": "pass"}, ["pass"], True):
+        assert not _fits(schema, bad), bad
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_json_schema_accepts_the_shipped_expect(path: Path) -> None:
+    import yaml
+
+    document = yaml.safe_load(path.read_text())
+    assert _fits(json_schema()["properties"]["expect"], document.get("expect", "pass"))
 
 
 # Targets against a stack.

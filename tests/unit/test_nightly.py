@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from run_folder import EXPERIMENT, make_run
+from run_folder import EXPECT_LINE, EXPERIMENT, ROOT, make_run
 
 import chaos.nightly as nightly
 from chaos.cli import main
@@ -24,7 +24,7 @@ NEVER = {"login": 3.0, "messaging": 3.0, "payment": None}
 def _experiment(folder: Path, name: str, stack: str, expect: str, tags: str) -> Path:
     text = EXPERIMENT.read_text()
     for old, new in (("name: pangyo-power-cut", f"name: {name}"), ("stack: dual-site", f"stack: {stack}"),
-                     ("expect: pass", f"expect: {expect}"), ("tags: [nightly, site, demo]", f"tags: {tags}")):
+                     (EXPECT_LINE, f"expect: {expect}"), ("tags: [nightly, site, demo]", f"tags: {tags}")):
         assert old in text
         text = text.replace(old, new)
     path = folder / f"{name}.yaml"
@@ -45,21 +45,27 @@ def experiments(tmp_path) -> Path:
 
 class FakeRunner:
     """Stands in for chaos.runner.run_experiment: writes and judges a synthetic run folder under
-    ``opts.runs_dir`` (as the runner does, with a report.html), per experiment name an outage."""
+    ``opts.runs_dir`` (as the runner does, with a report.html), per experiment name an outage; on
+    ``opts.stack`` when given, with the expectation for that stack."""
 
     def __init__(self, outages: dict | None = None, fail_on: dict | None = None):
         self.outages = outages or {"a-single": NEVER}
         self.fail_on = fail_on or {}  # experiment name -> exception to raise
         self.calls: list[tuple[str, Path]] = []
+        self.stacks: list[tuple[str, str | None]] = []  # (experiment, opts.stack) of each call
 
     def __call__(self, path, opts):
         e = load_experiment(path)
+        if opts.stack:
+            e = e.with_stack(opts.stack)
         self.calls.append((e.name, Path(opts.runs_dir)))
+        self.stacks.append((e.name, opts.stack))
         if e.name in self.fail_on:
             raise self.fail_on[e.name]
-        run_dir = make_run(opts.runs_dir, f"run-{e.name}", stack=e.stack, outage_s=self.outages.get(e.name),
+        run_dir = make_run(opts.runs_dir, f"run-{e.name}-{e.stack}", stack=e.stack,
+                           outage_s=self.outages.get((e.name, e.stack), self.outages.get(e.name)),
                            duration_s=60.0, step_s=0.25,
-                           edit={"name: pangyo-power-cut": f"name: {e.name}", "expect: pass": f"expect: {e.expect}"})
+                           edit={"name: pangyo-power-cut": f"name: {e.name}", EXPECT_LINE: f"expect: {e.expect}"})
         (run_dir / "report.html").write_text("<!DOCTYPE html><p>report</p>")
         journal = read_journal(run_dir)
         return journal, 0 if journal["verdict"] == journal["expected"] else 1
@@ -98,7 +104,8 @@ def test_index_links_each_report_and_is_self_contained(tmp_path, experiments, fa
     page = (out / "index.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "<link" not in page
     hrefs = re.findall(r'href="([^"]+)"', page)
-    assert hrefs == ["junit.xml", "runs/run-b-dual/report.html", "runs/run-a-single/report.html"]
+    assert hrefs == ["junit.xml", "runs/run-b-dual-dual-site/report.html",
+                     "runs/run-a-single-single-site/report.html"]
     for href in hrefs:
         assert (out / href).is_file()
     assert "2 of 2 runs as expected" in page
@@ -193,3 +200,69 @@ def test_cli_nightly_prints_each_run_and_exits_with_the_result(tmp_path, experim
     assert "  PASS    b-dual on dual-site (as expected)" in text
     assert "  FAIL    a-single on single-site (as expected)" in text
     assert f"index: {out / 'index.html'}" in text and f"junit: {out / 'junit.xml'}" in text
+
+
+# An experiment whose expect is a mapping runs once per stack it names.
+
+
+def test_planning_expands_an_expect_mapping_into_one_run_per_stack(tmp_path):
+    path = tmp_path / "pangyo-power-cut.yaml"
+    path.write_text(EXPERIMENT.read_text())
+    planned = nightly.plan_runs(path, load_experiment(path))
+    assert [(p.path, p.stack, p.experiment.stack, p.experiment.expect) for p in planned] == [
+        (path, "dual-site", "dual-site", "pass"), (path, "single-site", "single-site", "fail")]
+    assert {p.experiment.name for p in planned} == {"pangyo-power-cut"}
+
+
+def test_planning_a_scalar_expect_keeps_one_run_on_its_own_stack(experiments):
+    path = experiments / "a-single.yaml"
+    (p,) = nightly.plan_runs(path, load_experiment(path))
+    assert (p.path, p.stack, p.experiment.stack, p.experiment.expect) == (path, "single-site", "single-site", "fail")
+
+
+def test_the_shipped_nightly_runs_the_power_cut_on_both_stacks_grouped_by_stack():
+    planned = nightly.select_experiments(ROOT / "experiments", "nightly")
+    power_cut = [(p.stack, p.experiment.expect) for p in planned if p.path.name == "pangyo-power-cut.yaml"]
+    assert power_cut == [("dual-site", "pass"), ("single-site", "fail")]
+    stacks = [p.stack for p in planned]
+    assert stacks == sorted(stacks)  # grouped: each stack comes up once
+
+
+@pytest.fixture
+def with_mapping(experiments) -> Path:
+    """d-both: expect {dual-site: pass, single-site: fail}, tagged nightly, beside a-single and b-dual."""
+    _experiment(experiments, "d-both", "dual-site", "{dual-site: pass, single-site: fail}", "[nightly]")
+    return experiments
+
+
+def test_a_mapping_runs_once_per_stack_with_that_stacks_expectation(tmp_path, with_mapping, fake):
+    fake.outages[("d-both", "single-site")] = NEVER
+    result = nightly.run_nightly(tmp_path / "nightly", experiments_dir=with_mapping)
+    assert fake.stacks == [("b-dual", "dual-site"), ("d-both", "dual-site"), ("a-single", "single-site"),
+                           ("d-both", "single-site")]
+    assert fake.room == ["dual-site", "dual-site", "single-site", "single-site"]
+    assert [(j["experiment"]["name"], j["stack"], j["verdict"], j["expected"], j["matches_expectation"])
+            for j in result.journals] == [
+        ("b-dual", "dual-site", "pass", "pass", True), ("d-both", "dual-site", "pass", "pass", True),
+        ("a-single", "single-site", "fail", "fail", True), ("d-both", "single-site", "fail", "fail", True)]
+    assert result.exit_code == 0
+    assert "4 of 4 runs as expected" in result.index.read_text()
+    suites = ET.parse(result.junit).getroot().findall("testsuite")
+    assert [s.get("name") for s in suites] == ["b-dual on dual-site", "d-both on dual-site",
+                                               "a-single on single-site", "d-both on single-site"]
+
+
+def test_a_mapping_run_against_its_expectation_exits_1(tmp_path, with_mapping, fake):
+    # d-both recovers on single-site, where it is expected to fail.
+    result = nightly.run_nightly(tmp_path / "nightly", experiments_dir=with_mapping)
+    (surprise,) = [j for j in result.journals if j["verdict"] != j["expected"]]
+    assert (surprise["experiment"]["name"], surprise["stack"], surprise["expected"]) == ("d-both", "single-site",
+                                                                                       "fail")
+    assert result.exit_code == 1
+
+
+def test_a_mapping_naming_an_unknown_stack_stops_the_suite_before_any_run(tmp_path, experiments, fake):
+    _experiment(experiments, "e-typo", "dual-site", "{dual-site: pass, single-sit: fail}", "[nightly]")
+    with pytest.raises(InvalidInput, match="unknown stack 'single-sit'; did you mean 'single-site'"):
+        nightly.run_nightly(tmp_path / "nightly", experiments_dir=experiments)
+    assert fake.calls == []
