@@ -61,4 +61,6 @@ def test_kv_sentinel_async_loses_acknowledged_writes_and_lists_them(chaos_run, c
     assert set(kv["lost_ids"]) == missing and len(missing) == kv["lost_writes"]
     lost_check = next(c for c in journal["checks"] if c["name"] == "lost_writes[kv]")
     assert lost_check["verdict"] == "fail", lost_check
-    assert journal["verdict"] == "fail" and code == 1
+    # The verdict is FAIL, and the file expects it on this stack: the run matches, exit 0.
+    assert journal["verdict"] == "fail" and journal["expected"] == "fail" and journal["matches_expectation"]
+    assert code == 0
