@@ -8,18 +8,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError
 
 
+def _progress_stream(args):
+    """Where a run's progress goes: stdout; stderr with --json (stdout is the journal); nowhere
+    with --quiet (the one-line verdict and errors are still printed)."""
+    if args.quiet:
+        return open(os.devnull, "w")
+    return sys.stderr if args.json else sys.stdout
+
+
+def verdict_line(journal: dict) -> str:
+    """``pangyo-power-cut on dual-site: PASS (expected pass) runs/<id>/journal.json``."""
+    return (f"{journal['experiment']['name']} on {journal['stack']}: {journal['verdict'].upper()} "
+            f"(expected {journal['expected']})")
+
+
 def _cmd_run(args) -> int:
     from chaos.runner import RunOptions, run_experiment
 
+    out = _progress_stream(args)
     opts = RunOptions(stack=args.stack, runs_dir=Path(args.runs_dir), bring_up=not args.no_up,
-                      color=sys.stdout.isatty(), out=sys.stdout)
-    _, code = run_experiment(args.file, opts)
+                      color=out is sys.stdout and sys.stdout.isatty(), out=out)
+    journal, code = run_experiment(args.file, opts)
+    if args.json:
+        print(json.dumps(journal, indent=2))
+    elif args.quiet:
+        print(f"{verdict_line(journal)} {Path(args.runs_dir) / journal['run_id'] / 'journal.json'}")
     return code
 
 
@@ -89,11 +109,21 @@ def _cmd_report(args) -> int:
 def _cmd_nightly(args) -> int:
     from chaos.nightly import default_out, run_nightly
 
+    out = _progress_stream(args)
     result = run_nightly(Path(args.out) if args.out else default_out(), tag=args.tag,
-                         experiments_dir=Path(args.experiments), stream=sys.stdout,
-                         color=sys.stdout.isatty())
-    print()
+                         experiments_dir=Path(args.experiments), stream=out,
+                         color=out is sys.stdout and sys.stdout.isatty())
+    if args.json:
+        print(json.dumps({"exit_code": result.exit_code, "index": str(result.index), "junit": str(result.junit),
+                          "runs": [{"experiment": j["experiment"]["name"], "stack": j["stack"], "run_id": j["run_id"],
+                                    "verdict": j["verdict"], "expected": j["expected"]} for j in result.journals]},
+                         indent=2))
+        return result.exit_code
+    if not args.quiet:
+        print()
     for j in result.journals:
+        if args.quiet and j["verdict"] == j["expected"]:
+            continue  # quiet: only what differs from its expectation
         mark = "as expected" if j["verdict"] == j["expected"] else f"EXPECTED {j['expected'].upper()}"
         print(f"  {j['verdict'].upper():7} {j['experiment']['name']} on {j['stack']} ({mark})")
     print(f"index: {result.index}\njunit: {result.junit}")
@@ -110,7 +140,7 @@ def _cmd_up(args) -> int:
         raise EnvironmentProblem(f"stack {', '.join(clashes)} is up and publishes the same ports; "
                                  f"take it down first: chaos-harness down --stack {clashes[0]}")
     print(f"bringing up {stack.name} (waits for every healthcheck)...", flush=True)
-    Compose(stack).up()
+    Compose(stack).up(progress=lambda line: print(f"  {line}", flush=True))
     print(f"{stack.name} is up: entry point {stack.entry_url}")
     return EXIT_PASS
 
@@ -166,6 +196,14 @@ def _cmd_init_stack(args) -> int:
     return EXIT_PASS
 
 
+def _machine_flags(parser) -> None:
+    quiet_or_json = parser.add_mutually_exclusive_group()
+    quiet_or_json.add_argument("--quiet", action="store_true",
+                               help="no progress: one line per verdict (errors still go to stderr)")
+    quiet_or_json.add_argument("--json", action="store_true",
+                               help="the result as JSON on stdout; progress on stderr")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chaos-harness", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -175,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--stack", help="override the experiment's stack")
     r.add_argument("--runs-dir", default="runs")
     r.add_argument("--no-up", action="store_true", help="do not bring the stack up; it must be running")
+    _machine_flags(r)
     r.set_defaults(func=_cmd_run)
 
     g = sub.add_parser("gameday", help="run one experiment step by step with a facilitator: a go before "
@@ -215,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--tag", default="nightly")
     n.add_argument("--out", help="the suite's folder (default: runs/nightly-<UTC time>)")
     n.add_argument("--experiments", default="experiments", help="folder of experiment files")
+    _machine_flags(n)
     n.set_defaults(func=_cmd_nightly)
 
     i = sub.add_parser("init-stack", help="check a compose file against the stack contract; says what is missing")

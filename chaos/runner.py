@@ -219,7 +219,7 @@ class Run:
             say(opts, f"[stack] bringing up {self.stack.name} (compose project {self.stack.project}); "
                       f"waits for every healthcheck, up to {self.stack.ready_timeout_s:.0f} s")
             t = time.monotonic()
-            Compose(self.stack).up()
+            Compose(self.stack).up(progress=lambda line: say(opts, f"[stack] {line}"))
             say(opts, f"[stack] ready in {time.monotonic() - t:.0f} s")
         for line in run_prepare(self.stack):
             say(opts, f"[prepare] {line}")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import difflib
 import os
 import subprocess
+import tempfile
 import time
+from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,9 +120,39 @@ class Compose:
             raise EnvironmentProblem(f"`docker compose {' '.join(args)}` failed:\n{tail}")
         return proc
 
-    def up(self) -> None:
+    def up(self, progress: Callable[[str], None] | None = None, every_s: float = 5.0) -> None:
+        """``up -d --wait``; every ``every_s`` seconds meanwhile, ``progress`` gets a line saying how
+        many of the stack's containers are healthy (see ``health_line``)."""
         t = int(self.stack.ready_timeout_s)
-        self.run("up", "-d", "--wait", "--wait-timeout", str(t), timeout=t + 60)
+        args = ("up", "-d", "--wait", "--wait-timeout", str(t))
+        if progress is None:
+            self.run(*args, timeout=t + 60)
+            return
+        start = time.monotonic()
+        with tempfile.TemporaryFile("w+") as log:
+            proc = subprocess.Popen(self._cmd(*args), stdout=log, stderr=subprocess.STDOUT, text=True)
+            try:
+                while proc.poll() is None:
+                    try:
+                        proc.wait(timeout=every_s)
+                    except subprocess.TimeoutExpired:
+                        elapsed = time.monotonic() - start
+                        if elapsed > t + 60:
+                            raise EnvironmentProblem(f"`docker compose {' '.join(args)}` did not finish in "
+                                                     f"{t + 60} s") from None
+                        try:
+                            line = health_line(containers(docker_client(), self.stack))
+                        except Exception as e:  # noqa: BLE001 - progress is best effort
+                            line = f"({type(e).__name__} while counting)"
+                        progress(f"{elapsed:4.0f} s: {line}")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if proc.returncode != 0:
+                log.seek(0)
+                tail = "\n".join(log.read().strip().splitlines()[-15:])
+                raise EnvironmentProblem(f"`docker compose {' '.join(args)}` failed:\n{tail}")
 
     def down(self, volumes: bool = True) -> None:
         args = ["down", "--remove-orphans", "-t", "5"] + (["-v"] if volumes else [])
@@ -134,6 +166,29 @@ class Compose:
     def images(self) -> list[str]:
         raw = yaml.safe_load(self.stack.compose_file.read_text())
         return sorted({s["image"] for s in raw.get("services", {}).values() if "image" in s})
+
+
+def health_line(found: list) -> str:
+    """``9/15 healthy; starting: a, b; exited: c``: the containers' states in one line (a container
+    without a healthcheck counts as healthy once running)."""
+    healthy, others = 0, {}
+    for c in found:
+        state = c.attrs.get("State") or {}
+        if isinstance(state, str):  # a sparse listing: "running", health only in the status text
+            text = c.attrs.get("Status") or ""
+            status = state
+            health = next((h for h in ("unhealthy", "healthy", "starting") if f"({h}" in text), None)
+        else:
+            status = state.get("Status", c.status)
+            health = (state.get("Health") or {}).get("Status")
+        if status == "running" and health in (None, "healthy"):
+            healthy += 1
+        else:
+            key = health if status == "running" else status
+            others.setdefault(key, []).append(c.labels.get("com.docker.compose.service") or c.name)
+    parts = [f"{healthy}/{len(found)} healthy"]
+    parts += [f"{k}: {', '.join(sorted(v))}" for k, v in sorted(others.items())]
+    return "; ".join(parts)
 
 
 def published_ports(stack: StackDef) -> set[int]:
