@@ -57,7 +57,9 @@ class Client:
         msg_id = uuid.uuid4().hex
         r = requests.post(f"{self.base}/messaging/rooms/faults/messages", headers=self.headers, timeout=timeout,
                           json={"client_msg_id": msg_id, "text": "x"})
-        r.raise_for_status()
+        if r.status_code >= 400:  # say which site answered what, not only the status
+            raise requests.HTTPError(f"{r.status_code} from site {r.headers.get('X-Site', '?')} after "
+                                     f"{time.monotonic() - t:.2f} s: {r.text[:200]}", response=r)
         self.acked.append(msg_id)
         return time.monotonic() - t
 

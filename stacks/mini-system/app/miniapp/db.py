@@ -74,8 +74,12 @@ class Database:
         self.schema = list(schema)
         self.ready = False
         self.watchdog = Watchdog()
+        # min_size 4: connections are opened ahead of need. Across a slow WAN a new connection
+        # takes about 6 round trips (TCP, SSL request, SCRAM, read-write check); at 400 ms RTT that
+        # is past connect_timeout, so a pool that had to grow under a latency fault answered 503
+        # (tests/integration/test_faults.py::test_latency_..., found in CI).
         self.pool = ConnectionPool(
-            url, min_size=1, max_size=max_size, timeout=POOL_TIMEOUT_S, open=False, name=name,
+            url, min_size=min(4, max_size), max_size=max_size, timeout=POOL_TIMEOUT_S, open=False, name=name,
             check=self._check,
             # Give up a reconnection attempt after 2 s instead of backing off for minutes: the
             # next request (health checks come every 500 ms) starts a new one, so a recovered
