@@ -15,34 +15,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chaos import history  # noqa: E402
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of an ascending list (None when empty)."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-len(sorted_values) * q // 100))  # ceil(n * q / 100), at least 1
-    return sorted_values[int(rank) - 1]
+from chaos.checks.availability import latency_ms, ratio  # noqa: E402
 
 
 def steady_figures(ops, start: float, stop: float) -> dict[str, dict]:
     """Per service, over the ops that started in [start, stop) (monotonic seconds): req/s, ok share,
-    and p50/p95/p99 latency (ms) of the ok ones."""
-    span = stop - start
-    out: dict[str, dict] = {}
+    and p50/p95/p99 latency (ms) of the ok ones, computed as the checks compute them."""
+    by_service: dict[str, list] = {}
     for op in ops:
         if start <= op.mono < stop:
-            s = out.setdefault(op.service, {"n": 0, "ok": 0, "lat": []})
-            s["n"] += 1
-            if op.outcome == "ok":
-                s["ok"] += 1
-                s["lat"].append(op.latency * 1000)
-    figures = {}
-    for name, s in sorted(out.items()):
-        lat = sorted(s["lat"])
-        figures[name] = {"req_s": s["n"] / span, "ok_pct": 100 * s["ok"] / s["n"],
-                         **{f"p{q}": percentile(lat, q) for q in (50, 95, 99)}}
-    return figures
+            by_service.setdefault(op.service, []).append(op)
+    return {name: {"req_s": len(s) / (stop - start), "ok_pct": 100 * ratio(s), **latency_ms(s)}
+            for name, s in sorted(by_service.items())}
 
 
 def main(argv: list[str]) -> int:
