@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import signal
 import subprocess
-import tempfile
 import time
 from typing import Callable
 from dataclasses import dataclass, field
@@ -110,49 +110,50 @@ class Compose:
     def _cmd(self, *args: str) -> list[str]:
         return ["docker", "compose", "-p", self.stack.project, "-f", str(self.stack.compose_file), *args]
 
-    def run(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = 600, check: bool = True,
+            progress: Callable[[float], None] | None = None, every_s: float = 5.0) -> subprocess.CompletedProcess:
+        """``docker compose ARGS``; EnvironmentProblem when it fails (with ``check``) or outlasts
+        ``timeout``. With ``progress``, it is called with the seconds elapsed every ``every_s``."""
+        start = time.monotonic()
+        # Its own process group: on a timeout or Ctrl-C the CLI and the compose plugin it runs go together.
+        proc = subprocess.Popen(self._cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         try:
-            proc = subprocess.run(self._cmd(*args), capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise EnvironmentProblem(f"`docker compose {' '.join(args)}` did not finish in {timeout:.0f} s") from None
-        if check and proc.returncode != 0:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+            while True:
+                left = timeout - (time.monotonic() - start)
+                try:
+                    stdout, stderr = proc.communicate(timeout=max(0.0, min(left, every_s if progress else left)))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() - start >= timeout:
+                        raise EnvironmentProblem(f"`docker compose {' '.join(args)}` did not finish in "
+                                                 f"{timeout:.0f} s") from None
+                    if progress:
+                        progress(time.monotonic() - start)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        if check and done.returncode != 0:
+            tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
             raise EnvironmentProblem(f"`docker compose {' '.join(args)}` failed:\n{tail}")
-        return proc
+        return done
 
     def up(self, progress: Callable[[str], None] | None = None, every_s: float = 5.0) -> None:
         """``up -d --wait``; every ``every_s`` seconds meanwhile, ``progress`` gets a line saying how
         many of the stack's containers are healthy (see ``health_line``)."""
         t = int(self.stack.ready_timeout_s)
-        args = ("up", "-d", "--wait", "--wait-timeout", str(t))
-        if progress is None:
-            self.run(*args, timeout=t + 60)
-            return
-        start = time.monotonic()
-        with tempfile.TemporaryFile("w+") as log:
-            proc = subprocess.Popen(self._cmd(*args), stdout=log, stderr=subprocess.STDOUT, text=True)
+
+        def report(elapsed: float) -> None:
             try:
-                while proc.poll() is None:
-                    try:
-                        proc.wait(timeout=every_s)
-                    except subprocess.TimeoutExpired:
-                        elapsed = time.monotonic() - start
-                        if elapsed > t + 60:
-                            raise EnvironmentProblem(f"`docker compose {' '.join(args)}` did not finish in "
-                                                     f"{t + 60} s") from None
-                        try:
-                            line = health_line(containers(docker_client(), self.stack))
-                        except Exception as e:  # noqa: BLE001 - progress is best effort
-                            line = f"({type(e).__name__} while counting)"
-                        progress(f"{elapsed:4.0f} s: {line}")
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-            if proc.returncode != 0:
-                log.seek(0)
-                tail = "\n".join(log.read().strip().splitlines()[-15:])
-                raise EnvironmentProblem(f"`docker compose {' '.join(args)}` failed:\n{tail}")
+                line = health_line(containers(docker_client(), self.stack))
+            except Exception as e:  # noqa: BLE001 - progress is best effort
+                line = f"({type(e).__name__} while counting)"
+            progress(f"{elapsed:4.0f} s: {line}")
+
+        self.run("up", "-d", "--wait", "--wait-timeout", str(t), timeout=t + 60,
+                 progress=report if progress else None, every_s=every_s)
 
     def down(self, volumes: bool = True) -> None:
         args = ["down", "--remove-orphans", "-t", "5"] + (["-v"] if volumes else [])

@@ -221,11 +221,19 @@ def test_the_rebuild_runs_compose_up_for_exactly_the_site_services(stack, compos
 
 def test_the_rebuild_command_is_the_compose_cli_of_the_stack(stack, monkeypatch):
     seen = []
-    def run(cmd, **kw):
-        seen.append(cmd)
-        return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(subprocess, "run", run)
+    class Popen:  # the compose CLI, recorded instead of run
+        def __init__(self, cmd, **kw):
+            seen.append(cmd)
+            self.args, self.pid, self.returncode = cmd, 0, 0
+
+        def communicate(self, timeout=None):
+            return "", ""
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Popen)
     fault = make("site_loss", Target(site="pangyo"), stack, dual_site())
     fault.inject()
     fault.heal()
