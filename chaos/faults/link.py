@@ -94,6 +94,13 @@ class ToxicFault(WanFault):
         return f"removed {len(removed)} {self.toxic} toxics from {len(proxies)} proxies"
 
 
+class ConnectionEndingToxic(ToxicFault):
+    """A toxic that ends connections ``timeout_ms`` after they carry data (0: its own meaning)."""
+
+    def attributes(self) -> dict:
+        return {"timeout": self.spec.params.get("timeout_ms", 0)}
+
+
 class DisableFault(WanFault):
     """Disables every proxy of the target; the heal re-enables the ones this fault disabled."""
 

@@ -233,6 +233,11 @@ def _lasts(what: str) -> Param:
     return Param("duration_s", "duration", required=True, above=0, doc=f"Seconds {what}; then it is healed.")
 
 
+def _after_ms(what: str) -> Param:
+    """``timeout_ms`` of the Toxiproxy toxics that end connections (timeout, reset_peer)."""
+    return Param("timeout_ms", "int", default=0, min=0, doc=f"Milliseconds before each connection is {what}.")
+
+
 _DIRECTION = Param(
     "direction",
     "str",
@@ -289,13 +294,7 @@ register(
         type="timeout",
         targets=("link",),
         params=(
-            Param(
-                "timeout_ms",
-                "int",
-                default=0,
-                min=0,
-                doc="Milliseconds before each connection is closed; 0: held open forever, data dropped.",
-            ),
+            _after_ms("closed; 0: held open forever, data dropped"),
             _lasts("the link swallows data"),
             _DIRECTION,
         ),
@@ -308,13 +307,7 @@ register(
         type="reset_peer",
         targets=("link",),
         params=(
-            Param(
-                "timeout_ms",
-                "int",
-                default=0,
-                min=0,
-                doc="Milliseconds before each connection is reset; 0: at once.",
-            ),
+            _after_ms("reset; 0: at once"),
             _lasts("connections are reset"),
             _DIRECTION,
         ),

@@ -4,13 +4,10 @@
 from __future__ import annotations
 
 from chaos.faults.base import implementation
-from chaos.faults.link import ToxicFault
+from chaos.faults.link import ConnectionEndingToxic
 
 
 @implementation
-class ResetPeer(ToxicFault):
+class ResetPeer(ConnectionEndingToxic):
     type = "reset_peer"
     toxic = "reset_peer"
-
-    def attributes(self) -> dict:
-        return {"timeout": self.spec.params.get("timeout_ms", 0)}

@@ -6,13 +6,10 @@ connections it held."""
 from __future__ import annotations
 
 from chaos.faults.base import implementation
-from chaos.faults.link import ToxicFault
+from chaos.faults.link import ConnectionEndingToxic
 
 
 @implementation
-class Timeout(ToxicFault):
+class Timeout(ConnectionEndingToxic):
     type = "timeout"
     toxic = "timeout"
-
-    def attributes(self) -> dict:
-        return {"timeout": self.spec.params.get("timeout_ms", 0)}
