@@ -109,6 +109,12 @@ def settle(stack, timeout_s: float = 180) -> None:
     assert not bad, bad
 
 
+def assert_steady_state(stack, within_s: float) -> None:
+    """The stack's own steady state (one primary, a synchronous standby streaming) holds."""
+    held = wait_steady_state(stack, within_s)
+    assert all(ok for ok, _, _ in held.values()), held
+
+
 def test_latency_on_the_wan_slows_synchronous_commits_and_heals(chaos_stack):
     settle(chaos_stack)
     client = Client(chaos_stack)
@@ -153,8 +159,7 @@ def test_isolating_pangyo_leaves_exactly_one_primary_at_chuncheon(chaos_stack):
     # When the link returns, pangyo's old primary must follow chuncheon, not take the lock back:
     # Patroni 3.0.2 (Debian bookworm) overwrote the leader key after its lease had expired, both
     # sites ran timeline 2, and what chuncheon had acknowledged meanwhile was lost.
-    held = wait_steady_state(chaos_stack, 120)
-    assert all(ok for ok, _, _ in held.values()), held
+    assert_steady_state(chaos_stack, 120)
     assert primaries(chaos_stack) == {"pangyo": False, "chuncheon": True}
     retry_send(client)
     assert set(client.acked) <= client.stored_ids(), set(client.acked) - client.stored_ids()
@@ -339,8 +344,7 @@ def test_site_stop_hands_the_primary_over_gracefully_and_the_site_rejoins(chaos_
         f.heal()
     assert all(c.status == "running" for c in containers(docker_client(), chaos_stack, site="pangyo"))
     settle(chaos_stack)
-    held = wait_steady_state(chaos_stack, 120)
-    assert all(ok for ok, _, _ in held.values()), held  # pangyo re-joined as the synchronous standby
+    assert_steady_state(chaos_stack, 120)  # pangyo re-joined as the synchronous standby
     assert set(client.acked) <= client.stored_ids()
 
 
@@ -388,5 +392,4 @@ def test_a_decoy_outside_the_project_survives_every_fault_untouched(chaos_stack)
         decoy.remove(force=True)
         volume.remove(force=True)
     settle(chaos_stack)
-    held = wait_steady_state(chaos_stack, 180)
-    assert all(ok for ok, _, _ in held.values()), held  # chuncheon rebuilt and re-joined
+    assert_steady_state(chaos_stack, 180)  # chuncheon rebuilt and re-joined

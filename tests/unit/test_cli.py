@@ -19,6 +19,15 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           cwd=cwd, env=env, timeout=60)
 
 
+def edited_power_cut(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the shipped power-cut experiment with ``old`` replaced by ``new``."""
+    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return path
+
+
 def test_missing_file_exits_2_naming_it():
     p = cli("run", "no-such.yaml")
     assert p.returncode == 2
@@ -26,10 +35,7 @@ def test_missing_file_exits_2_naming_it():
 
 
 def test_misspelled_key_exits_2_naming_file_line_and_key(tmp_path):
-    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
-    assert "duration_s:" in text
-    bad = tmp_path / "typo.yaml"
-    bad.write_text(text.replace("duration_s:", "duraton_s:", 1))
+    bad = edited_power_cut(tmp_path, "typo.yaml", "duration_s:", "duraton_s:")
     line = next(i for i, l in enumerate(bad.read_text().splitlines(), 1) if "duraton_s" in l)
     p = cli("run", str(bad))
     assert p.returncode == 2
@@ -44,9 +50,7 @@ def test_unknown_stack_exits_2_with_suggestion():
 
 
 def test_unknown_site_in_target_exits_2(tmp_path):
-    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
-    bad = tmp_path / "site.yaml"
-    bad.write_text(text.replace("site: pangyo", "site: pangyoo"))
+    bad = edited_power_cut(tmp_path, "site.yaml", "site: pangyo", "site: pangyoo")
     p = cli("validate", str(bad))
     assert p.returncode == 2
     assert "pangyoo" in p.stderr and "did you mean 'pangyo'" in p.stderr
@@ -75,9 +79,7 @@ def test_validate_and_plan_the_wan_experiments():
 
 
 def test_plan_says_a_fault_outlasting_the_load_is_healed_when_it_ends(tmp_path):
-    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
-    f = tmp_path / "long.yaml"
-    f.write_text(text.replace("power_returns_after_s: 30", "power_returns_after_s: 90"))
+    f = edited_power_cut(tmp_path, "long.yaml", "power_returns_after_s: 30", "power_returns_after_s: 90")
     p = cli("plan", str(f))
     assert p.returncode == 0, p.stderr
     assert "t=  60.0s  f0 healed when the load ends (its 90 s would end at t=105s)" in p.stdout
@@ -157,10 +159,7 @@ def test_validate_checks_every_stack_of_an_expect_mapping(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == ("experiments/pangyo-power-cut.yaml: ok (pangyo-power-cut on dual-site, single-site, "
                                 "1 faults, 3 thresholds; expect pass on dual-site, fail on single-site)")
-    text = (ROOT / "experiments" / "pangyo-power-cut.yaml").read_text()
-    assert "single-site: fail}" in text
-    bad = tmp_path / "no-such-stack.yaml"
-    bad.write_text(text.replace("single-site: fail}", "single-sit: fail}"))
+    bad = edited_power_cut(tmp_path, "no-such-stack.yaml", "single-site: fail}", "single-sit: fail}")
     p = cli("validate", str(bad))
     assert p.returncode == 2
     assert "unknown stack 'single-sit'; did you mean 'single-site'?" in p.stderr
