@@ -64,6 +64,16 @@ def classify(status: int, error: BaseException | str | None, headers, is_write: 
     return "fail"
 
 
+def _body_excerpt(resp, limit: int = 120) -> str:
+    """``": <the answer's first characters>"`` for a failed request's history record, so a 503 tells
+    who gave it (the service's own JSON error, or a load balancer's HTML page); "" if none."""
+    try:
+        text = " ".join((resp.text or "").split())
+    except Exception:  # noqa: BLE001 - an undecodable or missing body
+        return ""
+    return f": {text[:limit]}" if text else ""
+
+
 def request(client, method: str, path: str, *, service: str, op: str, write_id: str | None = None,
             accept: Collection[int] = (), **kwargs):
     """Do one request through a Locust HTTP client; return the response if it was ok, else None.
@@ -91,7 +101,7 @@ def request(client, method: str, path: str, *, service: str, op: str, write_id: 
             response = resp
         else:
             error_text = (f"{type(error).__name__}: {error}" if isinstance(error, BaseException)
-                          else (str(error) if error else f"HTTP {status}"))
+                          else (str(error) if error else f"HTTP {status}{_body_excerpt(resp)}"))
             resp.failure(f"{outcome}: {error_text}")
     writer = _history()
     if writer is not None:

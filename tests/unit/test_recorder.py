@@ -1,0 +1,81 @@
+"""chaos.load.recorder.request: what one judged request leaves in the history (no Locust, no network)."""
+
+import pytest
+
+from chaos.history import iter_records
+from chaos.load import recorder
+
+
+class Answer:
+    def __init__(self, status, text=None, headers=None, error=None):
+        self.status_code, self._text, self.headers, self.error = status, text, headers or {}, error
+        self.marked = None
+
+    @property
+    def text(self):
+        if isinstance(self._text, Exception):
+            raise self._text
+        return self._text
+
+    def success(self):
+        self.marked = "success"
+
+    def failure(self, why):
+        self.marked = f"failure: {why}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class Client:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def request(self, method, path, name=None, catch_response=False, **kwargs):
+        assert catch_response and name
+        return self.answer
+
+
+@pytest.fixture
+def history_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOS_HISTORY_DIR", str(tmp_path))
+    monkeypatch.setattr(recorder, "_writer", None)
+    return tmp_path
+
+
+def _only_op(directory):
+    (path,) = directory.glob("load-*.jsonl")
+    (record,) = [r for r in iter_records([path]) if r["kind"] == "op"]
+    return record
+
+
+def test_a_failed_answer_records_who_gave_it(history_dir):
+    page = "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>"
+    answer = Answer(503, text=page)
+    assert recorder.request(Client(answer), "GET", "/x/ping", service="x", op="ping") is None
+    op = _only_op(history_dir)
+    assert op["outcome"] == "fail" and op["status"] == 503
+    # The load balancer's own page, whitespace folded: not the service's JSON error.
+    assert op["error"] == ("HTTP 503: <html><body><h1>503 Service Unavailable</h1> No server is "
+                           "available to handle this request. </body></html>")
+    assert answer.marked.startswith("failure: fail: HTTP 503: <html>")
+
+
+def test_a_long_body_is_cut_and_a_missing_or_broken_one_is_left_out(history_dir):
+    recorder.request(Client(Answer(500, text="x" * 1000)), "GET", "/a", service="x", op="a")
+    recorder.request(Client(Answer(503, text="")), "GET", "/b", service="x", op="b")
+    recorder.request(Client(Answer(502, text=UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"))),
+                     "GET", "/c", service="x", op="c")
+    (path,) = history_dir.glob("load-*.jsonl")
+    errors = [r["error"] for r in iter_records([path]) if r["kind"] == "op"]
+    assert errors == ["HTTP 500: " + "x" * 120, "HTTP 503", "HTTP 502"]
+
+
+def test_an_ok_answer_records_no_error(history_dir):
+    answer = Answer(200, text='{"ok": true}')
+    assert recorder.request(Client(answer), "GET", "/x/ping", service="x", op="ping") is answer
+    op = _only_op(history_dir)
+    assert op["outcome"] == "ok" and op["error"] is None and answer.marked == "success"
