@@ -8,9 +8,12 @@ experiment the primary dies and another one takes over. Guarantees:
   (:data:`TX_BUDGET_S`, enforced by :class:`~miniapp.watchdog.Watchdog` even if the network
   silently drops packets).
 * No poisoned connections: a connection that saw an unexpected database error is closed (the pool
-  replaces it) and the pool is drained (a failover breaks every connection at once); every pooled
-  connection is checked before use. New connections must be read-write (a demoted primary is
-  refused), so the request after a failover gets a fresh connection to the new primary.
+  replaces it) and the pool is drained (a failover breaks every connection at once); a pooled
+  connection is checked before use unless it finished a transaction less than
+  :data:`RECHECK_AFTER_S` ago with no database error seen since (the check is a round trip to the
+  primary, across the WAN for the other site's apps: on every request it cost a fifth of a send's
+  round trips). New connections must be read-write (a demoted primary is refused), so the request
+  after a failover gets a fresh connection to the new primary.
 * Honest outcomes: :class:`DatabaseUnavailable` says ``outcome_unknown`` when a write's COMMIT was
   sent but its answer was lost, or when the server committed locally but gave up waiting for the
   synchronous standby (its WARNING is caught), so the client is never told "ok" for a write that
@@ -27,6 +30,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from typing import Callable, Sequence, TypeVar
 
 import psycopg
@@ -41,6 +45,7 @@ T = TypeVar("T")
 POOL_TIMEOUT_S = 1.5  # < the load generator's 2 s timeout: a definite 503 beats a timeout
 TX_BUDGET_S = 5.0  # > statement_timeout, so the server normally gives up first
 CHECK_BUDGET_S = 1.0
+RECHECK_AFTER_S = 1.0  # a connection idle longer than this is checked before it is handed out
 SCHEMA_LOCK_KEY = 7_262_021  # one advisory lock for every service sharing the database
 RETRYABLE = (pgerr.SerializationFailure, pgerr.DeadlockDetected, pgerr.UniqueViolation)
 
@@ -74,6 +79,11 @@ class Database:
         self.schema = list(schema)
         self.ready = False
         self.watchdog = Watchdog()
+        # When each pooled connection last finished a transaction that worked, and when a database
+        # error was last seen (which drains the pool): a connection that worked after that, a
+        # moment ago, is handed out without a check.
+        self._worked_at: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._error_at = float("-inf")
         # min_size 4: connections are opened ahead of need. Across a slow WAN a new connection
         # takes about 6 round trips (TCP, SSL request, SCRAM, read-write check); at 400 ms RTT that
         # is past connect_timeout, so a pool that had to grow under a latency fault answered 503
@@ -120,12 +130,20 @@ class Database:
     # -- connections --------------------------------------------------------------------------
     def _check(self, conn: psycopg.Connection) -> None:
         """Pool check before handing out a connection; a broken one drains the whole pool."""
+        worked_at = self._worked_at.get(conn)
+        if worked_at is not None and worked_at > self._error_at \
+                and time.monotonic() - worked_at < RECHECK_AFTER_S:
+            return
         try:
             with self.watchdog.guard(conn, CHECK_BUDGET_S):
                 ConnectionPool.check_connection(conn)
         except Exception:
-            self.pool.drain()
+            self._drain()
             raise
+
+    def _drain(self) -> None:
+        self._error_at = time.monotonic()
+        self.pool.drain()
 
     def ping(self, timeout_s: float = 1.0) -> bool:
         """True if ``SELECT 1`` through the pool answers within about ``timeout_s``."""
@@ -139,7 +157,9 @@ class Database:
                 conn.execute("SELECT 1").fetchone()
                 conn.rollback()
             ok = True
+            self._worked_at[conn] = time.monotonic()
         except Exception:  # noqa: BLE001
+            self._error_at = time.monotonic()
             self._discard(conn)
         finally:
             self.pool.putconn(conn)
@@ -155,6 +175,11 @@ class Database:
     def run(self, fn: Callable[[psycopg.Connection], T], *, write: bool,
             serializable: bool = False, retries: int = 0) -> T:
         """Run ``fn(conn)`` in one transaction and commit; return what ``fn`` returned.
+
+        A read (``write=False``) runs in autocommit instead: no BEGIN and COMMIT, two round trips
+        fewer (across the WAN for the other site's apps), but each statement sees its own
+        snapshot, so a read whose figures must agree with each other is one statement (as
+        payment's audit is).
 
         ``fn`` may raise any non-database exception (an HTTP error): the transaction is rolled
         back and the exception propagates. Database errors become :class:`DatabaseUnavailable`,
@@ -184,8 +209,13 @@ class Database:
         try:
             with self.watchdog.guard(conn, TX_BUDGET_S):
                 try:
+                    # Local settings (the connection is idle between transactions): psycopg puts
+                    # the isolation level into the BEGIN it sends before a write's first statement.
+                    conn.autocommit = not write
                     conn.isolation_level = isolation
                     result = fn(conn)
+                    if not write:
+                        return result
                     committing = True
                     notices: list[str] = []
 
@@ -217,9 +247,11 @@ class Database:
         finally:
             if broken:
                 self._discard(conn)
+            else:
+                self._worked_at[conn] = time.monotonic()
             self.pool.putconn(conn)
             if broken:
-                self.pool.drain()
+                self._drain()
 
 
 def _rollback(conn: psycopg.Connection) -> bool:

@@ -144,17 +144,29 @@ def routes(router: APIRouter, ctx: Context) -> None:
                                 (body.client_msg_id,)).fetchone()
 
         def insert(conn):
-            _require_member(conn, room, user.username)
-            if (row := existing(conn)) is not None:
-                return row, False
-            # Locks the room's counter row until COMMIT: seqs are handed out in commit order.
-            (seq,) = conn.execute("UPDATE rooms SET last_seq = last_seq + 1 WHERE room = %s "
-                                  "RETURNING last_seq", (room,)).fetchone()
+            # Four round trips in all (BEGIN, these two statements, COMMIT): each one crosses the
+            # WAN from the other site's apps. First, membership and a stored duplicate, together.
+            member, room_exists, *stored = conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM room_members WHERE room = %(room)s AND username = %(user)s), "
+                f"EXISTS (SELECT 1 FROM rooms WHERE room = %(room)s), {_COLUMNS} "
+                f"FROM (SELECT) AS one LEFT JOIN messages ON client_msg_id = %(id)s",
+                {"room": room, "user": user.username, "id": body.client_msg_id}).fetchone()
+            if not room_exists:
+                raise ApiError(404, "no such room")
+            if not member:
+                raise ApiError(403, "not a member of this room")
+            if stored[0] is not None:
+                return tuple(stored), False
+            # The UPDATE locks the room's counter row until COMMIT: seqs are handed out in commit
+            # order. It runs even if the INSERT finds a duplicate (a data-modifying CTE always does).
             row = conn.execute(
+                f"WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE room = %(room)s "
+                f"RETURNING last_seq) "
                 f"INSERT INTO messages (room, seq, client_msg_id, sender, text) "
-                f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (client_msg_id) DO NOTHING "
-                f"RETURNING {_COLUMNS}",
-                (room, seq, body.client_msg_id, user.username, body.text)).fetchone()
+                f"SELECT %(room)s, last_seq, %(id)s, %(user)s, %(text)s FROM next "
+                f"ON CONFLICT (client_msg_id) DO NOTHING RETURNING {_COLUMNS}",
+                {"room": room, "id": body.client_msg_id, "user": user.username,
+                 "text": body.text}).fetchone()
             if row is None:  # a concurrent duplicate committed first: undo our seq, return its row
                 conn.rollback()
                 return existing(conn), False
