@@ -133,7 +133,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
             (user.username,)).fetchone(), write=False)
         if row is None:
             raise ApiError(404, "you have no wallet")
-        return {"username": row[0], "balance": row[1]}
+        return JSONResponse({"username": row[0], "balance": row[1]})  # no jsonable_encoder pass
 
     @router.post("/transfers", status_code=201,
                  responses=errors(401, 403, 404, 409, 413, 422, 503))
@@ -205,7 +205,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
             f"{_TRANSFER} WHERE t.from_account = {mine} OR t.to_account = {mine} "
             "ORDER BY t.id DESC LIMIT %(limit)s", {"me": user.username, "limit": limit}).fetchall(),
             write=False)
-        return {"transfers": [_transfer(r) for r in rows]}
+        return JSONResponse({"transfers": [_transfer(r) for r in rows]})
 
     @router.get("/audit", dependencies=[Depends(ctx.require_readback_token)],
                  responses=errors(403, 503))
