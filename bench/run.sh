@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# Steady mixed load on dual-site, then login's capacity; per-service figures of each in the steady
-# state (after a warm-up). Needs `make images`; the first run brings the stack up.
+# Steady mixed load on dual-site at each user count in USERS (default "130 150"), then login's
+# capacity; per-service figures of each in the steady state (after a warm-up). Needs `make images`;
+# the first run brings the stack up. Figures go to docs/benchmarks.md by hand, with date and machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HARNESS=${HARNESS:-.venv/bin/chaos-harness}
 PY=${PY:-.venv/bin/python}
-for exp in steady-load login-capacity; do
-  $HARNESS run "bench/$exp.yaml" --runs-dir runs/bench | tail -3
-  latest=$(ls -d runs/bench/*-"$exp"-* | tail -1)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+report() { # experiment-name
+  latest=$(ls -d runs/bench/*-"$1"-* | tail -1)
   $PY bench/report.py "$latest" --warmup "${WARMUP:-30}"
+}
+for users in ${USERS:-130 150}; do
+  case $users in ''|*[!0-9]*) echo "USERS must be whole numbers, got '$users'" >&2; exit 2;; esac
+  sed -E "s/^  users: [0-9]+$/  users: $users/" bench/steady-load.yaml > "$tmp/steady-load.yaml"
+  echo "== steady-load, $users users"
+  $HARNESS run "$tmp/steady-load.yaml" --runs-dir runs/bench | tail -3
+  report steady-load
 done
+echo "== login-capacity"
+$HARNESS run bench/login-capacity.yaml --runs-dir runs/bench | tail -3
+report login-capacity
