@@ -68,11 +68,11 @@ def main(argv: list[str]) -> int:
     m1 = machine_ticks(Path("/proc/stat").read_text().splitlines()[0])
     busy, idle = m1[0] - m0[0], m1[1] - m0[1]
     cores = (busy + idle) / 100 / (t1 - t0)  # USER_HZ is 100 on Linux
+    machine = busy / (busy + idle) * cores * 100
     rows = split(before, after, t1 - t0)
-    in_containers = sum(r[1] for r in rows)
     print(f"CPU over {t1 - t0:.0f} s, % of one core ({cores:.1f} cores):")
-    print(f"  {'machine (busy)':24} {busy / (busy + idle) * cores * 100:6.1f}")
-    print(f"  {'outside containers':24} {busy / (busy + idle) * cores * 100 - in_containers:6.1f}"
+    print(f"  {'machine (busy)':24} {machine:6.1f}")
+    print(f"  {'outside containers':24} {machine - sum(pct for _, pct in rows):6.1f}"
           "  (Locust, docker-proxy, dockerd, healthcheck processes, kernel)")
     for name, pct in rows:
         print(f"  {name:24} {pct:6.1f}")

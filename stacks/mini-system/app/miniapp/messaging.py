@@ -89,15 +89,25 @@ def readback(conn, ids: list[str]) -> dict[str, int]:
     return counts
 
 
-def _require_member(conn, room: str, username: str) -> None:
-    """404 if the room does not exist, 403 if ``username`` is not one of its members."""
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM room_members WHERE room = %s AND username = %s), "
-                       "EXISTS (SELECT 1 FROM rooms WHERE room = %s)",
-                       (room, username, room)).fetchone()
-    if not row[1]:
+def _require_member(conn, room: str, username: str, client_msg_id: str | None = None) -> tuple | None:
+    """404 if the room does not exist, 403 if ``username`` is not one of its members. With
+    ``client_msg_id``, also (in the same round trip) the message stored under that id, or None."""
+    params = {"room": room, "user": username, "id": client_msg_id}
+    membership = ("SELECT EXISTS (SELECT 1 FROM room_members WHERE room = %(room)s AND username = %(user)s), "
+                  "EXISTS (SELECT 1 FROM rooms WHERE room = %(room)s)")
+    if client_msg_id is None:
+        member, room_exists = conn.execute(membership, params).fetchone()
+        stored = None
+    else:
+        member, room_exists, *row = conn.execute(
+            f"{membership}, {_COLUMNS} FROM (SELECT) AS one LEFT JOIN messages ON client_msg_id = %(id)s",
+            params).fetchone()
+        stored = tuple(row) if row[0] is not None else None
+    if not room_exists:
         raise ApiError(404, "no such room")
-    if not row[0]:
+    if not member:
         raise ApiError(403, "not a member of this room")
+    return stored
 
 
 def routes(router: APIRouter, ctx: Context) -> None:
@@ -144,19 +154,10 @@ def routes(router: APIRouter, ctx: Context) -> None:
                                 (body.client_msg_id,)).fetchone()
 
         def insert(conn):
-            # Four round trips in all (BEGIN, these two statements, COMMIT): each one crosses the
-            # WAN from the other site's apps. First, membership and a stored duplicate, together.
-            member, room_exists, *stored = conn.execute(
-                f"SELECT EXISTS (SELECT 1 FROM room_members WHERE room = %(room)s AND username = %(user)s), "
-                f"EXISTS (SELECT 1 FROM rooms WHERE room = %(room)s), {_COLUMNS} "
-                f"FROM (SELECT) AS one LEFT JOIN messages ON client_msg_id = %(id)s",
-                {"room": room, "user": user.username, "id": body.client_msg_id}).fetchone()
-            if not room_exists:
-                raise ApiError(404, "no such room")
-            if not member:
-                raise ApiError(403, "not a member of this room")
-            if stored[0] is not None:
-                return tuple(stored), False
+            # Four round trips in all (BEGIN, two statements, COMMIT): each one crosses the WAN
+            # from the other site's apps. First, membership and a stored duplicate, together.
+            if (stored := _require_member(conn, room, user.username, body.client_msg_id)) is not None:
+                return stored, False
             # The UPDATE locks the room's counter row until COMMIT: seqs are handed out in commit
             # order. It runs even if the INSERT finds a duplicate (a data-modifying CTE always does).
             row = conn.execute(
