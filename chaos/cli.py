@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError
+from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError, Interrupted
 
 
 def _progress_stream(args):
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ChaosError as e:
+    except (ChaosError, Interrupted) as e:
         print(f"chaos-harness: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

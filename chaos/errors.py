@@ -5,11 +5,14 @@
      |    +-- ExperimentInvalid     every problem of one file at once, with line and key path
      +-- EnvironmentProblem         exit 3 (no Docker engine, image missing, stack not ready)
 
+    Interrupted (a BaseException)   exit 130 / 143 (Ctrl-C or SIGTERM during a run)
+
 A failed check is not an exception: it is a verdict (exit 1).
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 EXIT_PASS = 0
@@ -50,6 +53,17 @@ class Problem:
                 where += f":{self.column}"
         key = f" {self.path}:" if self.path else ""
         return f"{where}:{key} {self.message}"
+
+
+class Interrupted(BaseException):
+    """Raised from the runner's SIGINT/SIGTERM handler. A BaseException, like KeyboardInterrupt,
+    so that no ``except Exception`` on the way (the Docker SDK's, a fault's best-effort block)
+    can swallow it and let the run go on as if nothing had been pressed."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        self.exit_code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 
 class ExperimentInvalid(InvalidInput):

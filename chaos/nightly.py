@@ -39,7 +39,7 @@ from chaos.reports import build_journal, iso_utc, write_junit
 from chaos.reports.html import FILENAME as REPORT
 from chaos.reports.index import write_index
 from chaos.reports.junit import FILENAME as JUNIT
-from chaos.runner import Interrupted, RunOptions, prepare, run_experiment
+from chaos.runner import RunOptions, prepare, run_experiment
 from chaos.stack import Compose, conflicting_stacks, docker_client, find_stack
 
 RUNS = "runs"
@@ -159,9 +159,8 @@ def run_nightly(out: Path, tag: str = "nightly", experiments_dir: Path = Path("e
                     print(f"[{tag}] took down {name}: it is up on the same ports as {p.stack}",
                           file=stream, flush=True)
                 journal, _ = run_experiment(p.path, replace(opts, stack=p.stack))
-            except Interrupted:
-                raise
             except Exception as e:  # noqa: BLE001 - one run that cannot be carried out does not stop the suite
+                # (Ctrl-C, chaos.errors.Interrupted, is a BaseException: it ends the suite)
                 print(f"[{tag}] {p.experiment.name} on {p.stack} could not run: {e}", file=stream, flush=True)
                 journal = failed_run_journal(p, f"{type(e).__name__}: {e}", started)
                 errors += 1

@@ -31,8 +31,8 @@ from chaos import __version__
 from chaos import history as history_mod
 from chaos.abort import AbortMonitor
 from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
-from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EXIT_SIGINT, EXIT_SIGTERM, ChaosError,
-                          EnvironmentProblem, ExperimentInvalid, InvalidInput, Problem)
+from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EnvironmentProblem, ExperimentInvalid, InvalidInput,
+                          Interrupted, Problem)
 from chaos.experiment import Experiment
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
@@ -45,13 +45,6 @@ from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
 from chaos.stack import (Compose, StackDef, conflicting_stacks, docker_client, find_stack, missing_images,
                          run_prepare, wait_healthy, wait_steady_state)
 from chaos.toxiproxy import Toxiproxy
-
-
-class Interrupted(ChaosError):
-    def __init__(self, signum: int):
-        self.signum = signum
-        self.exit_code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 
 @dataclass
@@ -201,6 +194,7 @@ class Run:
         self.active: list[tuple[str, Fault]] = []  # injected and not yet healed
         self.steady_after: dict = {}  # steady-state name -> (holds, line, seconds), after the load
         self._marked_stop = False
+        self._signalled: int | None = None  # SIGINT/SIGTERM received during the load
         self.aborted: str | None = None  # why the run was stopped early (abort_if), if it was
 
     # ---------------------------------------------------------------------------------------
@@ -242,6 +236,7 @@ class Run:
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def on_signal(signum, _frame):
+            self._signalled = signum  # kept, in case a library's cleanup swallows the exception
             raise Interrupted(signum)
 
         for s in previous:
@@ -320,6 +315,8 @@ class Run:
         recent: dict = {}
         next_tick, next_progress = self.tick_s, 5.0
         while True:
+            if self._signalled is not None:
+                raise Interrupted(self._signalled)
             now = time.monotonic() - t0
             if gate is not None and now >= schedule.end(now):
                 break  # the (shifted) end of the load: the runner stops Locust itself

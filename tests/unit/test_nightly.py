@@ -16,7 +16,7 @@ from chaos.cli import main
 from chaos.errors import EnvironmentProblem, ExperimentInvalid, InvalidInput
 from chaos.loader import load_experiment
 from chaos.reports import read_journal
-from chaos.runner import Interrupted
+from chaos.errors import Interrupted
 
 NEVER = {"login": 3.0, "messaging": 3.0, "payment": None}
 
@@ -155,6 +155,23 @@ def test_an_interruption_stops_the_suite_after_writing_what_finished(tmp_path, e
     suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
     assert [s.get("name") for s in suites] == ["b-dual on dual-site"]
     assert "1 of 1 runs as expected" in (out / "index.html").read_text()
+
+
+def test_an_interruption_passes_every_except_exception_and_the_cli_exits_130(tmp_path, experiments, fake,
+                                                                               capsys):
+    # raised from a signal handler inside a library's ``except Exception`` block, it must go through
+    try:
+        try:
+            raise Interrupted(signal.SIGINT)
+        except Exception:  # noqa: BLE001 - what a library's best-effort block looks like
+            pytest.fail("Interrupted was swallowed by except Exception")
+    except Interrupted as e:
+        assert e.exit_code == 130 and str(e) == "interrupted by SIGINT"
+    assert Interrupted(signal.SIGTERM).exit_code == 143
+    fake.fail_on["a-single"] = Interrupted(signal.SIGTERM)
+    code = main(["nightly", "--out", str(tmp_path / "nightly"), "--experiments", str(experiments)])
+    assert code == 143
+    assert "chaos-harness: interrupted by SIGTERM" in capsys.readouterr().err
 
 
 def test_no_tagged_experiment_is_invalid_input(tmp_path, experiments, fake):
