@@ -1,4 +1,5 @@
-"""miniapp.db.Database's pool check without a database: which connections are checked before use.
+"""miniapp.db.Database without a database: which connections are checked before use, and how a
+write is committed (one statement in autocommit, or a transaction) and what a failure says of it.
 
 A connection that finished a transaction a moment ago, with no database error seen since, is handed
 out as it is; any other one is checked (a round trip), and a broken one drains the pool.
@@ -65,3 +66,102 @@ def test_after_a_database_error_every_connection_is_checked_and_a_dead_one_drain
     with pytest.raises(OSError):
         database._check(dead)
     assert database.checked == [worked, dead] and database.drained == [True, True]
+
+
+# -- transactions: how a write is committed, and what a failure says about its outcome ----------
+class TxConn:
+    """A connection that records how Database.run used it; ``steps`` are what each call of the
+    transaction's function does (an exception to raise, or a notice to deliver, else nothing)."""
+
+    def __init__(self):
+        self.autocommit, self.isolation_level = None, None
+        self.commits, self.handlers, self.seen_autocommit = 0, [], []
+        self.closed = False
+
+    def add_notice_handler(self, h):
+        self.handlers.append(h)
+
+    def remove_notice_handler(self, h):
+        self.handlers.remove(h)
+
+    def notice(self, text):
+        diag = type("Diag", (), {"message_primary": text})()
+        for h in list(self.handlers):
+            h(diag)
+
+    def commit(self):
+        self.commits += 1
+
+    def rollback(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def tx(monkeypatch):
+    database = db_mod.Database("postgresql://nobody@127.0.0.1:1/none")
+    database.ready = True
+    conn = TxConn()
+    monkeypatch.setattr(database.pool, "getconn", lambda *a, **k: conn)
+    monkeypatch.setattr(database.pool, "putconn", lambda c: None)
+    monkeypatch.setattr(database.pool, "drain", lambda: None)
+    monkeypatch.setattr(db_mod, "backoff", lambda attempt: None)
+    return database, conn
+
+
+def statement(conn, steps):
+    """The transaction's function: records the connection's mode, then plays the next step."""
+    def fn(c):
+        c.seen_autocommit.append(c.autocommit)
+        step = steps.pop(0) if steps else None
+        if isinstance(step, BaseException):
+            raise step
+        if isinstance(step, str):
+            c.notice(step)
+        return "row"
+    return fn
+
+
+def test_a_one_statement_write_runs_in_autocommit_without_a_commit_round_trip(tx):
+    database, conn = tx
+    assert database.run(statement(conn, []), write=True, one_statement=True) == "row"
+    assert conn.seen_autocommit == [True] and conn.commits == 0
+
+
+def test_a_write_of_several_statements_is_one_transaction_and_commits(tx):
+    database, conn = tx
+    assert database.run(statement(conn, []), write=True) == "row"
+    assert conn.seen_autocommit == [False] and conn.commits == 1
+
+
+def test_a_lost_connection_during_a_one_statement_write_leaves_its_outcome_unknown(tx):
+    database, conn = tx
+    with pytest.raises(db_mod.DatabaseUnavailable) as lost:
+        database.run(statement(conn, [db_mod.psycopg.OperationalError("server closed the connection")]),
+                     write=True, one_statement=True)
+    assert lost.value.outcome_unknown and conn.closed
+
+
+def test_a_lost_connection_before_commit_of_a_transaction_is_a_definite_failure(tx):
+    database, conn = tx
+    with pytest.raises(db_mod.DatabaseUnavailable) as lost:
+        database.run(statement(conn, [db_mod.psycopg.OperationalError("server closed the connection")]),
+                     write=True)
+    assert not lost.value.outcome_unknown and conn.commits == 0
+
+
+def test_a_one_statement_write_that_lost_a_unique_race_runs_again(tx):
+    database, conn = tx
+    steps = [db_mod.pgerr.UniqueViolation("duplicate key")]
+    assert database.run(statement(conn, steps), write=True, one_statement=True, retries=2) == "row"
+    assert conn.seen_autocommit == [True, True] and not conn.closed
+
+
+def test_a_one_statement_write_not_confirmed_by_the_sync_standby_is_not_acknowledged(tx):
+    database, conn = tx
+    steps = ["canceling wait for synchronous replication due to user request"]
+    with pytest.raises(db_mod.DatabaseUnavailable) as unsure:
+        database.run(statement(conn, steps), write=True, one_statement=True)
+    assert unsure.value.outcome_unknown and conn.handlers == []

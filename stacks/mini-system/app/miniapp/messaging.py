@@ -89,25 +89,41 @@ def readback(conn, ids: list[str]) -> dict[str, int]:
     return counts
 
 
-def _require_member(conn, room: str, username: str, client_msg_id: str | None = None) -> tuple | None:
-    """404 if the room does not exist, 403 if ``username`` is not one of its members. With
-    ``client_msg_id``, also (in the same round trip) the message stored under that id, or None."""
-    params = {"room": room, "user": username, "id": client_msg_id}
-    membership = ("SELECT EXISTS (SELECT 1 FROM room_members WHERE room = %(room)s AND username = %(user)s), "
-                  "EXISTS (SELECT 1 FROM rooms WHERE room = %(room)s)")
-    if client_msg_id is None:
-        member, room_exists = conn.execute(membership, params).fetchone()
-        stored = None
-    else:
-        member, room_exists, *row = conn.execute(
-            f"{membership}, {_COLUMNS} FROM (SELECT) AS one LEFT JOIN messages ON client_msg_id = %(id)s",
-            params).fetchone()
-        stored = tuple(row) if row[0] is not None else None
+_MEMBERSHIP = ("SELECT EXISTS (SELECT 1 FROM room_members WHERE room = %(room)s AND username = %(user)s) "
+               "AS is_member, EXISTS (SELECT 1 FROM rooms WHERE room = %(room)s) AS room_exists")
+
+# Sending is one statement, so one round trip in autocommit (it crosses the WAN from the other
+# site's apps): membership, a message already stored under the client's id, and, for a member
+# without one, the room's next seq and the new message. The UPDATE locks the room's counter row
+# until the statement commits, so seqs are handed out in commit order without gaps. A concurrent
+# duplicate that commits first makes the INSERT fail on the unique id, rolling the whole statement
+# back (the seq with it); the retry then finds the stored message.
+_SEND = f"""WITH m AS ({_MEMBERSHIP}),
+    stored AS (SELECT {_COLUMNS} FROM messages WHERE client_msg_id = %(id)s),
+    next AS (UPDATE rooms SET last_seq = last_seq + 1
+             WHERE room = %(room)s AND (SELECT is_member FROM m) AND NOT EXISTS (SELECT 1 FROM stored)
+             RETURNING last_seq),
+    added AS (INSERT INTO messages (room, seq, client_msg_id, sender, text)
+              SELECT %(room)s, last_seq, %(id)s, %(user)s, %(text)s FROM next
+              RETURNING {_COLUMNS})
+SELECT m.is_member, m.room_exists, added.*, stored.*
+FROM m LEFT JOIN added ON true LEFT JOIN stored ON true"""
+
+# A page of a room's messages with the membership it needs, in one statement: at least one row,
+# whose first two columns say whether the room exists and the reader is a member; the messages
+# (none for a non-member) fill the other columns.
+_PAGE = f"""WITH m AS ({_MEMBERSHIP})
+SELECT m.is_member, m.room_exists, page.* FROM m LEFT JOIN LATERAL (
+    SELECT {_COLUMNS} FROM messages WHERE room = %(room)s AND seq > %(after)s AND m.is_member
+    ORDER BY seq LIMIT %(limit)s) page ON true ORDER BY page.seq"""
+
+
+def _require_member(is_member: bool, room_exists: bool) -> None:
+    """404 if the room does not exist, 403 if the user is not one of its members."""
     if not room_exists:
         raise ApiError(404, "no such room")
-    if not member:
+    if not is_member:
         raise ApiError(403, "not a member of this room")
-    return stored
 
 
 def routes(router: APIRouter, ctx: Context) -> None:
@@ -149,31 +165,19 @@ def routes(router: APIRouter, ctx: Context) -> None:
                  responses=errors(401, 403, 404, 409, 413, 422, 503))
     def send(room: Room, body: NewMessage, user: CurrentUser):
         """Send a message to a room you are a member of (idempotent by ``client_msg_id``)."""
-        def existing(conn):
-            return conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE client_msg_id = %s",
-                                (body.client_msg_id,)).fetchone()
-
         def insert(conn):
-            # Four round trips in all (BEGIN, two statements, COMMIT): each one crosses the WAN
-            # from the other site's apps. First, membership and a stored duplicate, together.
-            if (stored := _require_member(conn, room, user.username, body.client_msg_id)) is not None:
+            is_member, room_exists, *rest = conn.execute(
+                _SEND, {"room": room, "id": body.client_msg_id, "user": user.username,
+                        "text": body.text}).fetchone()
+            _require_member(is_member, room_exists)
+            added, stored = tuple(rest[:7]), tuple(rest[7:])
+            if added[0] is not None:
+                return added, True
+            if stored[0] is not None:
                 return stored, False
-            # The UPDATE locks the room's counter row until COMMIT: seqs are handed out in commit
-            # order. It runs even if the INSERT finds a duplicate (a data-modifying CTE always does).
-            row = conn.execute(
-                f"WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE room = %(room)s "
-                f"RETURNING last_seq) "
-                f"INSERT INTO messages (room, seq, client_msg_id, sender, text) "
-                f"SELECT %(room)s, last_seq, %(id)s, %(user)s, %(text)s FROM next "
-                f"ON CONFLICT (client_msg_id) DO NOTHING RETURNING {_COLUMNS}",
-                {"room": room, "id": body.client_msg_id, "user": user.username,
-                 "text": body.text}).fetchone()
-            if row is None:  # a concurrent duplicate committed first: undo our seq, return its row
-                conn.rollback()
-                return existing(conn), False
-            return row, True
+            raise RuntimeError(f"send to {room!r}: no message stored and none added")  # a 500
 
-        row, created = db.run(insert, write=True)
+        row, created = db.run(insert, write=True, one_statement=True, retries=2)
         if not created and (row[1], row[4], row[5]) != (room, user.username, body.text):
             raise ApiError(409, "client_msg_id already used for a different message")
         return JSONResponse(_message(row), status_code=201 if created else 200)
@@ -183,9 +187,10 @@ def routes(router: APIRouter, ctx: Context) -> None:
              limit: Annotated[int, Query(ge=1, le=200)] = 50):
         """A room's messages with ``seq > after``, oldest first (members only)."""
         def page(conn):
-            _require_member(conn, room, user.username)
-            return conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE room = %s AND seq > %s "
-                                "ORDER BY seq LIMIT %s", (room, after, limit)).fetchall()
+            rows = conn.execute(_PAGE, {"room": room, "user": user.username, "after": after,
+                                        "limit": limit}).fetchall()
+            _require_member(*rows[0][:2])
+            return [r[2:] for r in rows if r[2] is not None]
 
         messages = [_message(r) for r in db.run(page, write=False)]
         # A JSONResponse is sent as it is; a returned dict would first be walked by FastAPI's
