@@ -50,6 +50,23 @@ def test_every_service_has_a_healthcheck_and_no_restart_policy(name):
         assert spec.get("restart", "no") == "no", (name, svc)
 
 
+def seconds(text: str) -> float:
+    return float(text[:-1]) * {"s": 1, "m": 60}[text[-1]]
+
+
+def test_dual_site_checks_are_rare_staggered_and_never_gate_the_bring_up():
+    """Docker healthchecks cost a process each; started together, they fire together and stall the
+    requests in flight. dual-site spreads them (distinct intervals, a second apart or more) and no
+    service waits for another's check to pass (docs/benchmarks.md, docs/stack-contract.md)."""
+    specs = services("dual-site")
+    intervals = sorted(seconds(spec["healthcheck"]["interval"]) for spec in specs.values())
+    assert len(intervals) == len(specs) and intervals[0] >= 20 and intervals[-1] <= 35
+    assert all(b - a >= 1 for a, b in zip(intervals, intervals[1:])), intervals
+    for svc, spec in specs.items():
+        for dep, cond in (spec.get("depends_on") or {}).items():
+            assert cond.get("condition") != "service_healthy", (svc, dep)
+
+
 def test_dual_and_single_site_share_the_entry_point():
     dual, single = (find_stack(n, ROOT / "stacks") for n in ("dual-site", "single-site"))
     assert dual.entry_url == single.entry_url

@@ -7,5 +7,26 @@ chown postgres:postgres /var/run/postgresql
 chown -R postgres:postgres /var/lib/postgresql/data
 chmod 0700 /var/lib/postgresql/data
 export HOME=/var/lib/postgresql
+etcd() { etcdctl --endpoints="http://${PATRONI_ETCD3_HOSTS:?}" --dial-timeout=2s --command-timeout=2s "$@"; }
+# Patroni exits at once if its etcd member does not answer when it starts: give the member (started
+# at the same time on a new stack or after a power cut) up to 60 s to be healthy.
+waited=0
+until etcd endpoint health >/dev/null 2>&1 || [ "$waited" -ge 60 ]; do
+    [ $((waited % 10)) -eq 0 ] && echo "start: waiting for etcd at $PATRONI_ETCD3_HOSTS, ${waited} s" >&2
+    sleep 1
+    waited=$((waited + 1))
+done
+# WAIT_FOR_BOOTSTRAP (pg-chuncheon): with no data yet, let another node bootstrap the cluster first,
+# so that pangyo is the primary of a new stack. Patroni's initialize key holds the system id once the
+# bootstrap is done. A node rebuilt empty later (a site_loss) finds the key set and goes on at once.
+if [ -n "${WAIT_FOR_BOOTSTRAP:-}" ] && [ ! -s /var/lib/postgresql/data/pg/PG_VERSION ]; then
+    key="/service/${PATRONI_SCOPE:?}/initialize"
+    waited=0
+    until [ -n "$(etcd get "$key" --print-value-only 2>/dev/null)" ]; do
+        [ $((waited % 10)) -eq 0 ] && echo "start: waiting for another node to bootstrap the cluster ($key), ${waited} s" >&2
+        sleep 1
+        waited=$((waited + 1))
+    done
+fi
 # exec, not runuser: Patroni must be PID 1, where it reaps the postmaster it daemonizes.
 exec setpriv --reuid=postgres --regid=postgres --init-groups -- patroni /stack/patroni/patroni.yml
