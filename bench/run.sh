@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Steady mixed load on dual-site at each user count in USERS (default "130 150"), then login's
 # capacity; per-service figures of each in the steady state (after a warm-up), and where the CPU
-# went (bench/cpu_split.py). Needs `make images`; brings the stack up first. Figures go to
+# went (bench/cpu_split.py). Needs `make images`; each run on a new stack. Figures go to
 # docs/benchmarks.md by hand, with date and machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,28 @@ report() { # experiment-name
   latest=$(ls -d runs/bench/*-"$1"-* | tail -1)
   $PY bench/report.py "$latest" --warmup "${WARMUP:-30}"
 }
-# Up first, so the CPU window below (45-85 s after each run starts) falls in the steady state.
-$HARNESS up --stack dual-site | tail -1
 for users in ${USERS:-130 150}; do
   case $users in ''|*[!0-9]*) echo "USERS must be whole numbers, got '$users'" >&2; exit 2;; esac
+done
+# Each run on a new stack (down, then up): the database grows by tens of thousands of rows per run,
+# and the workload's people read each room from its first message, so on a stack that served
+# earlier runs every read returns a full page and the same load costs more CPU (a quarter of a core
+# after five runs). Up before the run, so the CPU window (45-85 s after the start) is steady state.
+# The same load cost up to a fifth more CPU in one hour than in another on this shared machine,
+# every container alike: a fixed loop, timed while the stack is down, tells such runs apart.
+speed() {
+  $PY -c 'import time
+def once():
+    t = time.perf_counter(); sum(range(10_000_000)); return time.perf_counter() - t
+print(f"machine speed: a fixed loop took {min(once() for _ in range(7)) * 1000:.0f} ms (best of 7; lower is faster)")'
+}
+fresh_stack() {
+  $HARNESS down --stack dual-site | tail -1
+  speed
+  $HARNESS up --stack dual-site | tail -1
+}
+for users in ${USERS:-130 150}; do
+  fresh_stack
   sed -E "s/^  users: [0-9]+$/  users: $users/" bench/steady-load.yaml > "$tmp/steady-load.yaml"
   echo "== steady-load, $users users"
   $PY bench/cpu_split.py --stack dual-site --after 45 --window 40 > "$tmp/cpu.txt" &
@@ -26,5 +44,6 @@ for users in ${USERS:-130 150}; do
   cat "$tmp/cpu.txt"
 done
 echo "== login-capacity"
+fresh_stack
 $HARNESS run bench/login-capacity.yaml --runs-dir runs/bench | tail -3
 report login-capacity
