@@ -5,6 +5,7 @@ A connection that finished a transaction a moment ago, with no database error se
 out as it is; any other one is checked (a round trip), and a broken one drains the pool.
 """
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -77,6 +78,16 @@ class TxConn:
         self.autocommit, self.isolation_level = None, None
         self.commits, self.handlers, self.seen_autocommit = 0, [], []
         self.closed = False
+        self.events: list[str] = []  # pipeline entered/left, commit, results read
+        self.commit_error: BaseException | None = None  # what the COMMIT answers, once
+
+    @contextlib.contextmanager
+    def pipeline(self):
+        self.events.append("pipeline")
+        try:
+            yield
+        finally:
+            self.events.append("synced")
 
     def add_notice_handler(self, h):
         self.handlers.append(h)
@@ -91,6 +102,10 @@ class TxConn:
 
     def commit(self):
         self.commits += 1
+        self.events.append("commit")
+        error, self.commit_error = self.commit_error, None
+        if error is not None:
+            raise error
 
     def rollback(self):
         pass
@@ -165,3 +180,53 @@ def test_a_one_statement_write_not_confirmed_by_the_sync_standby_is_not_acknowle
     with pytest.raises(db_mod.DatabaseUnavailable) as unsure:
         database.run(statement(conn, steps), write=True, one_statement=True)
     assert unsure.value.outcome_unknown and conn.handlers == []
+
+
+def queued(conn, steps):
+    """A pipelined transaction's function: plays the next step, returns the results' reader."""
+    play = statement(conn, steps)
+
+    def fn(c):
+        row = play(c)
+
+        def read():
+            c.events.append("read")
+            return row
+        return read
+    return fn
+
+
+def test_a_pipelined_write_sends_begin_its_statements_and_commit_in_one_pipeline(tx):
+    database, conn = tx
+    assert database.run(queued(conn, []), write=True, serializable=True, pipelined=True) == "row"
+    # The COMMIT is inside the pipeline (one round trip); the results are read after it.
+    assert conn.events == ["pipeline", "commit", "synced", "read"]
+    assert conn.seen_autocommit == [False]
+    assert conn.isolation_level == db_mod.psycopg.IsolationLevel.SERIALIZABLE
+
+
+def test_a_pipelined_write_whose_connection_is_lost_at_commit_has_an_unknown_outcome(tx):
+    database, conn = tx
+    conn.commit_error = db_mod.psycopg.OperationalError("server closed the connection")
+    with pytest.raises(db_mod.DatabaseUnavailable) as lost:
+        database.run(queued(conn, []), write=True, pipelined=True)
+    assert lost.value.outcome_unknown and conn.closed and "read" not in conn.events
+
+
+def test_a_pipelined_write_that_fails_while_queueing_is_a_definite_failure(tx):
+    database, conn = tx
+    with pytest.raises(db_mod.DatabaseUnavailable) as lost:
+        database.run(queued(conn, [db_mod.psycopg.OperationalError("server closed the connection")]),
+                     write=True, pipelined=True)
+    assert not lost.value.outcome_unknown and conn.commits == 0
+
+
+def test_a_serialization_failure_reported_at_a_pipelined_commit_is_a_conflict_nothing_written(tx):
+    database, conn = tx
+    conn.commit_error = db_mod.pgerr.SerializationFailure("could not serialize access")
+    with pytest.raises(db_mod.Conflict) as conflict:
+        database.run(queued(conn, []), write=True, serializable=True, pipelined=True)
+    assert not conflict.value.outcome_unknown and not conn.closed
+    # With a retry left, the transaction runs again and commits.
+    conn.commit_error = db_mod.pgerr.SerializationFailure("could not serialize access")
+    assert database.run(queued(conn, []), write=True, pipelined=True, retries=1) == "row"

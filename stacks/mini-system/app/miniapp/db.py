@@ -173,7 +173,8 @@ class Database:
 
     # -- transactions -----------------------------------------------------------------------
     def run(self, fn: Callable[[psycopg.Connection], T], *, write: bool,
-            serializable: bool = False, retries: int = 0, one_statement: bool = False) -> T:
+            serializable: bool = False, retries: int = 0, one_statement: bool = False,
+            pipelined: bool = False) -> T:
         """Run ``fn(conn)`` in one transaction and commit; return what ``fn`` returned.
 
         A read (``write=False``) runs in autocommit instead: no BEGIN and COMMIT, two round trips
@@ -185,6 +186,14 @@ class Database:
         autocommit too, the statement being its own transaction (one round trip instead of
         three). Its outcome is unknown from the moment it is sent, as a COMMIT's would be.
 
+        A write may say ``pipelined``: BEGIN, ``fn``'s statements and COMMIT go in one pipeline,
+        one round trip whatever their number. ``fn`` then only queues statements and must not
+        read their results: it returns a function that reads them, called after the COMMIT, whose
+        answer ``run`` returns (it cannot undo anything: the transaction has committed). An error
+        in any statement (a serialization failure included) may reach ``run`` only at the COMMIT,
+        so once the COMMIT is queued the outcome is unknown unless the server's error says it
+        rolled back, as for any COMMIT.
+
         ``fn`` may raise any non-database exception (an HTTP error): the transaction is rolled
         back and the exception propagates. Database errors become :class:`DatabaseUnavailable`,
         except the retryable ones, which run ``fn`` again up to ``retries`` times and then raise
@@ -195,7 +204,8 @@ class Database:
         isolation = psycopg.IsolationLevel.SERIALIZABLE if serializable else None
         for attempt in range(retries + 1):
             try:
-                return self._run_once(fn, write=write, isolation=isolation, one_statement=one_statement)
+                return self._run_once(fn, write=write, isolation=isolation,
+                                      one_statement=one_statement, pipelined=pipelined)
             except RETRYABLE as e:
                 if attempt >= retries:
                     raise Conflict(f"gave up after {attempt + 1} attempts: {e}") from e
@@ -203,7 +213,8 @@ class Database:
         raise AssertionError("unreachable")
 
     def _run_once(self, fn: Callable[[psycopg.Connection], T], *, write: bool,
-                  isolation: psycopg.IsolationLevel | None, one_statement: bool = False) -> T:
+                  isolation: psycopg.IsolationLevel | None, one_statement: bool = False,
+                  pipelined: bool = False) -> T:
         try:
             conn = self.pool.getconn()
         except (PoolTimeout, psycopg.Error) as e:
@@ -227,10 +238,17 @@ class Database:
 
                     conn.add_notice_handler(handler)
                     try:
-                        result = fn(conn)
-                        if not single:
-                            committing = True
-                            conn.commit()
+                        if pipelined:
+                            with conn.pipeline():
+                                read = fn(conn)  # queued, maybe sent: nothing commits before COMMIT
+                                committing = True
+                                conn.commit()
+                            result = read()
+                        else:
+                            result = fn(conn)
+                            if not single:
+                                committing = True
+                                conn.commit()
                     finally:
                         conn.remove_notice_handler(handler)
                     if any("synchronous replication" in n for n in notices):
