@@ -96,3 +96,59 @@ def test_dev_keys_in_repo_are_a_pair():
     assert tokens.verify(public, token).username == "carol"
     with pytest.raises(ValueError):
         tokens.load_public_key(MINI / "keys" / "token_ed25519.pem")
+
+
+class CountingKey:
+    """A public key that counts the signatures it checks."""
+
+    def __init__(self, public_key):
+        self.public_key, self.checks = public_key, 0
+
+    def verify(self, signature, data):
+        self.checks += 1
+        self.public_key.verify(signature, data)
+
+
+def test_the_verifier_checks_a_signature_once_and_answers_like_verify(key):
+    counting = CountingKey(key.public_key())
+    verifier = tokens.Verifier(counting)
+    token, _ = tokens.sign(key, 7, "carol", now=NOW)
+    first = verifier(token, now=NOW + 1)
+    assert verifier(token, now=NOW + 2) == first == tokens.verify(key.public_key(), token, now=NOW)
+    assert counting.checks == 1
+
+
+def test_the_verifier_refuses_a_tampered_copy_of_a_token_it_accepted(key):
+    verifier = tokens.Verifier(key.public_key())
+    token, _ = tokens.sign(key, 1, "bob", now=NOW)
+    verifier(token, now=NOW)
+    h, _p, s = token.split(".")
+    forged = ".".join([h, _b64({"sub": 2, "name": "mallory", "exp": NOW + 3600}), s])
+    for bad in (forged, token + "A", token[:-1]):
+        with pytest.raises(tokens.TokenError):
+            verifier(bad, now=NOW)
+    with pytest.raises(tokens.TokenError, match="signature"):
+        tokens.Verifier(Ed25519PrivateKey.generate().public_key())(token, now=NOW)
+
+
+def test_the_verifier_refuses_and_forgets_a_token_once_it_expired(key):
+    counting = CountingKey(key.public_key())
+    verifier = tokens.Verifier(counting)
+    token, exp = tokens.sign(key, 1, "bob", now=NOW, ttl_s=60)
+    verifier(token, now=exp - 1)
+    for _ in range(2):
+        with pytest.raises(tokens.TokenError, match="expired"):
+            verifier(token, now=exp)
+    assert counting.checks == 2  # forgotten after the first refusal, so checked again
+
+
+def test_the_verifier_keeps_at_most_its_capacity(key):
+    counting = CountingKey(key.public_key())
+    verifier = tokens.Verifier(counting, capacity=3)
+    issued = [tokens.sign(key, n, f"user{n}", now=NOW)[0] for n in range(1, 6)]
+    for token in issued:
+        verifier(token, now=NOW)
+    assert len(verifier._verified) == 3 and counting.checks == 5
+    verifier(issued[-1], now=NOW)  # still remembered
+    verifier(issued[0], now=NOW)  # the oldest went first: checked again
+    assert counting.checks == 6
