@@ -57,6 +57,7 @@ SCHEMA = [
 
 Room = Annotated[str, Path(min_length=1, max_length=64, pattern=ROOM_PATTERN)]
 _COLUMNS = "id, room, seq, client_msg_id, sender, text, created_at"
+_N_COLUMNS = _COLUMNS.count(",") + 1
 
 
 def _message(row) -> dict:
@@ -170,7 +171,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
                 _SEND, {"room": room, "id": body.client_msg_id, "user": user.username,
                         "text": body.text}).fetchone()
             _require_member(is_member, room_exists)
-            added, stored = tuple(rest[:7]), tuple(rest[7:])
+            added, stored = tuple(rest[:_N_COLUMNS]), tuple(rest[_N_COLUMNS:])
             if added[0] is not None:
                 return added, True
             if stored[0] is not None:
