@@ -111,9 +111,13 @@ def verify(key: Ed25519PublicKey, token: str, *, now: float | None = None) -> Cl
     if (type(sub) is not int or sub <= 0 or not isinstance(name, str) or not name
             or type(exp) is not int):
         raise TokenError("malformed token claims")
+    _refuse_if_expired(exp, now)
+    return Claims(user_id=sub, username=name, exp=exp)
+
+
+def _refuse_if_expired(exp: int, now: float | None) -> None:
     if exp <= (time.time() if now is None else now):
         raise TokenError("token expired")
-    return Claims(user_id=sub, username=name, exp=exp)
 
 
 class Verifier:
@@ -137,7 +141,10 @@ class Verifier:
             if len(self._verified) >= self.capacity:
                 self._verified.pop(next(iter(self._verified), None), None)
             self._verified[token] = claims
-        elif claims.exp <= (time.time() if now is None else now):
+            return claims
+        try:
+            _refuse_if_expired(claims.exp, now)
+        except TokenError:
             self._verified.pop(token, None)
-            raise TokenError("token expired")
+            raise
         return claims
