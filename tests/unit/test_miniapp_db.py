@@ -230,3 +230,13 @@ def test_a_serialization_failure_reported_at_a_pipelined_commit_is_a_conflict_no
     # With a retry left, the transaction runs again and commits.
     conn.commit_error = db_mod.pgerr.SerializationFailure("could not serialize access")
     assert database.run(queued(conn, []), write=True, pipelined=True, retries=1) == "row"
+
+
+@pytest.mark.parametrize("modes", [dict(write=True, one_statement=True, pipelined=True),
+                                   dict(write=False, one_statement=True),
+                                   dict(write=False, pipelined=True)])
+def test_modes_that_contradict_each_other_are_refused_before_anything_is_sent(tx, modes):
+    database, conn = tx
+    with pytest.raises(ValueError, match="exclude each other"):
+        database.run(queued(conn, []), **modes)
+    assert conn.events == [] and conn.seen_autocommit == []

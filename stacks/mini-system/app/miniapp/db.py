@@ -198,7 +198,13 @@ class Database:
         back and the exception propagates. Database errors become :class:`DatabaseUnavailable`,
         except the retryable ones, which run ``fn`` again up to ``retries`` times and then raise
         :class:`Conflict`.
+
+        ``one_statement`` and ``pipelined`` exclude each other (the first has no BEGIN and COMMIT
+        to pipeline), as do a read and either: asking for both is a programming error, refused
+        with ``ValueError`` before anything is sent.
         """
+        if one_statement and pipelined or not write and (one_statement or pipelined):
+            raise ValueError("run: one_statement and pipelined are for writes, and exclude each other")
         if not self.ready:
             raise DatabaseUnavailable("schema not ready")
         isolation = psycopg.IsolationLevel.SERIALIZABLE if serializable else None
