@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Steady mixed load on dual-site at each user count in USERS (default "130 150"), then login's
-# capacity; per-service figures of each in the steady state (after a warm-up), and where the CPU
-# went (bench/cpu_split.py). Needs `make images`; each run on a new stack. Figures go to
-# docs/benchmarks.md by hand, with date and machine.
+# capacity (LOGIN_CAPACITY=0 skips it); per-service figures of each in the steady state (after a
+# warm-up), and where the CPU went (bench/cpu_split.py). Needs `make images`; each run on a new
+# stack. Figures go to docs/benchmarks.md by hand, with date and machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HARNESS=${HARNESS:-.venv/bin/chaos-harness}
@@ -49,6 +49,7 @@ for users in ${USERS:-130 150}; do
   wait
   cat "$tmp/cpu.txt"
 done
+[ "${LOGIN_CAPACITY:-1}" = 0 ] && exit 0
 echo "== login-capacity"
 fresh_stack
 run bench/login-capacity.yaml
