@@ -135,6 +135,41 @@ def test_latency_on_the_wan_slows_synchronous_commits_and_heals(chaos_stack):
     assert after - before < 0.100, (before, after)
 
 
+def etcd_leader(stack) -> str:
+    """The site whose etcd member leads Raft, as every member sees it (they must agree)."""
+    seen = {}
+    for c in containers(docker_client(), stack, role="dcs", all=False):
+        code, out = c.exec_run(["etcdctl", "--endpoints=http://127.0.0.1:2379", "--command-timeout=3s",
+                                "endpoint", "status", "-w", "json"])
+        assert code == 0, out
+        status = json.loads(out)[0]["Status"]
+        seen[c.labels["chaos.site"]] = (status["header"]["member_id"], status["leader"])
+    leaders = {leader for _, leader in seen.values()}
+    assert len(leaders) == 1, seen
+    leader = leaders.pop()
+    return next(site for site, (me, _) in seen.items() if me == leader)
+
+
+def test_prepare_puts_etcds_leader_at_pangyo_from_wherever_it_was(chaos_stack):
+    # Hand Raft's leadership to the witness first, through the peer ports the WAN carries.
+    pangyo = containers(docker_client(), chaos_stack, role="dcs", site="pangyo", all=False)[0]
+    witness = containers(docker_client(), chaos_stack, role="dcs", site="witness", all=False)[0]
+    code, out = witness.exec_run(["etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "status", "-w", "json"])
+    assert code == 0, out
+    witness_id = "%x" % json.loads(out)[0]["Status"]["header"]["member_id"]
+    peers = "http://127.0.0.1:2379,http://wan:12382,http://wan:12383"  # pangyo's own: its client port
+    deadline = time.monotonic() + 30
+    while etcd_leader(chaos_stack) != "witness":
+        assert time.monotonic() < deadline, "etcd's leadership did not move to the witness"
+        pangyo.exec_run(["etcdctl", f"--endpoints={peers}", "move-leader", witness_id])
+        time.sleep(1)
+    run_prepare(chaos_stack)
+    assert etcd_leader(chaos_stack) == "pangyo"
+    assert primaries(chaos_stack) == {"pangyo": True, "chuncheon": False}
+    run_prepare(chaos_stack)  # again, with nothing to move: harmless
+    assert etcd_leader(chaos_stack) == "pangyo"
+
+
 def test_isolating_pangyo_leaves_exactly_one_primary_at_chuncheon(chaos_stack):
     run_prepare(chaos_stack)  # the primary at pangyo, a synchronous standby streaming
     settle(chaos_stack)
