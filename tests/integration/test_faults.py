@@ -151,18 +151,10 @@ def etcd_leader(stack) -> str:
 
 
 def test_prepare_puts_etcds_leader_at_pangyo_from_wherever_it_was(chaos_stack):
-    # Hand Raft's leadership to the witness first, through the peer ports the WAN carries.
-    pangyo = containers(docker_client(), chaos_stack, role="dcs", site="pangyo", all=False)[0]
+    # Hand Raft's leadership to the witness first, with the same script run in the witness's member.
     witness = containers(docker_client(), chaos_stack, role="dcs", site="witness", all=False)[0]
-    code, out = witness.exec_run(["etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "status", "-w", "json"])
-    assert code == 0, out
-    witness_id = "%x" % json.loads(out)[0]["Status"]["header"]["member_id"]
-    peers = "http://127.0.0.1:2379,http://wan:12382,http://wan:12383"  # pangyo's own: its client port
-    deadline = time.monotonic() + 30
-    while etcd_leader(chaos_stack) != "witness":
-        assert time.monotonic() < deadline, "etcd's leadership did not move to the witness"
-        pangyo.exec_run(["etcdctl", f"--endpoints={peers}", "move-leader", witness_id])
-        time.sleep(1)
+    code, out = witness.exec_run(["sh", "/stack/etcd/prefer-leader.sh"])
+    assert code == 0 and etcd_leader(chaos_stack) == "witness", out
     run_prepare(chaos_stack)
     assert etcd_leader(chaos_stack) == "pangyo"
     assert primaries(chaos_stack) == {"pangyo": True, "chuncheon": False}
