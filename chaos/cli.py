@@ -82,6 +82,7 @@ def _cmd_schema(args) -> int:
 
 def _cmd_analyze(args) -> int:
     from chaos.analyze import judge_run
+    from chaos.checks import exit_code_for
     from chaos.reports import read_journal, render_summary
 
     run_dir = Path(args.run_dir)
@@ -90,7 +91,7 @@ def _cmd_analyze(args) -> int:
     print(render_summary(journal, color=sys.stdout.isatty()))
     if before is not None and before != journal["verdict"]:
         print(f"note: the saved journal said {before}; re-judged: {journal['verdict']}", file=sys.stderr)
-    return EXIT_PASS if journal["verdict"] == journal["expected"] else EXIT_CHECK_FAILED
+    return exit_code_for(journal["verdict"], journal["expected"])
 
 
 def _cmd_report(args) -> int:
@@ -132,6 +133,7 @@ def _cmd_nightly(args) -> int:
 
 def _cmd_up(args) -> int:
     from chaos.errors import EnvironmentProblem
+    from chaos.lock import StackLock
     from chaos.stack import Compose, conflicting_stacks, docker_client, find_stack
 
     stack = find_stack(args.stack)
@@ -140,16 +142,19 @@ def _cmd_up(args) -> int:
         raise EnvironmentProblem(f"stack {', '.join(clashes)} is up and publishes the same ports; "
                                  f"take it down first: chaos-harness down --stack {clashes[0]}")
     print(f"bringing up {stack.name} (waits for every healthcheck)...", flush=True)
-    Compose(stack).up(progress=lambda line: print(f"  {line}", flush=True))
+    with StackLock(stack.project, f"up --stack {stack.name}"):
+        Compose(stack).up(progress=lambda line: print(f"  {line}", flush=True))
     print(f"{stack.name} is up: entry point {stack.entry_url}")
     return EXIT_PASS
 
 
 def _cmd_down(args) -> int:
+    from chaos.lock import StackLock
     from chaos.stack import Compose, find_stack
 
     stack = find_stack(args.stack)
-    Compose(stack).down(volumes=not args.keep_volumes)
+    with StackLock(stack.project, f"down --stack {stack.name}"):
+        Compose(stack).down(volumes=not args.keep_volumes)
     print(f"{stack.name} is down")
     return EXIT_PASS
 

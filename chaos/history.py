@@ -44,6 +44,29 @@ from typing import Iterable, Iterator
 
 OUTCOMES = ("ok", "fail", "unknown")
 
+# The steps of a fault, in the order the runner writes them.
+INVOKED = "invoked"  # written before the act: a harness killed mid-injection leaves a trace to heal from
+INJECT_DONE = "done"
+INJECT_FAILED = "inject_failed"
+HEAL_INVOKED = "heal_invoked"
+HEALED = "healed"
+HEAL_FAILED = "heal_failed"
+
+# Marks the runner writes.
+MARK_LOAD_STARTED = "load_started"
+MARK_LOAD_STOPPED = "load_stopped"
+MARK_ABORTED = "aborted"  # an abort_if condition held, or a game day's facilitator aborted
+# Marks that say the run did not do what its experiment says: each makes the run ``unknown``
+# (``chaos.checks.builtin.ran_as_written``), with what it means here.
+MARK_LOAD_ENDED_EARLY = "load_ended_early"
+MARK_RECORDS_LOST = "records_lost"
+MARK_HISTORY_WRITE_FAILED = "history_write_failed"
+INTEGRITY_MARKS = {
+    MARK_LOAD_ENDED_EARLY: "the load ended before its time",
+    MARK_RECORDS_LOST: "the load's requests did not all reach the history",
+    MARK_HISTORY_WRITE_FAILED: "the history could not be written as the run went",
+}
+
 
 @dataclass(frozen=True)
 class Op:
@@ -107,21 +130,65 @@ class History:
 
 
 class HistoryWriter:
-    """Appends records to one file, one JSON object a line, flushed line by line.
+    """Appends records to one file, one JSON object a line, each line in its own ``write(2)``.
+
+    A write that fails (a full disk, an I/O error) never raises: the line is kept in memory, in
+    order, ``error`` remembers the first failure, ``on_error`` is called once with it, and every
+    later ``write`` or ``flush`` tries again from where the disk stopped (a line written in part is
+    finished, never written twice), so no record is torn or lost while the process lives. Nothing
+    the runner writes may stand between a fault and its heal: this is why.
 
     Safe to share between threads of one process; each process must use its own file.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, on_error=None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "a", buffering=1, encoding="utf-8")
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._lock = threading.Lock()
+        self._pending: list[bytes] = []  # lines not (or not wholly) on disk yet, oldest first
+        self.error: OSError | None = None  # the first write that failed, if any
+        self.on_error = on_error
+
+    @property
+    def unwritten(self) -> int:
+        """How many records are still only in memory."""
+        with self._lock:
+            return len(self._pending)
 
     def write(self, record: dict) -> None:
-        line = json.dumps(record, separators=(",", ":"))
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
-            self._f.write(line + "\n")
+            self._pending.append(line)
+            self._flush_locked()
+
+    def flush(self) -> bool:
+        """Try to write what is still in memory; True when nothing is left there."""
+        with self._lock:
+            return self._flush_locked()
+
+    def _flush_locked(self) -> bool:
+        while self._pending:
+            if self._fd is None:
+                return False
+            data = self._pending[0]
+            try:
+                n = os.write(self._fd, data)
+            except OSError as e:
+                first = self.error is None
+                if first:
+                    self.error = e
+                if first and self.on_error is not None:
+                    try:
+                        self.on_error(e)
+                    except Exception:  # noqa: BLE001 - a warning must not stop the caller's work
+                        pass
+                return False
+            if n < len(data):
+                self._pending[0] = data[n:]  # the rest of the line next time
+            else:
+                self._pending.pop(0)
+        return True
 
     def fault(self, id: str, type: str, target: str, step: str, detail: str = "") -> None:
         self.write({"kind": "fault", "id": id, "type": type, "target": target, "step": step,
@@ -140,9 +207,14 @@ class HistoryWriter:
         self.write(record)
         return record
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """A last try to write what is in memory, then close; True when every record is on disk."""
         with self._lock:
-            self._f.close()
+            done = self._flush_locked()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            return done
 
 
 def history_dir(run_dir: Path) -> Path:
@@ -199,3 +271,31 @@ def load(run_dir: Path) -> History:
 
 def writer_for_this_process(directory: Path, prefix: str = "load") -> HistoryWriter:
     return HistoryWriter(Path(directory) / f"{prefix}-{os.getpid()}.jsonl")
+
+
+class DiskReserve:
+    """Space set aside in the run folder when the run starts (a file of ``nbytes`` zeros), given
+    back when the history must be completed: a disk that fills during the load then still has room
+    for the heal's records, the marks that say the history has a gap, and meta.json. Without it a
+    full disk would leave a run folder that says nothing of what went wrong."""
+
+    NAME = ".space-reserve"
+
+    def __init__(self, run_dir: Path, nbytes: int = 4 << 20):
+        self.path = Path(run_dir) / self.NAME
+        try:
+            with open(self.path, "wb") as f:
+                f.write(b"\0" * nbytes)
+                f.flush()
+                os.fsync(f.fileno())
+            self.held = nbytes
+        except OSError:
+            self.release()  # a disk already too full to reserve: the writers will say so
+            self.held = 0
+
+    def release(self) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        self.held = 0

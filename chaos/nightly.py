@@ -30,8 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-from chaos.checks import CheckResult, Judgement, Verdict
-from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, InvalidInput
+from chaos.checks import CheckResult, Judgement, Verdict, exit_code_for
+from chaos.errors import EXIT_ENVIRONMENT, EXIT_PASS, InvalidInput
 from chaos.experiment import Experiment
 from chaos.history import History
 from chaos.loader import load_experiment
@@ -67,9 +67,7 @@ class NightlyResult:
     def exit_code(self) -> int:
         if self.errors:
             return EXIT_ENVIRONMENT
-        if any(j["verdict"] != j["expected"] for j in self.journals):
-            return EXIT_CHECK_FAILED
-        return EXIT_PASS
+        return max((exit_code_for(j["verdict"], j["expected"]) for j in self.journals), default=EXIT_PASS)
 
 
 def default_out(now: float | None = None) -> Path:

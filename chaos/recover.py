@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chaos.errors import EnvironmentProblem
 from chaos.faults.base import at_once, start_if_stopped
+from chaos.lock import StackLock
 from chaos.stack import COMPOSE_SERVICE_LABEL, Compose, containers, docker_client, find_stack
 from chaos.toxiproxy import Toxiproxy
 
@@ -19,7 +20,14 @@ def missing_services(client, stack) -> list[str]:
 
 
 def recover(stack_name: str) -> list[str]:
+    """Heal the stack; refused (EnvironmentProblem) while a run holds it: its faults are its own to
+    heal, and undoing them mid-run would falsify its measurement."""
     stack = find_stack(stack_name)
+    with StackLock(stack.project, f"recover --stack {stack.name}"):
+        return _recover(stack)
+
+
+def _recover(stack) -> list[str]:
     client = docker_client()
     report = []
     found = containers(client, stack)

@@ -31,12 +31,16 @@ from chaos import __version__
 from chaos import history as history_mod
 from chaos.abort import AbortMonitor
 from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
-from chaos.errors import (EXIT_CHECK_FAILED, EXIT_PASS, EnvironmentProblem, ExperimentInvalid, InvalidInput,
-                          Interrupted, Problem)
+from chaos.checks import exit_code_for
+from chaos.errors import EnvironmentProblem, ExperimentInvalid, InvalidInput, Interrupted, Problem
 from chaos.experiment import Experiment
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
-from chaos.history import HistoryWriter
+from chaos.history import (HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE, INJECT_FAILED, INVOKED, MARK_ABORTED,
+                           MARK_HISTORY_WRITE_FAILED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED,
+                           MARK_RECORDS_LOST, DiskReserve, HistoryWriter)
+from chaos.load.recorder import RECORDS_UNWRITTEN_EXIT
+from chaos.lock import StackLock
 from chaos.load.locust_process import LocustProcess
 from chaos.loader import load_experiment, validate_targets
 from chaos.reports import iso_utc, render_html, render_summary, write_junit
@@ -63,6 +67,9 @@ class RunOptions:
 # fault is healed, the run is judged).
 GATED_MAX_HOLD_S = 4 * 3600.0
 RECENT_S = 5.0  # the live view's "last seconds"
+# Locust exiting this long before the load's (shifted) end is a load that ended early: the run did
+# not do what the experiment says (Locust's -t is whole seconds, so up to half a second early is usual).
+EARLY_END_TOLERANCE_S = 1.5
 
 
 def say(opts: RunOptions, text: str) -> None:
@@ -190,15 +197,49 @@ class Run:
         self.source = source
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
-        self.run_dir = Path(opts.runs_dir) / self.run_id
+        self.run_dir = Path(opts.runs_dir) / self.run_id  # made (with a suffix if taken) by _make_run_dir
         self.active: list[tuple[str, Fault]] = []  # injected and not yet healed
         self.steady_after: dict = {}  # steady-state name -> (holds, line, seconds), after the load
         self._marked_stop = False
-        self._signalled: int | None = None  # SIGINT/SIGTERM received during the load
+        self._signalled: int | None = None  # the last SIGINT/SIGTERM received
+        self._deferring = False  # while healing: a signal is noted, not raised
+        self._history_done = False  # _complete_history has run
         self.aborted: str | None = None  # why the run was stopped early (abort_if), if it was
 
     # ---------------------------------------------------------------------------------------
     def execute(self) -> tuple[dict, int]:
+        """The whole run, under the stack's lock and with SIGINT/SIGTERM turned into ``Interrupted``
+        from the first step (bring-up) to the last (reports); see ``_execute``."""
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in previous:
+            signal.signal(s, self._on_signal)
+        try:
+            with StackLock(self.stack.project, f"run {self.run_id}"):
+                return self._execute()
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    def _on_signal(self, signum, _frame):
+        self._signalled = signum  # kept, in case a library's cleanup swallows the exception
+        if not self._deferring:
+            raise Interrupted(signum)
+
+    def _make_run_dir(self) -> None:
+        """The run folder, made here and only here: two runs started in the same second get
+        ``<id>`` and ``<id>-2`` (``mkdir`` fails for the second, atomically), never one folder."""
+        Path(self.opts.runs_dir).mkdir(parents=True, exist_ok=True)
+        base, n = self.run_id, 1
+        while True:
+            try:
+                self.run_dir.mkdir()
+                return
+            except FileExistsError:
+                n += 1
+                self.run_id = f"{base}-{n}"
+                self.run_dir = Path(self.opts.runs_dir) / self.run_id
+
+    def _execute(self) -> tuple[dict, int]:
         opts = self.opts
         client = docker_client()
         missing = missing_images(client, self.stack)
@@ -213,6 +254,7 @@ class Run:
             say(opts, f"[stack] bringing up {self.stack.name} (compose project {self.stack.project}); "
                       f"waits for every healthcheck, up to {self.stack.ready_timeout_s:.0f} s")
             t = time.monotonic()
+            # An Interrupted raised in here ends the compose CLI's process group (Compose.run).
             Compose(self.stack).up(progress=lambda line: say(opts, f"[stack] {line}"))
             say(opts, f"[stack] ready in {time.monotonic() - t:.0f} s")
         for line in run_prepare(self.stack):
@@ -223,69 +265,98 @@ class Run:
             raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))
         say(opts, "[steady] every container healthy, every probe answers")
 
+        self._make_run_dir()
         hist_dir = history_mod.history_dir(self.run_dir)
         hist_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.source, self.run_dir / EXPERIMENT_COPY)
-        writer = HistoryWriter(hist_dir / "faults.jsonl")
+        reserve = DiskReserve(self.run_dir)
+        writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
+            opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "
+                  "fault is still healed, and the run will be judged unknown"))
         started = time.time()
         ctx = FaultContext(client=client, stack=self.stack)
         faults = [(f"f{i}", IMPLEMENTATIONS[spec.type](spec, ctx)) for i, spec in enumerate(self.experiment.faults)]
         run_time = self.experiment.load.duration_s + (GATED_MAX_HOLD_S if opts.gate is not None else 0.0)
         locust = LocustProcess(self.stack.workload, self.stack.entry_url, self.experiment.load, hist_dir,
                                self.run_dir / "locust.log", run_time_s=run_time)
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-        def on_signal(signum, _frame):
-            self._signalled = signum  # kept, in case a library's cleanup swallows the exception
-            raise Interrupted(signum)
-
-        for s in previous:
-            signal.signal(s, on_signal)
-        interrupted: Interrupted | None = None
         try:
-            self._drive(locust, faults, writer)
-        except Interrupted as e:
-            interrupted = e
-            say(opts, f"\n[run] {e}: stopping the load and healing every fault")
-        finally:
-            # Heal first, whatever happened; a second Ctrl-C must not stop the healing.
-            for s in previous:
-                signal.signal(s, signal.SIG_IGN)
+            interrupted: Interrupted | None = None
             try:
-                locust.stop()
-                if not self._marked_stop:
-                    writer.mark("load_stopped")
-                self._heal_all(writer)
+                self._drive(locust, faults, writer)
+            except Interrupted as e:
+                interrupted = e
+                say(opts, f"\n[run] {e}: stopping the load and healing every fault")
             finally:
-                for s, h in previous.items():
-                    signal.signal(s, h)
-                if opts.gate is not None:
-                    opts.gate.end()
-        if interrupted:
-            self._write_meta(started, time.time())
-            writer.close()
-            raise interrupted
+                self._stop_and_heal(locust, writer)
+            if interrupted is None and self._signalled is not None:  # a signal while healing
+                interrupted = Interrupted(self._signalled)
+            if interrupted is not None:
+                raise interrupted
 
-        say(opts, f"[recovery] waiting up to {self.experiment.recovery_wait_s:.0f} s for the steady state")
-        t_recovery = time.monotonic()
-        still_bad = wait_steady(self.stack, self.experiment.recovery_wait_s)
-        if still_bad:
-            say(opts, "[recovery] not steady yet: " + "; ".join(still_bad))
-        left = max(0.0, self.experiment.recovery_wait_s - (time.monotonic() - t_recovery))
-        self.steady_after = wait_steady_state(self.stack, left)
-        for name, (ok, line, took) in self.steady_after.items():
-            say(opts, f"[steady after] {name}: {line} ({took:g} s)")
-        writer.close()
-        finished = time.time()
-        self._read_back()
-        self._write_meta(started, finished)
+            say(opts, f"[recovery] waiting up to {self.experiment.recovery_wait_s:.0f} s for the steady state")
+            t_recovery = time.monotonic()
+            still_bad = wait_steady(self.stack, self.experiment.recovery_wait_s)
+            if still_bad:
+                say(opts, "[recovery] not steady yet: " + "; ".join(still_bad))
+            left = max(0.0, self.experiment.recovery_wait_s - (time.monotonic() - t_recovery))
+            self.steady_after = wait_steady_state(self.stack, left)
+            for name, (ok, line, took) in self.steady_after.items():
+                say(opts, f"[steady after] {name}: {line} ({took:g} s)")
+            self._complete_history(writer, reserve, locust)
+            finished = time.time()
+            self._read_back()
+            self._write_meta(started, finished)
+        except Interrupted:
+            # Every fault is healed by now; leave what a later `analyze` or `recover` needs.
+            try:
+                self._complete_history(writer, reserve, locust)
+            except EnvironmentProblem as e:
+                say(opts, f"[run] {e}")
+            self._write_meta(started, time.time(), quiet=True)
+            raise
         journal = judge_run(self.run_dir)
         say(opts, "")
         print(render_summary(journal, color=opts.color), file=opts.out)
         say(opts, f"journal: {self.run_dir / 'journal.json'}")
         self._write_reports(journal)
-        code = EXIT_PASS if journal["verdict"] == journal["expected"] else EXIT_CHECK_FAILED
-        return journal, code
+        return journal, exit_code_for(journal["verdict"], journal["expected"])
+
+    def _stop_and_heal(self, locust: LocustProcess, writer: HistoryWriter) -> None:
+        """Stop the load and heal every fault, whatever happened before; a second Ctrl-C is noted,
+        not obeyed, until every heal has run. Nothing here can raise before the heals run: the
+        writer keeps what the disk refuses, and a failing stop is reported."""
+        self._deferring = True
+        try:
+            try:
+                locust.stop()
+            except Exception as e:  # noqa: BLE001 - the heal comes first
+                say(self.opts, f"[load] stopping Locust failed: {type(e).__name__}: {e}")
+            if not self._marked_stop:
+                writer.mark(MARK_LOAD_STOPPED)
+                self._marked_stop = True
+            self._heal_all(writer)
+        finally:
+            self._deferring = False
+            if self.opts.gate is not None:
+                self.opts.gate.end()
+
+    def _complete_history(self, writer: HistoryWriter, reserve: DiskReserve, locust: LocustProcess) -> None:
+        """Give back the reserved space, write what the disk refused during the run, and mark what
+        the run could not record. Safe to call twice. If even then the history cannot be
+        completed, the run cannot be judged: EnvironmentProblem naming the folder."""
+        reserve.release()
+        if self._history_done:
+            return
+        self._history_done = True
+        if locust.proc is not None and locust.proc.returncode == RECORDS_UNWRITTEN_EXIT:
+            writer.mark(MARK_RECORDS_LOST, f"the load could not write every request to {writer.path.parent} "
+                                           f"(see {locust.log_path})")
+        if writer.error is not None:
+            writer.mark(MARK_HISTORY_WRITE_FAILED, f"{writer.path}: {writer.error}")
+        if not writer.close():
+            raise EnvironmentProblem(
+                f"the run cannot be judged: {writer.unwritten} history records could not be written to "
+                f"{writer.path} ({writer.error}); free space on that disk. Every fault was healed.")
 
     def _write_reports(self, journal: dict) -> None:
         """report.html and junit.xml in the run folder; a failure here is a warning, never a verdict."""
@@ -305,7 +376,7 @@ class Run:
             if not self._await_load_go(gate, schedule, writer):
                 return
         locust.start()
-        writer.mark("load_started")
+        writer.mark(MARK_LOAD_STARTED)
         t0 = time.monotonic()
         say(opts, f"[load] Locust: {load.users} users for {load.duration_s:g} s against {self.stack.entry_url} "
                   f"(log: {locust.log_path})")
@@ -334,6 +405,11 @@ class Run:
                 self._run_step(step, writer, now)
                 continue  # the next step may be due as well
             if not locust.running():
+                end = load.duration_s + schedule.delay(now) if gate is None else schedule.end(now)
+                if now < end - EARLY_END_TOLERANCE_S:
+                    code = locust.proc.returncode if locust.proc is not None else None
+                    writer.mark(MARK_LOAD_ENDED_EARLY, f"Locust exited with {code} at t={now:.1f} s of "
+                                                       f"{end:g} s (log: {locust.log_path})")
                 break
             limit = load.duration_s + schedule.delay(now) + 30
             if now > limit:
@@ -347,7 +423,7 @@ class Run:
                 reason = monitor.triggered(time.monotonic()) if monitor else None
                 if reason:
                     self.aborted = reason
-                    writer.mark("aborted", reason)
+                    writer.mark(MARK_ABORTED, reason)
                     say(opts, f"[abort] t={now:.1f}s {reason}; stopping the load and healing every fault")
                     break
                 if now >= next_progress and gate is None:  # a game day shows its own live view
@@ -358,7 +434,7 @@ class Run:
                         next_progress += 5.0
             time.sleep(0.05)
         locust.stop()
-        writer.mark("load_stopped")
+        writer.mark(MARK_LOAD_STOPPED)
         self._marked_stop = True
         if locust.proc and locust.proc.returncode not in (0, None, -15):
             if not any(tally.update().values()):  # it died before a single request: no run to judge
@@ -389,7 +465,7 @@ class Run:
     def _abort_now(self, writer: HistoryWriter, now: float | None) -> None:
         """The facilitator's abort: the mark, then every fault healed at once (the load stops next)."""
         self.aborted = FACILITATOR_ABORT
-        writer.mark("aborted", FACILITATOR_ABORT)
+        writer.mark(MARK_ABORTED, FACILITATOR_ABORT)
         when = "before the load" if now is None else f"t={now:.1f}s"
         say(self.opts, f"[abort] {when} {FACILITATOR_ABORT}: healing every fault now, then stopping the load")
         self._heal_all(writer)
@@ -407,26 +483,27 @@ class Run:
     def _inject(self, fid: str, fault: Fault, writer: HistoryWriter, now: float) -> None:
         target = fault.spec.target.describe()
         # Written before the act: a harness killed mid-injection still leaves a trace to heal from.
-        writer.fault(fid, fault.type, target, "invoked")
+        writer.fault(fid, fault.type, target, INVOKED)
         self.active.append((fid, fault))
         try:
             detail = fault.inject()
-            writer.fault(fid, fault.type, target, "done", detail)
+            writer.fault(fid, fault.type, target, INJECT_DONE, detail)
             say(self.opts, f"[fault] t={now:.1f}s {fault.type} {target}: {detail}")
         except Exception as e:  # noqa: BLE001 - recorded; the heal still runs
-            writer.fault(fid, fault.type, target, "inject_failed", str(e))
-            say(self.opts, f"[fault] t={now:.1f}s {fault.type} {target} FAILED: {e}")
+            writer.fault(fid, fault.type, target, INJECT_FAILED, str(e))
+            say(self.opts, f"[fault] t={now:.1f}s {fault.type} {target} FAILED: {e}; the run will be "
+                           "judged unknown (the experiment did not run as written)")
 
     def _heal(self, fid: str, fault: Fault, writer: HistoryWriter) -> None:
         target = fault.spec.target.describe()
-        writer.fault(fid, fault.type, target, "heal_invoked")
+        writer.fault(fid, fault.type, target, HEAL_INVOKED)
         try:
             detail = fault.heal()
-            writer.fault(fid, fault.type, target, "healed", detail)
+            writer.fault(fid, fault.type, target, HEALED, detail)
             say(self.opts, f"[heal] {fault.type} {target}: {detail}")
             self.active = [(i, f) for i, f in self.active if f is not fault]
         except Exception as e:  # noqa: BLE001
-            writer.fault(fid, fault.type, target, "heal_failed", str(e))
+            writer.fault(fid, fault.type, target, HEAL_FAILED, str(e))
             say(self.opts, f"[heal] {fault.type} {target} FAILED: {e}")
 
     def _heal_all(self, writer: HistoryWriter) -> None:
@@ -478,13 +555,18 @@ class Run:
         if inv:
             (self.run_dir / INVARIANTS).write_text(json.dumps(inv))
 
-    def _write_meta(self, started: float, finished: float) -> None:
+    def _write_meta(self, started: float, finished: float, quiet: bool = False) -> None:
         meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),
                 "started_at": iso_utc(started), "finished_at": iso_utc(finished),
                 "experiment_file": str(self.source), "environment": environment()}
         if self.opts.participants is not None:
             meta["participants"] = list(self.opts.participants)
-        (self.run_dir / META).write_text(json.dumps(meta, indent=2))
+        try:
+            (self.run_dir / META).write_text(json.dumps(meta, indent=2))
+        except OSError as e:
+            if not quiet:
+                raise EnvironmentProblem(f"cannot write {self.run_dir / META}: {e}") from None
+            say(self.opts, f"[run] WARNING: cannot write {self.run_dir / META}: {e}")
 
 
 def environment() -> dict:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from chaos.checks.verdict import CheckResult, Verdict
-from chaos.checks.windows import FaultWindow
-from chaos.history import History
+from chaos.experiment import FaultSpec
+from chaos.history import (HEAL_FAILED, HEALED, INJECT_DONE, INJECT_FAILED, INTEGRITY_MARKS, MARK_ABORTED,
+                           FaultStep, History)
+
+RAN_AS_WRITTEN = "ran_as_written"
 
 
 def history_not_empty(history: History) -> CheckResult:
@@ -20,27 +23,58 @@ def history_not_empty(history: History) -> CheckResult:
                        reason="the history holds no requests: the load never ran or recorded nothing")
 
 
-def faults_healed(windows: Sequence[FaultWindow]) -> CheckResult:
-    """Fails if an injected fault has no ``healed`` step, or any of its heals failed."""
-    problems = []
-    for w in windows:
-        what = f"{w.id} ({w.type} {w.target})"
-        if w.heal_failed:
-            problems.append(f"healing {what} failed")
-        elif w.healed is None:
-            problems.append(f"{what} was never healed")
-    detail = "; ".join(problems) if problems else f"{len(windows)} faults healed"
+def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckResult:
+    """``unknown`` if the run did not do what its experiment says, else ``pass``.
+
+    A measuring instrument must not judge a run whose fault never landed: a judgement of such a run
+    would be a PASS for what did not happen. So every problem below makes the run ``unknown``
+    (``judge`` lets this check decide the verdict over any other, even a fail, so that a run that
+    did not happen is never an expected fail either):
+
+    * a fault declared in the experiment (``faults``, ids ``f0``, ``f1``... in order) that was never
+      injected, unless the run was aborted before its time;
+    * an injection that failed (``inject_failed``), or that never said it was done;
+    * a heal that failed with no later successful heal, or a fault never healed;
+    * the runner's marks that say the load or the history did not do its job: ``load_ended_early``,
+      ``records_lost``, ``history_write_failed``.
+    """
+    problems: list[str] = []
+    steps: dict[str, list[FaultStep]] = {}
+    for step in sorted(history.faults, key=lambda s: s.mono):
+        steps.setdefault(step.id, []).append(step)
+    aborted = history.mark(MARK_ABORTED) is not None
+    for i, spec in enumerate(faults):
+        fid = f"f{i}"
+        if fid not in steps and not aborted:
+            problems.append(f"{fid} {spec.type} {spec.target.describe()}: never injected")
+    for fid, fsteps in steps.items():
+        first = fsteps[0]
+        what = f"{fid} {first.type} {first.target}"
+        names = [s.step for s in fsteps]
+        failed = next((s for s in fsteps if s.step == INJECT_FAILED), None)
+        if failed is not None:
+            problems.append(f"{what}: injection failed: {failed.detail or 'no detail recorded'}")
+        elif INJECT_DONE not in names:
+            problems.append(f"{what}: injection never confirmed (no '{INJECT_DONE}' step)")
+        last_heal = next((s for s in reversed(fsteps) if s.step in (HEALED, HEAL_FAILED)), None)
+        if last_heal is None:
+            problems.append(f"{what}: never healed")
+        elif last_heal.step == HEAL_FAILED:
+            problems.append(f"{what}: heal failed: {last_heal.detail or 'no detail recorded'}")
+    for mark in history.marks:
+        if mark.name in INTEGRITY_MARKS:
+            problems.append(f"{INTEGRITY_MARKS[mark.name]}: {mark.detail or 'no detail recorded'}")
     if not problems:
-        return CheckResult("faults_healed", Verdict.PASS, figure=0, threshold="unhealed == 0",
-                           detail=detail)
-    return CheckResult("faults_healed", Verdict.FAIL, figure=len(problems),
-                       threshold="unhealed == 0", detail=detail,
-                       reason=f"faults not cleanly healed: {detail}")
+        return CheckResult(RAN_AS_WRITTEN, Verdict.PASS, figure=0, threshold="problems == 0",
+                           detail=f"{len(steps)} faults injected and healed, load and history complete")
+    detail = "; ".join(problems)
+    return CheckResult(RAN_AS_WRITTEN, Verdict.UNKNOWN, figure=len(problems), threshold="problems == 0",
+                       detail=detail, reason=f"the experiment did not run as written: {detail}")
 
 
 def not_aborted(history: History) -> CheckResult:
     """Fails if the runner stopped the run early (an ``aborted`` mark in the history, with its reason)."""
-    mark = history.mark("aborted")
+    mark = history.mark(MARK_ABORTED)
     if mark is None:
         return CheckResult("not_aborted", Verdict.PASS, threshold="no abort_if condition held",
                            detail="the run went to its end")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from chaos.checks.builtin import faults_healed, history_not_empty, not_aborted
+from chaos.checks.builtin import RAN_AS_WRITTEN, history_not_empty, not_aborted, ran_as_written
 from chaos.checks.data_loss import has_writes
 from chaos.checks.figures import ServiceFigures, measure
 from chaos.checks.invariants import Invariants, invariant_checks
@@ -13,7 +13,7 @@ from chaos.checks.thresholds import check_name, evaluate
 from chaos.checks.verdict import CheckResult, Verdict, check_safe, compose
 from chaos.checks.windows import fault_windows, load_stopped
 from chaos.experiment import Experiment
-from chaos.history import History, Op
+from chaos.history import MARK_ABORTED, History, Op
 
 # service -> write id -> how many times the system holds it after recovery
 Readback = Mapping[str, Mapping[str, int]]
@@ -46,7 +46,8 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
           readback: Readback | None = None, invariants: Invariants | None = None) -> Judgement:
     """Measure every service (those listed, those in the history, those a threshold names) and
     judge the experiment's thresholds on each, plus the built-in checks and the invariants the
-    stack reported after the run. ``not_aborted`` is among them when the experiment has ``abort_if``
+    stack reported after the run. ``ran_as_written`` comes first and, when it does not pass, makes
+    the verdict ``unknown`` over any other check's. ``not_aborted`` is among them when the experiment has ``abort_if``
     conditions or the history holds an ``aborted`` mark."""
     windows = fault_windows(history)
     stopped = load_stopped(history)
@@ -60,15 +61,19 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
         copies, no_readback = _copies(readback, service, ops)
         figures[service] = measure(service, ops, windows, stopped,
                                    experiment.rto_consecutive_ok, copies, no_readback)
-    checks = [check_safe("history_not_empty", None, lambda: history_not_empty(history)),
-              check_safe("faults_healed", None, lambda: faults_healed(windows))]
-    if experiment.abort_if or history.mark("aborted") is not None:
+    # First, and deciding over every other: did the run do what the experiment says?
+    as_written = check_safe(RAN_AS_WRITTEN, None, lambda: ran_as_written(history, experiment.faults))
+    checks = [as_written, check_safe("history_not_empty", None, lambda: history_not_empty(history))]
+    if experiment.abort_if or history.mark(MARK_ABORTED) is not None:
         checks.append(check_safe("not_aborted", None, lambda: not_aborted(history)))
     for threshold in experiment.checks:
         for service in ([threshold.service] if threshold.service else figures):
             checks.append(check_safe(check_name(threshold, service), service,
                                      lambda t=threshold, f=figures[service]: evaluate(t, f)))
     checks.extend(invariant_checks(invariants))
-    return Judgement(verdict=compose(c.verdict for c in checks), services=figures,
+    # A run that did not happen as written is unknown, whatever else its checks say: never a pass,
+    # and never the fail a single-site stack is expected to give.
+    verdict = Verdict.UNKNOWN if as_written.verdict != Verdict.PASS else compose(c.verdict for c in checks)
+    return Judgement(verdict=verdict, services=figures,
                      checks=tuple(checks),
                      reasons=tuple(c.reason for c in checks if c.verdict != Verdict.PASS))

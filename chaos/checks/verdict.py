@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Callable, Iterable
 
+from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS
+
 
 class Verdict(StrEnum):
     PASS = "pass"
@@ -57,3 +59,12 @@ def check_safe(name: str, service: str | None, checker: Callable[[], CheckResult
         who = f"{service}: " if service else ""
         return CheckResult(name, Verdict.UNKNOWN, service=service, detail=text,
                            reason=f"{who}{name} could not be judged ({text})")
+
+
+def exit_code_for(verdict: Verdict | str, expected: str) -> int:
+    """The exit code of a judged run: 0 when its verdict is the one expected, 1 when it is the
+    other definite verdict, 3 when it is ``unknown`` (the run could not be judged, or did not do
+    what its experiment says): an unknown is never a pass and never an expected fail."""
+    if Verdict(verdict) == Verdict.UNKNOWN:
+        return EXIT_ENVIRONMENT
+    return EXIT_PASS if Verdict(verdict) == Verdict(expected) else EXIT_CHECK_FAILED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chaos.history import FaultStep, History
+from chaos.history import HEAL_INVOKED, HEALED, INVOKED, MARK_LOAD_STOPPED, FaultStep, History
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class FaultWindow:
 
 def load_stopped(history: History) -> float | None:
     """Monotonic time of the ``load_stopped`` mark, or None if the runner wrote none."""
-    mark = history.mark("load_stopped")
+    mark = history.mark(MARK_LOAD_STOPPED)
     return mark.mono if mark else None
 
 
@@ -54,13 +54,13 @@ def fault_windows(history: History) -> list[FaultWindow]:
         fallback_end = history.ops[-1].mono
     windows = []
     for fid, fsteps in steps.items():
-        invoked = next((s for s in fsteps if s.step == "invoked"), None)
+        invoked = next((s for s in fsteps if s.step == INVOKED), None)
         if invoked is None:
             continue
-        healed = next((s for s in fsteps if s.step == "healed" and s.mono >= invoked.mono), None)
+        healed = next((s for s in fsteps if s.step == HEALED and s.mono >= invoked.mono), None)
         # The outage window closes when the heal *starts*: disruption caused by undoing the fault
         # (a site coming back, caches warming) belongs to the after-heal phase, not to the RTO.
-        heal_start = next((s for s in fsteps if s.step == "heal_invoked" and s.mono >= invoked.mono), None)
+        heal_start = next((s for s in fsteps if s.step == HEAL_INVOKED and s.mono >= invoked.mono), None)
         if healed is not None:
             end = heal_start.mono if heal_start is not None and heal_start.mono <= healed.mono else healed.mono
         else:

@@ -28,14 +28,25 @@ Outcome rules (Jepsen's ok / fail / info):
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Collection
 
 from chaos.history import HistoryWriter
 
+# Locust's exit code when some of this process's records could not be written to the history (a
+# full disk): the runner reads it and judges the run ``unknown`` (``records_lost``), since the
+# history then lacks requests that were made.
+RECORDS_UNWRITTEN_EXIT = 75  # EX_TEMPFAIL
+
 _writer: HistoryWriter | None = None
 _writer_pid: int | None = None
+
+
+def _warn(error: OSError) -> None:
+    print(f"chaos-harness recorder: cannot write the history ({error}); records are kept in memory "
+          "and the run will be judged unknown", file=sys.stderr, flush=True)
 
 
 def _history() -> HistoryWriter | None:
@@ -44,9 +55,27 @@ def _history() -> HistoryWriter | None:
     if not directory:
         return None
     if _writer is None or _writer_pid != os.getpid():
-        _writer = HistoryWriter(Path(directory) / f"load-{os.getpid()}.jsonl")
+        _writer = HistoryWriter(Path(directory) / f"load-{os.getpid()}.jsonl", on_error=_warn)
         _writer_pid = os.getpid()
+        _on_quit(_writer)
     return _writer
+
+
+def _on_quit(writer: HistoryWriter) -> None:
+    """In a Locust process: when Locust quits, a last try to write what the disk refused, and the
+    exit code ``RECORDS_UNWRITTEN_EXIT`` if any write failed during the run."""
+    if "locust" not in sys.modules:  # a unit test or a plain script: no Locust to report to
+        return
+    from locust import events  # already imported by the locustfile that imported us
+
+    @events.quitting.add_listener
+    def _report(environment, **_kw):
+        complete = writer.close()
+        if writer.error is not None:
+            left = "" if complete else "; some are lost"
+            print(f"chaos-harness recorder: the history could not be written as the run went "
+                  f"({writer.error}){left}", file=sys.stderr, flush=True)
+            environment.process_exit_code = RECORDS_UNWRITTEN_EXIT
 
 
 def classify(status: int, error: BaseException | str | None, headers, is_write: bool,

@@ -291,8 +291,8 @@ def drive(tmp_path: Path, experiment: Experiment, locust: FakeLocust, faults=())
     return run, load_history(run.run_dir)
 
 
-def experiment_with(*abort_if: AbortCondition) -> Experiment:
-    return Experiment(name="demo", description="", stack="dual-site", load=Load(duration_s=30.0), faults=(),
+def experiment_with(*abort_if: AbortCondition, duration_s: float = 30.0) -> Experiment:
+    return Experiment(name="demo", description="", stack="dual-site", load=Load(duration_s=duration_s), faults=(),
                       checks=(), abort_if=abort_if)
 
 
@@ -311,9 +311,15 @@ def test_the_runner_stops_the_load_on_an_abort_and_marks_why(tmp_path):
 
 
 def test_without_abort_if_the_load_runs_to_its_end(tmp_path):
-    run, history = drive(tmp_path, experiment_with(), FakeLocust(runs_for=3))
+    run, history = drive(tmp_path, experiment_with(duration_s=0.1), FakeLocust(runs_for=3))
     assert run.aborted is None
     assert [m.name for m in history.marks] == ["load_started", "load_stopped"]
+
+
+def test_a_load_that_ends_before_its_time_is_marked_so_the_run_is_unknown(tmp_path):
+    run, history = drive(tmp_path, experiment_with(duration_s=30.0), FakeLocust(runs_for=3))
+    assert [m.name for m in history.marks] == ["load_started", "load_ended_early", "load_stopped"]
+    assert "of 30 s" in history.mark("load_ended_early").detail
 
 
 # Judging: the mark becomes the failing check not_aborted and the journal's "aborted".

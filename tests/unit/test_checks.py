@@ -26,7 +26,8 @@ def timeline(service: str, until: float, outcome_at=lambda t: "ok") -> list[Op]:
 def fault(fid: str, injected: float, healed: float | None = None, *,
           heal_failed: bool = False) -> list[FaultStep]:
     base = dict(id=fid, type="power_cut", target="site=pangyo")
-    steps = [FaultStep(step="invoked", wall=1_700_000_000.0 + injected, mono=injected, **base)]
+    steps = [FaultStep(step="invoked", wall=1_700_000_000.0 + injected, mono=injected, **base),
+             FaultStep(step="done", wall=1_700_000_000.0 + injected, mono=injected, **base)]
     if heal_failed:
         steps.append(FaultStep(step="heal_failed", wall=1_700_000_000.0 + (healed or injected),
                                mono=healed or injected, **base))
@@ -145,8 +146,9 @@ def test_unhealed_fault_window_runs_to_load_stopped():
     j = judge(history(ops, fault("f0", 15.0)), experiment(RTO_10), ["login"], readback={})
     assert j.services["login"].rto_s == pytest.approx(21.0)
     assert j.services["login"].availability_by_phase["after_heal"]["requests"] == 0
-    healed = check(j, "faults_healed")
-    assert healed.verdict == Verdict.FAIL and "never healed" in healed.detail
+    healed = check(j, "ran_as_written")
+    assert healed.verdict == Verdict.UNKNOWN and "f0 power_cut site=pangyo: never healed" in healed.detail
+    assert j.verdict == Verdict.UNKNOWN
 
 
 def test_flapping_counts_until_recovery_holds():
@@ -301,10 +303,82 @@ def test_listed_service_without_ops_appears_and_is_unknown():
     assert j.verdict == Verdict.UNKNOWN
 
 
-def test_heal_failed_fails_faults_healed():
+def test_a_failed_heal_makes_the_run_unknown():
     h = history(timeline("login", 40.0), fault("f0", 15.0, 20.0, heal_failed=True))
-    healed = check(judge(h, experiment(), ["login"], {}), "faults_healed")
-    assert healed.verdict == Verdict.FAIL and "failed" in healed.detail
+    j = judge(h, experiment(), ["login"], {})
+    healed = check(j, "ran_as_written")
+    assert healed.verdict == Verdict.UNKNOWN and "f0 power_cut site=pangyo: heal failed" in healed.detail
+    assert j.verdict == Verdict.UNKNOWN
+
+
+def test_a_heal_that_failed_then_succeeded_on_the_retry_is_healed():
+    steps = fault("f0", 15.0, 20.0, heal_failed=True) + [
+        FaultStep("f0", "power_cut", "site=pangyo", "healed", 1_700_000_021.0, 21.0)]
+    j = judge(history(timeline("login", 40.0), steps), experiment(), ["login"], {})
+    assert check(j, "ran_as_written").verdict == Verdict.PASS
+    assert j.verdict == Verdict.PASS
+
+
+def failed_injection(error: str = "unknown signal SIGKIL") -> list[FaultStep]:
+    base = dict(id="f0", type="kill", target="service=payment")
+    return [FaultStep(step="invoked", wall=1_700_000_015.0, mono=15.0, **base),
+            FaultStep(step="inject_failed", wall=1_700_000_015.1, mono=15.1, detail=error, **base),
+            FaultStep(step="heal_invoked", wall=1_700_000_030.0, mono=30.0, **base),
+            FaultStep(step="healed", wall=1_700_000_030.1, mono=30.1, **base)]
+
+
+def test_a_fault_that_never_landed_makes_the_run_unknown_not_pass():
+    # Every request ok, every threshold met: without the injection the run "passed" before.
+    j = judge(history(timeline("login", 40.0), failed_injection()), experiment(RTO_10), ["login"], {})
+    as_written = j.checks[0]
+    assert as_written.name == "ran_as_written" and as_written.verdict == Verdict.UNKNOWN
+    assert as_written.detail == "f0 kill service=payment: injection failed: unknown signal SIGKIL"
+    assert j.verdict == Verdict.UNKNOWN
+    assert j.reasons[0] == ("the experiment did not run as written: "
+                            "f0 kill service=payment: injection failed: unknown signal SIGKIL")
+
+
+def test_a_run_that_did_not_happen_is_never_an_expected_fail():
+    # A failing check and a failed injection: unknown, not the fail a single-site stack expects.
+    ops = timeline("login", 40.0, lambda t: "fail" if t >= 15.0 else "ok")
+    j = judge(history(ops, failed_injection()), experiment(RTO_10), ["login"], {})
+    assert check(j, "rto_s[login]").verdict == Verdict.FAIL
+    assert j.verdict == Verdict.UNKNOWN
+
+
+def test_a_declared_fault_never_injected_makes_the_run_unknown_unless_aborted():
+    from chaos.experiment import FaultSpec, Target
+
+    exp = Experiment(name="t", description="", stack="dual-site", load=Load(),
+                     faults=(FaultSpec("power_cut", Target(site="pangyo"), 15.0),), checks=())
+    j = judge(history(timeline("login", 40.0)), exp, ["login"], {})
+    assert check(j, "ran_as_written").detail == "f0 power_cut site=pangyo: never injected"
+    assert j.verdict == Verdict.UNKNOWN
+    aborted = History(tuple(timeline("login", 10.0)), (), (Mark("load_started", 1_700_000_000.0, 0.0),
+                                                           Mark("aborted", 1_700_000_010.0, 10.0, "stop"),
+                                                           Mark("load_stopped", 1_700_000_010.0, 10.0)))
+    j = judge(aborted, exp, ["login"], {})
+    assert check(j, "ran_as_written").verdict == Verdict.PASS
+    assert j.verdict == Verdict.FAIL  # not_aborted
+
+
+@pytest.mark.parametrize("name, says", [
+    ("load_ended_early", "the load ended before its time: Locust exited with 1"),
+    ("records_lost", "the load's requests did not all reach the history: Locust exited with 1"),
+    ("history_write_failed", "the history could not be written as the run went: Locust exited with 1"),
+])
+def test_marks_of_an_incomplete_run_make_it_unknown(name, says):
+    h = history(timeline("login", 40.0))
+    h = History(h.ops, h.faults, h.marks + (Mark(name, 1_700_000_030.0, 30.0, "Locust exited with 1"),))
+    j = judge(h, experiment(), ["login"], {})
+    assert check(j, "ran_as_written").detail == says
+    assert j.verdict == Verdict.UNKNOWN
+
+
+def test_an_injection_without_its_done_step_is_not_taken_as_landed():
+    steps = [s for s in fault("f0", 15.0, 30.0) if s.step != "done"]
+    j = judge(history(timeline("login", 40.0), steps), experiment(), ["login"], {})
+    assert "f0 power_cut site=pangyo: injection never confirmed" in check(j, "ran_as_written").detail
 
 
 def test_threshold_for_one_service_and_unknown_metric():
@@ -312,7 +386,7 @@ def test_threshold_for_one_service_and_unknown_metric():
               experiment(Threshold("availability", ">=", 0.99, service="login"),
                          Threshold("bogus", "<=", 1)), ["login", "payment"], {})
     names = [c.name for c in j.checks]
-    assert names == ["history_not_empty", "faults_healed", "availability[login]",
+    assert names == ["ran_as_written", "history_not_empty", "availability[login]",
                      "bogus[login]", "bogus[payment]"]
     assert check(j, "availability[login]").verdict == Verdict.PASS
     assert check(j, "bogus[login]").verdict == Verdict.UNKNOWN

@@ -29,6 +29,7 @@ def run_history() -> History:
     ops += [Op("messaging", "send", "ok", T0 + 1.0, 1.0, 0.01, write_id=w) for w in ("m1", "m2")]
     base = dict(id="f0", type="power_cut", target="site=pangyo")
     faults = (FaultStep(step="invoked", wall=T0 + 15.0, mono=15.0, **base),
+              FaultStep(step="done", wall=T0 + 15.0, mono=15.0, **base),
               FaultStep(step="healed", wall=T0 + 30.0, mono=30.0, **base))
     marks = (Mark("load_started", T0, 0.0), Mark("load_stopped", T0 + 40.0, 40.0))
     return History(tuple(sorted(ops, key=lambda o: o.mono)), faults, marks)

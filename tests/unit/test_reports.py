@@ -124,7 +124,7 @@ def test_unknown_verdict_and_a_fault_never_healed(tmp_path):
     (run_dir / "readback.json").unlink()  # no read-back: data-loss checks are unknown
     page = render_html(run_dir).read_text()
     assert "(never healed)" in page
-    assert 'class="badge fail">' in page  # faults_healed fails
+    assert 'class="badge unknown">' in page  # ran_as_written: never healed
     assert ">unknown<" in page
 
 

@@ -1,0 +1,256 @@
+"""The runner as a measuring instrument (issue 14): no verdict for what did not happen, heal first
+and log second, signals at every phase, one run per stack, run folders that never collide.
+
+``Run.execute`` runs whole, with fakes of the real interfaces in place of Docker, Locust and the
+stack (tests/unit/fake_run.py); the signal tests run it in a process of its own and send it a real
+SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import chaos.history as history_mod
+from chaos.errors import EXIT_ENVIRONMENT, EXIT_SIGINT, EXIT_SIGTERM, EnvironmentProblem
+from chaos.history import HistoryWriter, load as load_history
+from chaos.lock import StackLock
+
+sys.path.insert(0, str(Path(__file__).parent))
+import fake_run  # noqa: E402
+
+FAKE_RUN = Path(fake_run.__file__)
+
+
+@pytest.fixture(autouse=True)
+def own_lock_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
+
+
+@pytest.fixture
+def events(monkeypatch):
+    seen = fake_run.Events()
+    fake_run.install(monkeypatch.setattr, seen)
+    monkeypatch.setattr(fake_run.FakeFault, "inject_error", None)
+    monkeypatch.setattr(fake_run.FakeFault, "on_inject", staticmethod(lambda: None))
+    return seen
+
+
+# --- a fault that never landed -----------------------------------------------------------------
+
+def test_a_failed_injection_is_healed_and_the_run_is_unknown_with_exit_3(tmp_path, events, monkeypatch):
+    monkeypatch.setattr(fake_run.FakeFault, "inject_error", RuntimeError("unknown signal SIGKIL"))
+    journal, code = fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen.count("healed") == 1
+    assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+    assert journal["reasons"][0] == ("the experiment did not run as written: f0 kill service=truth-3s: "
+                                     "injection failed: unknown signal SIGKIL")
+    assert journal["checks"][0]["name"] == "ran_as_written"
+
+
+def test_the_same_run_with_its_fault_landed_passes(tmp_path, events):
+    journal, code = fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen == ["injected", "healed", "phase recovery", "phase read_back"]
+    assert journal["verdict"] == "pass" and code == 0
+
+
+# --- heal first, log second --------------------------------------------------------------------
+
+class FlakyDisk:
+    """``os.write`` as seen by the history writer: once ``full`` is set, each write puts at most
+    ``room`` bytes on disk (a line cut in the middle, as a filling disk does), then ENOSPC."""
+
+    def __init__(self):
+        self.full = False
+        self.room = 0
+        self.real = os.write
+
+    def write(self, fd, data):
+        if not self.full:
+            return self.real(fd, data)
+        if self.room > 0:
+            n = self.real(fd, data[:self.room])
+            self.room -= n
+            return n
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_the_writer_keeps_what_the_disk_refuses_and_never_tears_a_line(tmp_path, monkeypatch):
+    disk = FlakyDisk()
+    monkeypatch.setattr(history_mod.os, "write", disk.write)
+    warned = []
+    w = HistoryWriter(tmp_path / "h.jsonl", on_error=warned.append)
+    w.mark("one")
+    disk.full, disk.room = True, 10
+    w.mark("two")  # 10 bytes of it reach the disk, then the disk is full
+    w.mark("three")
+    assert w.unwritten == 2 and len(warned) == 1 and warned[0].errno == errno.ENOSPC
+    disk.full = False  # space again
+    assert w.close() is True and w.unwritten == 0
+    records = [json.loads(line) for line in (tmp_path / "h.jsonl").read_text().splitlines()]
+    assert [r["name"] for r in records] == ["one", "two", "three"]
+
+
+def test_a_full_disk_during_the_fault_still_heals_and_the_run_is_unknown_naming_the_disk(
+        tmp_path, events, monkeypatch):
+    disk = FlakyDisk()
+    monkeypatch.setattr(history_mod.os, "write", disk.write)
+    monkeypatch.setattr(fake_run.FakeFault, "on_inject", staticmethod(lambda: setattr(disk, "full", True)))
+    real_release = history_mod.DiskReserve.release
+
+    def release(self):  # giving the reserve back is what makes room again
+        real_release(self)
+        disk.full = False
+
+    monkeypatch.setattr(history_mod.DiskReserve, "release", release)
+    out = tmp_path / "out.txt"
+    run = fake_run.make_run(tmp_path / "runs", out=open(out, "w"))
+    journal, code = run.execute()
+    assert events.seen.count("healed") == 1
+    assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+    assert "the history could not be written as the run went" in journal["reasons"][0]
+    assert str(history_mod.history_dir(run.run_dir)) in journal["reasons"][0]
+    assert "No space left on device" in journal["reasons"][0]
+    steps = [f.step for f in load_history(run.run_dir).faults]
+    assert steps == ["invoked", "done", "heal_invoked", "healed"]  # kept in memory, written after
+    assert "[history] WARNING: cannot write" in out.read_text()
+    assert not (run.run_dir / history_mod.DiskReserve.NAME).exists()
+
+
+def test_a_disk_that_stays_full_still_heals_and_ends_in_an_environment_error(tmp_path, events, monkeypatch):
+    disk = FlakyDisk()
+    monkeypatch.setattr(history_mod.os, "write", disk.write)
+    monkeypatch.setattr(fake_run.FakeFault, "on_inject", staticmethod(lambda: setattr(disk, "full", True)))
+    with pytest.raises(EnvironmentProblem, match="the run cannot be judged: .* could not be written .* "
+                                                 "Every fault was healed"):
+        fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen.count("healed") == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_real_tmpfs_that_fills_during_the_fault(tmp_path, events, monkeypatch):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        def fill():
+            with open(disk / "filler", "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+
+        monkeypatch.setattr(fake_run.FakeFault, "on_inject", staticmethod(fill))
+        run = fake_run.make_run(disk / "runs")
+        journal, code = run.execute()
+        assert events.seen.count("healed") == 1
+        assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+        assert "the load's requests did not all reach the history" in journal["reasons"][0]
+        assert [f.step for f in load_history(run.run_dir).faults][-1] == "healed"
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
+
+
+# --- signals at every phase --------------------------------------------------------------------
+
+def run_and_signal(tmp_path: Path, scenario: str, wait_for: str, signum: int) -> tuple[int, list[str], Path]:
+    state = tmp_path / "state"
+    runs = tmp_path / "runs"
+    env = dict(os.environ, CHAOS_LOCK_DIR=str(tmp_path / "locks"))
+    proc = subprocess.Popen([sys.executable, str(FAKE_RUN), scenario, str(runs), str(state)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if state.exists() and wait_for in state.read_text().splitlines():
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before {wait_for}: {proc.stdout.read()}")
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signum)
+    code = proc.wait(timeout=30)
+    return code, state.read_text().splitlines(), runs
+
+
+def test_sigterm_during_bring_up_ends_the_compose_child_too(tmp_path):
+    code, seen, _ = run_and_signal(tmp_path, "bring_up", "phase bring_up", signal.SIGTERM)
+    assert code == EXIT_SIGTERM
+    pid = int((tmp_path / "state.compose-pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+@pytest.mark.parametrize("phase", ["recovery", "read_back"])
+def test_sigterm_after_the_heal_still_leaves_meta_and_the_whole_history(tmp_path, phase):
+    code, seen, runs = run_and_signal(tmp_path, phase, f"phase {phase}", signal.SIGTERM)
+    assert code == EXIT_SIGTERM
+    assert seen.count("healed") == 1
+    (run_dir,) = runs.iterdir()
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["stack"] == "ground-truth"
+    assert [f.step for f in load_history(run_dir).faults] == ["invoked", "done", "heal_invoked", "healed"]
+
+
+def test_ctrl_c_during_the_load_heals_and_exits_130(tmp_path):
+    code, seen, runs = run_and_signal(tmp_path, "load", "injected", signal.SIGINT)
+    assert code == EXIT_SIGINT
+    assert seen.count("healed") == 1
+    (run_dir,) = runs.iterdir()
+    assert (run_dir / "meta.json").is_file()
+
+
+# --- one run per stack -------------------------------------------------------------------------
+
+def test_a_second_run_on_a_held_stack_is_refused_naming_the_holder(tmp_path, events):
+    with StackLock("chaos-ground-truth", "run 20261130T000000Z-other-ground-truth"):
+        with pytest.raises(EnvironmentProblem, match=r"in use by run 20261130T000000Z-other-ground-truth "
+                                                     rf"\(pid {os.getpid()} on "):
+            fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen == []  # nothing started
+    journal, code = fake_run.make_run(tmp_path / "runs").execute()  # released: runs
+    assert code == 0
+
+
+def test_recover_is_refused_while_a_run_holds_the_stack(tmp_path, monkeypatch):
+    from chaos.cli import main
+
+    with StackLock("chaos-ground-truth", "run r1"):
+        assert main(["recover", "--stack", "ground-truth"]) == EXIT_ENVIRONMENT
+
+
+def test_a_lock_holder_killed_by_sigkill_leaves_no_lock(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); from chaos.lock import StackLock; "
+         "l = StackLock('p', 'run x'); l.acquire(); print('held', flush=True); time.sleep(60)",
+         str(Path(__file__).resolve().parents[2])],
+        env=dict(os.environ, CHAOS_LOCK_DIR=str(tmp_path / "locks")), stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(EnvironmentProblem, match=rf"in use by run x \(pid {holder.pid} "):
+        StackLock("p", "run y").acquire()
+    holder.kill()
+    holder.wait()
+    lock = StackLock("p", "run y")
+    lock.acquire()
+    lock.release()
+
+
+# --- run folders -------------------------------------------------------------------------------
+
+def test_two_runs_started_in_the_same_second_get_two_folders(tmp_path, events):
+    a = fake_run.make_run(tmp_path / "runs")
+    b = fake_run.make_run(tmp_path / "runs")
+    b.run_id, b.run_dir = a.run_id, a.run_dir  # the same second
+    a._make_run_dir()
+    b._make_run_dir()
+    assert a.run_dir != b.run_dir and b.run_id == f"{a.run_id}-2"
+    assert a.run_dir.is_dir() and b.run_dir.is_dir()
