@@ -71,11 +71,15 @@ def _on_quit(writer: HistoryWriter) -> None:
     @events.quitting.add_listener
     def _report(environment, **_kw):
         complete = writer.close()
-        if writer.error is not None:
+        if writer.error is None:
+            return
+        environment.process_exit_code = RECORDS_UNWRITTEN_EXIT  # first: stderr may be on the full disk too
+        try:
             left = "" if complete else "; some are lost"
             print(f"chaos-harness recorder: the history could not be written as the run went "
                   f"({writer.error}){left}", file=sys.stderr, flush=True)
-            environment.process_exit_code = RECORDS_UNWRITTEN_EXIT
+        except OSError:
+            pass
 
 
 def classify(status: int, error: BaseException | str | None, headers, is_write: bool,

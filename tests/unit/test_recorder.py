@@ -79,3 +79,39 @@ def test_an_ok_answer_records_no_error(history_dir):
     assert recorder.request(Client(answer), "GET", "/x/ping", service="x", op="ping") is answer
     op = _only_op(history_dir)
     assert op["outcome"] == "ok" and op["error"] is None and answer.marked == "success"
+
+
+LOCUSTFILE_ON_A_FULL_DISK = '''
+import errno
+import chaos.history
+from locust import User, constant, task
+from chaos.load import recorder
+
+def _full(fd, data):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+chaos.history.os.write = _full  # every write of the history meets a full disk
+
+class Person(User):
+    wait_time = constant(0.1)
+
+    @task
+    def record(self):
+        recorder._history().write({"kind": "op"})
+'''
+
+
+def test_locust_exits_75_when_the_recorder_could_not_write_a_record(tmp_path):
+    """The runner learns of records that never reached the history from Locust's exit code
+    (chaos.runner marks records_lost; the run is unknown). A real Locust process, no network."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "lf.py").write_text(LOCUSTFILE_ON_A_FULL_DISK)
+    env = dict(os.environ, CHAOS_HISTORY_DIR=str(tmp_path / "history"))
+    done = subprocess.run([sys.executable, "-m", "locust", "-f", str(tmp_path / "lf.py"), "--headless", "-u", "1",
+                           "-r", "1", "-t", "2s", "--only-summary", "--exit-code-on-error", "0"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == recorder.RECORDS_UNWRITTEN_EXIT, done.stderr[-2000:]
+    assert "the history could not be written as the run went" in done.stderr
