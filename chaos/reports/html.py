@@ -20,6 +20,7 @@ from typing import Sequence
 
 from chaos import __version__
 from chaos import history as history_mod
+from chaos.atomic import write_atomic
 from chaos.checks import availability
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
 from chaos.errors import InvalidInput
@@ -218,6 +219,4 @@ def render_html(run_dir: Path, journal: dict | None = None) -> Path:
                       experiment.read_text() if experiment.is_file() else "(experiment.yaml missing)",
                       meta.get("environment", {}),
                       set(json.loads(invariants.read_text())) if invariants.is_file() else set())
-    target = run_dir / FILENAME
-    target.write_text(page, encoding="utf-8")
-    return target
+    return write_atomic(run_dir / FILENAME, page)

@@ -26,11 +26,10 @@ every game day's journal, and in any journal whose history holds notes).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from chaos.atomic import write_atomic
 from chaos.checks import Judgement, fault_windows
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
@@ -114,22 +113,8 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
 
 
 def write_journal(run_dir: Path, journal: dict) -> Path:
-    """Write ``run_dir/journal.json`` atomically (a temporary file renamed over it)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    target = run_dir / FILENAME
-    fd, tmp = tempfile.mkstemp(prefix=".journal-", suffix=".tmp", dir=run_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(journal, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    """Write ``run_dir/journal.json`` atomically, never through a symlink (``chaos.atomic``)."""
+    return write_atomic(Path(run_dir) / FILENAME, json.dumps(journal, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_journal(path: Path) -> dict:
