@@ -20,6 +20,19 @@ def history_not_empty(history: History) -> CheckResult:
                        reason="the history holds no requests: the load never ran or recorded nothing")
 
 
+def history_complete(history: History) -> CheckResult:
+    """Unknown if records did not reach the history: a file's last line torn (a writer killed while
+    writing it, a full disk). What those records said cannot be known, so neither can the verdict."""
+    torn = history.torn
+    if not torn:
+        return CheckResult("history_complete", Verdict.PASS, figure=0, threshold="torn lines == 0",
+                           detail="every line of the history is a whole record")
+    detail = (f"{len(torn)} records did not reach the history: a writer was stopped in the middle of a "
+              f"line ({', '.join(torn)})")
+    return CheckResult("history_complete", Verdict.UNKNOWN, figure=len(torn), threshold="torn lines == 0",
+                       detail=detail, reason=detail)
+
+
 def faults_healed(windows: Sequence[FaultWindow]) -> CheckResult:
     """Fails if an injected fault has no ``healed`` step, or any of its heals failed."""
     problems = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from chaos.checks.builtin import faults_healed, history_not_empty, not_aborted
+from chaos.checks.builtin import faults_healed, history_complete, history_not_empty, not_aborted
 from chaos.checks.data_loss import has_writes
 from chaos.checks.figures import ServiceFigures, measure
 from chaos.checks.invariants import Invariants, invariant_checks
@@ -61,7 +61,8 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
         figures[service] = measure(service, ops, windows, stopped,
                                    experiment.rto_consecutive_ok, copies, no_readback)
     checks = [check_safe("history_not_empty", None, lambda: history_not_empty(history)),
-              check_safe("faults_healed", None, lambda: faults_healed(windows))]
+              check_safe("faults_healed", None, lambda: faults_healed(windows)),
+              check_safe("history_complete", None, lambda: history_complete(history))]
     if experiment.abort_if or history.mark("aborted") is not None:
         checks.append(check_safe("not_aborted", None, lambda: not_aborted(history)))
     for threshold in experiment.checks:

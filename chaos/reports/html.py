@@ -20,7 +20,7 @@ from typing import Sequence
 
 from chaos import __version__
 from chaos import history as history_mod
-from chaos.atomic import write_atomic
+from chaos.files import write_atomic
 from chaos.checks import availability
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
 from chaos.errors import InvalidInput

@@ -29,7 +29,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chaos.atomic import write_atomic
+from chaos.files import write_atomic
 from chaos.checks import Judgement, fault_windows
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
@@ -113,7 +113,7 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
 
 
 def write_journal(run_dir: Path, journal: dict) -> Path:
-    """Write ``run_dir/journal.json`` atomically, never through a symlink (``chaos.atomic``)."""
+    """Write ``run_dir/journal.json`` atomically, never through a symlink (``chaos.files``)."""
     return write_atomic(Path(run_dir) / FILENAME, json.dumps(journal, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-from chaos.atomic import write_atomic
+from chaos.files import write_atomic
 from chaos.reports.summary import figure_text, render_summary
 
 FILENAME = "junit.xml"
@@ -129,5 +129,5 @@ def render_junit(journals: Sequence[dict]) -> str:
 
 def write_junit(path: Path, journals: Sequence[dict]) -> Path:
     """Write the JUnit XML of ``journals`` to ``path`` atomically, never through a symlink
-    (``chaos.atomic``); return ``path``."""
+    (``chaos.files``); return ``path``."""
     return write_atomic(path, render_junit(journals))

@@ -312,7 +312,7 @@ def test_threshold_for_one_service_and_unknown_metric():
               experiment(Threshold("availability", ">=", 0.99, service="login"),
                          Threshold("bogus", "<=", 1)), ["login", "payment"], {})
     names = [c.name for c in j.checks]
-    assert names == ["history_not_empty", "faults_healed", "availability[login]",
+    assert names == ["history_not_empty", "faults_healed", "history_complete", "availability[login]",
                      "bogus[login]", "bogus[payment]"]
     assert check(j, "availability[login]").verdict == Verdict.PASS
     assert check(j, "bogus[login]").verdict == Verdict.UNKNOWN

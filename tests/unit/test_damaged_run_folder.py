@@ -9,14 +9,100 @@ atomically and never through a symlink, and ``$`` in a label is drawn as a dolla
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
-from run_folder import make_run
+from run_folder import MONO0, T0, make_run
 
 from chaos.cli import main
+
+LOAD = "history/load-1.jsonl"
+FAULTS = "history/faults.jsonl"
+
+
+def _lines(run_dir: Path, rel: str) -> list[str]:
+    return (run_dir / rel).read_text().splitlines(keepends=True)
+
+
+def _set_line(rel: str, number: int, text: str) -> Callable[[Path], None]:
+    """Replace line ``number`` (1-based) of ``rel`` with ``text`` (bytes written as they are)."""
+    def damage(run_dir: Path) -> None:
+        lines = [s.encode() for s in _lines(run_dir, rel)]
+        lines[number - 1] = (text.encode() if isinstance(text, str) else text) + b"\n"
+        (run_dir / rel).write_bytes(b"".join(lines))
+    return damage
+
+
+def _edit_record(rel: str, number: int, edit: Callable[[dict], None]) -> Callable[[Path], None]:
+    """Edit the record on line ``number`` of ``rel`` (NaN and Infinity written as JSON allows)."""
+    def damage(run_dir: Path) -> None:
+        lines = _lines(run_dir, rel)
+        record = json.loads(lines[number - 1])
+        edit(record)
+        lines[number - 1] = json.dumps(record) + "\n"
+        (run_dir / rel).write_text("".join(lines))
+    return damage
+
+
+def _set(key: str, value) -> Callable[[dict], None]:
+    return lambda r: r.__setitem__(key, value)
+
+
+def _drop(key: str) -> Callable[[dict], None]:
+    return lambda r: r.pop(key)
+
+
+def _make_dir(rel: str) -> Callable[[Path], None]:
+    def damage(run_dir: Path) -> None:
+        path = run_dir / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        path.unlink(missing_ok=True)
+        path.mkdir()
+        (path / "x").write_text("{}")
+    return damage
+
+
+def _history_is_a_file(run_dir: Path) -> None:
+    shutil.rmtree(run_dir / "history")
+    (run_dir / "history").write_text("not a folder\n")
+
+
+# (case id, damage, text every message must hold). Line 7 of the load's file is an ok write of
+# messaging; line 2 of the faults' file is the fault's "invoked" step; line 1 its "load_started" mark.
+CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
+    ("line-is-a-list", _set_line(LOAD, 7, "[1, 2, 3]"), f"{LOAD}:7: expected a JSON object, got a list"),
+    ("line-is-a-number", _set_line(LOAD, 7, "42"), f"{LOAD}:7: expected a JSON object, got a number"),
+    ("line-is-a-string", _set_line(LOAD, 7, '"op"'), f"{LOAD}:7: expected a JSON object, got a string"),
+    ("line-not-json", _set_line(LOAD, 7, '{"kind": "op", "service": '), f"{LOAD}:7: not JSON"),
+    ("line-not-utf8", _set_line(LOAD, 7, b'{"kind": "op", "service": "\xff\xfe"}'), f"{LOAD}:7: not UTF-8"),
+    ("line-too-deep", _set_line(LOAD, 7, "[" * 100_000 + "]" * 100_000), f"{LOAD}:7: not JSON"),
+    # A number JSON can spell but Python will not read (more than 4300 digits).
+    ("line-huge-integer", _set_line(LOAD, 7, '{"kind": "op", "status": ' + "9" * 5000 + "}"), f"{LOAD}:7: not JSON"),
+    ("op-missing-outcome", _edit_record(LOAD, 7, _drop("outcome")), f"{LOAD}:7: op: outcome: missing"),
+    ("op-missing-kind", _edit_record(LOAD, 7, _drop("kind")), f"{LOAD}:7: kind: missing"),
+    ("op-unknown-kind", _edit_record(LOAD, 7, _set("kind", "opp")), f"{LOAD}:7: kind: 'opp' is not one of"),
+    ("op-mono-nan", _edit_record(LOAD, 7, _set("mono", float("nan"))), f"{LOAD}:7: op: mono: expected a finite number, got NaN"),
+    ("op-mono-infinite", _edit_record(LOAD, 7, _set("mono", float("inf"))), f"{LOAD}:7: op: mono: expected a finite number"),
+    ("op-mono-string", _edit_record(LOAD, 7, _set("mono", "5000.6")), f"{LOAD}:7: op: mono: expected a finite number, got a string"),
+    ("op-latency-bool", _edit_record(LOAD, 7, _set("latency", True)), f"{LOAD}:7: op: latency: expected a finite number, got a boolean"),
+    ("op-latency-negative", _edit_record(LOAD, 7, _set("latency", -1)), f"{LOAD}:7: op: latency: negative"),
+    ("op-outcome-unknown-word", _edit_record(LOAD, 7, _set("outcome", "maybe")), f"{LOAD}:7: op: outcome: 'maybe' is not one of ok, fail, unknown"),
+    ("op-service-number", _edit_record(LOAD, 7, _set("service", 7)), f"{LOAD}:7: op: service: expected a string, got a number"),
+    ("op-write-id-list", _edit_record(LOAD, 7, _set("write_id", ["a"])), f"{LOAD}:7: op: write_id: expected a string or null, got a list"),
+    ("op-status-string", _edit_record(LOAD, 7, _set("status", "200")), f"{LOAD}:7: op: status: expected an integer or null, got a string"),
+    ("fault-unknown-step", _edit_record(FAULTS, 2, _set("step", "exploded")), f"{FAULTS}:2: fault: step: 'exploded' is not one of"),
+    ("fault-missing-target", _edit_record(FAULTS, 2, _drop("target")), f"{FAULTS}:2: fault: target: missing"),
+    ("mark-missing-mono", _edit_record(FAULTS, 1, _drop("mono")), f"{FAULTS}:1: mark: mono: missing"),
+    ("note-text-number", _set_line(FAULTS, 1, json.dumps({"kind": "note", "wall": T0, "mono": MONO0, "text": 5})),
+     f"{FAULTS}:1: note: text: expected a string, got a number"),
+    ("history-file-is-a-folder", _make_dir("history/load-2.jsonl"), "history/load-2.jsonl: not a regular file"),
+    ("history-is-a-file", _history_is_a_file, "history: not a folder"),
+    ("history-missing", lambda d: shutil.rmtree(d / "history"), "history: no such folder"),]
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +114,102 @@ def _copy(pristine: Path, tmp_path: Path) -> Path:
     run_dir = tmp_path / "run"
     shutil.copytree(pristine, run_dir)
     return run_dir
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CORPUS) >= 20
+    assert len({name for name, _, _ in CORPUS}) == len(CORPUS)
+
+
+def test_the_pristine_folder_is_valid(pristine, tmp_path, capsys):
+    run_dir = _copy(pristine, tmp_path)
+    assert main(["analyze", str(run_dir)]) == 0
+    assert main(["report", str(run_dir)]) == 0
+
+
+@pytest.mark.parametrize("verb", ["analyze", "report"])
+@pytest.mark.parametrize("name, damage, message", CORPUS, ids=[c[0] for c in CORPUS])
+def test_a_damaged_run_folder_is_invalid_input(pristine, tmp_path, capsys, verb, name, damage, message):
+    run_dir = _copy(pristine, tmp_path)
+    damage(run_dir)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    code = main([verb, str(run_dir)])
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert "Traceback" not in out + err
+    assert f"{run_dir}/{message}" in err, err
+    if name.startswith(("line-", "op-", "fault-", "mark-", "note-")):
+        assert err.count("\n") == 1, "one message for one damaged line"
+    # Nothing was rewritten: the folder is evidence.
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_damaged_history_names_every_bad_line_up_to_a_limit(pristine, tmp_path, capsys):
+    run_dir = _copy(pristine, tmp_path)
+    lines = _lines(run_dir, LOAD)
+    for i in range(4, 60):
+        lines[i] = "[]\n"
+    (run_dir / LOAD).write_text("".join(lines))
+    assert main(["analyze", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"{LOAD}:5: expected a JSON object" in err and f"{LOAD}:14: expected a JSON object" in err
+    assert f"{LOAD}:15:" not in err
+    assert "and 46 more damaged lines" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# A torn last line: a writer killed mid-line. Not a record, not silently skipped either: the run
+# is judged, and the judgement says a record did not reach the history (unknown, never a pass).
+
+def _tear(run_dir: Path, rel: str) -> int:
+    """Cut the last line of ``rel`` in half (no newline after it); return its line number."""
+    lines = _lines(run_dir, rel)
+    lines[-1] = lines[-1][: len(lines[-1]) // 2]
+    (run_dir / rel).write_text("".join(lines))
+    return len(lines)
+
+
+@pytest.mark.parametrize("rel", [LOAD, FAULTS])
+def test_a_torn_last_line_makes_the_run_unknown(pristine, tmp_path, capsys, rel):
+    run_dir = _copy(pristine, tmp_path)
+    number = _tear(run_dir, rel)
+    code = main(["analyze", str(run_dir)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    journal = json.loads((run_dir / "journal.json").read_text())
+    assert journal["verdict"] == "unknown" and code != 0
+    check = next(c for c in journal["checks"] if c["name"] == "history_complete")
+    assert check["verdict"] == "unknown" and check["figure"] == 1
+    assert f"{rel}:{number}" in check["detail"]
+    assert any("did not reach the history" in r for r in journal["reasons"])
+    assert main(["report", str(run_dir)]) == 0  # the report renders the unknown verdict
+    assert "records did not reach the history" in (run_dir / "report.html").read_text()
+
+
+def test_a_complete_history_passes_history_complete(pristine, tmp_path, capsys):
+    run_dir = _copy(pristine, tmp_path)
+    assert main(["analyze", str(run_dir)]) == 0
+    journal = json.loads((run_dir / "journal.json").read_text())
+    check = next(c for c in journal["checks"] if c["name"] == "history_complete")
+    assert check["verdict"] == "pass" and check["figure"] == 0
+
+
+def test_a_complete_last_line_without_newline_is_a_record(pristine, tmp_path, capsys):
+    run_dir = _copy(pristine, tmp_path)
+    text = (run_dir / LOAD).read_text()
+    (run_dir / LOAD).write_text(text.rstrip("\n"))
+    assert main(["analyze", str(run_dir)]) == 0
+    journal = json.loads((run_dir / "journal.json").read_text())
+    assert journal["verdict"] == "pass"
+
+
+def test_a_torn_line_in_the_middle_is_invalid_input(pristine, tmp_path, capsys):
+    run_dir = _copy(pristine, tmp_path)
+    lines = _lines(run_dir, LOAD)
+    lines[9] = lines[9][:20] + "\n"
+    (run_dir / LOAD).write_text("".join(lines))
+    assert main(["analyze", str(run_dir)]) == 2
+    assert f"{LOAD}:10: not JSON" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +264,7 @@ def test_the_nightly_index_is_not_written_through_a_symlink(tmp_path):
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
-    from chaos.atomic import write_atomic
+    from chaos.files import write_atomic
 
     path = tmp_path / "report.html"
     path.write_text("old")
@@ -93,3 +275,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         write_atomic(path, "new")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_iter_records_refuses_what_is_not_a_record(tmp_path):
+    from chaos.errors import InvalidInput
+    from chaos.history import iter_records
+
+    path = tmp_path / "load-1.jsonl"
+    path.write_text('{"kind": "op"}\n\n[1]\n')
+    with pytest.raises(InvalidInput, match=r"load-1.jsonl:3: expected a JSON object, got a list"):
+        list(iter_records([path]))
+    path.write_text('{"kind": "op"}\n{"kind": "o')
+    with pytest.raises(InvalidInput, match=r"load-1.jsonl:2: torn"):
+        list(iter_records([path]))
+    path.write_text('{"kind": "op"}\n\n{"kind": "mark"}')
+    assert [r["kind"] for r in iter_records([path])] == ["op", "mark"]
