@@ -26,10 +26,11 @@ every game day's journal, and in any journal whose history holds notes).
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chaos.files import write_atomic
+from chaos.files import read_json, shown, write_atomic
 from chaos.checks import Judgement, fault_windows
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
@@ -38,6 +39,7 @@ from chaos.history import History
 SCHEMA = "chaos-harness/journal/1"
 FILENAME = "journal.json"
 VERDICTS = ("pass", "fail", "unknown")
+MAX_PROBLEMS = 10  # shape problems named in one error; the rest are counted
 
 _NULLABLE_NUMBER = (int, float, type(None))
 _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_expectation": bool,
@@ -45,6 +47,9 @@ _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_
         "services": dict, "checks": list, "reasons": list, "environment": dict}
 _OPTIONAL = {"aborted": str, "participants": list, "notes": list}
 _EXPERIMENT = {"name": str, "description": str, "file": str, "tags": list, "load": dict}
+_NUMBER = (int, float)
+_LOAD = {"users": _NUMBER, "spawn_rate": _NUMBER, "duration_s": _NUMBER, "mix": dict}
+_PHASE = {"requests": _NULLABLE_NUMBER, "availability": _NULLABLE_NUMBER}
 _FAULT = {"id": str, "type": str, "target": str, "injected_at": str,
           "healed_at": (str, type(None)), "heal_ok": bool}
 _SERVICE = {"requests": _NULLABLE_NUMBER, "ok": _NULLABLE_NUMBER, "failed": _NULLABLE_NUMBER,
@@ -118,19 +123,20 @@ def write_journal(run_dir: Path, journal: dict) -> Path:
 
 
 def read_journal(path: Path) -> dict:
-    """Read a journal from its file or from the run folder holding it."""
+    """Read a journal from its file or from the run folder holding it; InvalidInput naming the file
+    and what is wrong if it is not one (not JSON, or not the shape ``validate_journal_shape`` checks),
+    so nothing renders a damaged journal."""
     path = Path(path)
     if path.is_dir():
         path = path / FILENAME
-    try:
-        with open(path, encoding="utf-8") as f:
-            journal = json.load(f)
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no journal here") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"{path}: not a JSON journal: {e}") from None
-    if not isinstance(journal, dict):
-        raise InvalidInput(f"{path}: not a journal: the top level is not an object")
+    if not os.path.lexists(path):
+        raise InvalidInput(f"{path}: no journal here")
+    journal = read_json(path)
+    problems = validate_journal_shape(journal)
+    if problems:
+        more = len(problems) - MAX_PROBLEMS
+        raise InvalidInput("\n".join([f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
+                                     + ([f"... and {more} more problems in {path}"] if more > 0 else [])))
     return journal
 
 
@@ -177,16 +183,33 @@ def validate_journal_shape(journal: dict) -> list[str]:
     for key, allowed in (("verdict", VERDICTS), ("expected", ("pass", "fail"))):
         if isinstance(journal.get(key), str) and journal[key] not in allowed:
             problems.append(f"{key}: expected one of {', '.join(allowed)}, got {journal[key]!r}")
-    if isinstance(journal.get("experiment"), dict):
-        problems += _check_keys(journal["experiment"], _EXPERIMENT, "experiment")
+    experiment = journal.get("experiment")
+    if isinstance(experiment, dict):
+        problems += _check_keys(experiment, _EXPERIMENT, "experiment")
+        if isinstance(experiment.get("load"), dict):
+            problems += _check_keys(experiment["load"], _LOAD, "experiment.load")
+        if isinstance(experiment.get("tags"), list):
+            problems += [f"experiment.tags[{i}]: expected str, got {type(t).__name__}"
+                         for i, t in enumerate(experiment["tags"]) if not isinstance(t, str)]
     if isinstance(journal.get("faults"), list):
         problems += _check_list(journal["faults"], _FAULT, "faults")
     if isinstance(journal.get("services"), dict):
         for name, service in journal["services"].items():
-            if isinstance(service, dict):
-                problems += _check_keys(service, _SERVICE, f"services.{name}")
-            else:
-                problems.append(f"services.{name}: expected object, got {type(service).__name__}")
+            where = f"services.{shown(name)}"
+            if not isinstance(service, dict):
+                problems.append(f"{where}: expected object, got {type(service).__name__}")
+                continue
+            problems += _check_keys(service, _SERVICE, where)
+            if isinstance(service.get("lost_ids"), list):
+                problems += [f"{where}.lost_ids[{i}]: expected str, got {type(w).__name__}"
+                             for i, w in enumerate(service["lost_ids"]) if not isinstance(w, str)]
+            if isinstance(service.get("availability_by_phase"), dict):
+                for phase, counts in service["availability_by_phase"].items():
+                    at = f"{where}.availability_by_phase.{shown(phase)}"
+                    if isinstance(counts, dict):
+                        problems += _check_keys(counts, {k: t for k, t in _PHASE.items() if k in counts}, at)
+                    else:
+                        problems.append(f"{at}: expected object, got {type(counts).__name__}")
     if isinstance(journal.get("checks"), list):
         problems += _check_list(journal["checks"], _CHECK, "checks")
         problems += [f"checks[{i}].verdict: expected one of {', '.join(VERDICTS)}, got {c['verdict']!r}"

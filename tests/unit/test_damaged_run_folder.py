@@ -56,6 +56,23 @@ def _drop(key: str) -> Callable[[dict], None]:
     return lambda r: r.pop(key)
 
 
+def _write(rel: str, data: str | bytes) -> Callable[[Path], None]:
+    def damage(run_dir: Path) -> None:
+        path = run_dir / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        (path.write_bytes if isinstance(data, bytes) else path.write_text)(data)
+    return damage
+
+
+def _edit_json(rel: str, edit: Callable[[dict], None]) -> Callable[[Path], None]:
+    def damage(run_dir: Path) -> None:
+        data = json.loads((run_dir / rel).read_text())
+        edit(data)
+        (run_dir / rel).write_text(json.dumps(data))
+    return damage
+
+
 def _make_dir(rel: str) -> Callable[[Path], None]:
     def damage(run_dir: Path) -> None:
         path = run_dir / rel
@@ -102,7 +119,36 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
      f"{FAULTS}:1: note: text: expected a string, got a number"),
     ("history-file-is-a-folder", _make_dir("history/load-2.jsonl"), "history/load-2.jsonl: not a regular file"),
     ("history-is-a-file", _history_is_a_file, "history: not a folder"),
-    ("history-missing", lambda d: shutil.rmtree(d / "history"), "history: no such folder"),]
+    ("history-missing", lambda d: shutil.rmtree(d / "history"), "history: no such folder"),
+    ("meta-not-json", _write("meta.json", '{"run_id": "run", '), "meta.json:1:"),
+    ("meta-not-utf8", _write("meta.json", b'{"run_id": "\xff"}'), "meta.json:1: not UTF-8"),
+    ("meta-a-list", _write("meta.json", "[]"), "meta.json: expected a JSON object, got a list"),
+    ("meta-missing-stack", _edit_json("meta.json", _drop("stack")), "meta.json: stack: missing"),
+    ("meta-services-not-strings", _edit_json("meta.json", _set("services", ["login", 3])),
+     "meta.json: services[1]: expected a string, got a number"),
+    ("meta-is-a-folder", _make_dir("meta.json"), "meta.json: not a regular file"),
+    ("readback-not-json", _write("readback.json", "{"), "readback.json:1:"),
+    ("readback-ids-a-list", _edit_json("readback.json", _set("login", ["login-1"])),
+     "readback.json: login: expected an object, got a list"),
+    ("readback-count-string", _edit_json("readback.json", lambda r: r["login"].__setitem__("login-1", "1")),
+     "readback.json: login.login-1: expected a whole number >= 0, got a string"),
+    ("invariants-a-list", _write("invariants.json", "[1]"), "invariants.json: expected a JSON object, got a list"),
+    ("invariants-entry-a-string", _edit_json("invariants.json", _set("money_conserved", "yes")),
+     "invariants.json: money_conserved: expected an object, got a string"),
+    ("invariants-holds-a-string", _edit_json("invariants.json", lambda r: r["money_conserved"].__setitem__("holds", "yes")),
+     "invariants.json: money_conserved.holds: expected true, false or null, got a string"),
+    ("journal-not-json", _write("journal.json", "{\n  \"schema\": "), "journal.json:2:"),
+    ("journal-missing-verdict", _edit_json("journal.json", _drop("verdict")), "journal.json: verdict: missing"),
+    ("journal-rto-string", _edit_json("journal.json", lambda j: j["services"]["login"].__setitem__("rto_s", "3")),
+     "journal.json: services.login.rto_s: expected"),
+    ("journal-load-missing-users", _edit_json("journal.json", lambda j: j["experiment"]["load"].pop("users")),
+     "journal.json: experiment.load.users: missing"),
+    ("journal-check-missing-name", _edit_json("journal.json", lambda j: j["checks"][0].pop("name")),
+     "journal.json: checks[0].name: missing"),
+    ("journal-phase-not-object", _edit_json("journal.json", lambda j: j["services"]["login"]["availability_by_phase"].__setitem__("fault", 3)),
+     "journal.json: services.login.availability_by_phase.fault: expected object"),
+    ("experiment-not-utf8", _write("experiment.yaml", b"name: \xff\n"), "experiment.yaml:1: not UTF-8"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -275,6 +321,56 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         write_atomic(path, "new")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The journal's shape check is enough for every report: any journal it accepts renders.
+
+def _paths(value, prefix=()):
+    """Every key path into ``value`` (the first two items of a list)."""
+    items = value.items() if isinstance(value, dict) else enumerate(value[:2]) if isinstance(value, list) else ()
+    for key, child in items:
+        yield (*prefix, key)
+        yield from _paths(child, (*prefix, key))
+
+
+_DELETE = object()
+MUTATIONS = (_DELETE, None, "x", -1.5, float("nan"), True, [], {}, [1], {"a": 1})
+
+
+def test_every_journal_the_shape_check_accepts_renders(pristine, monkeypatch):
+    from chaos import history as history_mod
+    from chaos.reports import html, render_junit, render_summary, validate_journal_shape
+    from chaos.reports.index import render_index
+
+    monkeypatch.setattr(html, "timeline_svg", lambda *a, **k: "<svg></svg>")
+    journal = json.loads((pristine / "journal.json").read_text())
+    journal["participants"], journal["notes"] = ["alice"], [
+        {"id": "n1", "at": "2025-01-01T00:00:00Z", "t_s": 1.0, "author": None, "text": "x"}]
+    assert validate_journal_shape(journal) == []
+    history = history_mod.load(pristine)
+    accepted = 0
+    for path in _paths(journal):
+        for value in MUTATIONS:
+            mutated = json.loads(json.dumps(journal))
+            parent = mutated
+            for key in path[:-1]:
+                parent = parent[key]
+            if value is _DELETE:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = value
+            if validate_journal_shape(mutated):
+                continue
+            accepted += 1
+            try:
+                html.build_html(mutated, history, "name: x", {}, set())
+                render_summary(mutated, color=True)
+                render_junit([mutated])
+                render_index([(mutated, "report.html")], "suite", "junit.xml")
+            except Exception as e:  # noqa: BLE001 - the assertion names the journal that crashed
+                pytest.fail(f"{'.'.join(map(str, path))} = {value!r} passes the shape check but crashes: {e!r}")
+    assert accepted > 100  # the check is not simply refusing everything
 
 
 def test_iter_records_refuses_what_is_not_a_record(tmp_path):
