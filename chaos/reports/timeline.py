@@ -8,6 +8,10 @@ Markers a reader (or a test) can find in the SVG: each fault window is a group w
 ``fault-window-<fault id>-<service>`` (e.g. ``fault-window-f0-orders``), unique within a report;
 each game-day note is a dashed vertical line with the id ``note-<note id>-<service>`` (e.g.
 ``note-n1-orders``), labelled with its id and the start of its text.
+
+Labels are user text (service names, fault targets, a facilitator's notes): every text is drawn
+with ``parse_math=False`` and TeX off, so ``paid $5 and $3`` is drawn as typed, never parsed as
+mathtext (which crashed on it, or silently turned it into math).
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
     seconds = list(range(len(rates.ok) + 1))
     # Each figure salts its SVG ids with the service, so several plots can share one HTML page.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"chaos-{service}",
-                                "font.size": 9}):
+                                "font.size": 9, "text.usetex": False}):
         fig = Figure(figsize=(9.5, 2.8), layout="constrained")
         ax = fig.subplots()
         for w in windows:
@@ -97,20 +101,20 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
                        gid=window_id(w.id, service))
             label = f"{w.id} {w.type} {w.target}" + ("" if w.healed is not None else " (never healed)")
             ax.text(w.injected - t0, 0.97, f" {label}", transform=ax.get_xaxis_transform(),
-                    va="top", ha="left", fontsize=8)
+                    va="top", ha="left", fontsize=8, parse_math=False)
         for note in notes:
             x = note.mono - t0
             if 0 <= x <= seconds[-1]:
                 ax.axvline(x, color=NOTE_COLOR, linestyle="--", linewidth=1.0, gid=note_id(note.id, service))
                 ax.text(x, 0.03, f"{note_label(note)} ", transform=ax.get_xaxis_transform(), rotation=90,
-                        va="bottom", ha="right", fontsize=7, color=NOTE_COLOR)
+                        va="bottom", ha="right", fontsize=7, color=NOTE_COLOR, parse_math=False)
         ax.stairs(rates.ok, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
         ax.stairs(rates.bad, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
         ax.set_xlim(0, seconds[-1])
         ax.set_ylim(bottom=0, top=max(1, *rates.ok, *rates.bad) * 1.2)
         ax.set_xlabel("seconds since the load started")
         ax.set_ylabel("requests / s")
-        ax.set_title(service, loc="left", fontweight="bold")
+        ax.set_title(service, loc="left", fontweight="bold", parse_math=False)
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, frameon=False,
                   borderaxespad=0.2)
         buf = io.StringIO()

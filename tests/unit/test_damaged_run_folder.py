@@ -324,6 +324,46 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
 
 
 # ---------------------------------------------------------------------------------------------
+# "$" in labels: drawn as the text it is, not parsed as math.
+
+DOLLARS = "paid $5 to C:\\temp and $3"
+
+
+def test_dollars_in_a_note_and_a_service_name_are_drawn_as_text(pristine, tmp_path, capsys):
+    run_dir = _copy(pristine, tmp_path)
+    service = "pay$ment $x^2$"
+    for rel in (LOAD,):
+        text = (run_dir / rel).read_text().replace('"service": "payment"', json.dumps({"service": service})[1:-1])
+        (run_dir / rel).write_text(text)
+    meta = json.loads((run_dir / "meta.json").read_text())
+    meta["services"] = [service if s == "payment" else s for s in meta["services"]]
+    (run_dir / "meta.json").write_text(json.dumps(meta))
+    readback = json.loads((run_dir / "readback.json").read_text())
+    readback[service] = readback.pop("payment")
+    (run_dir / "readback.json").write_text(json.dumps(readback))
+    with open(run_dir / FAULTS, "a") as f:
+        f.write(json.dumps({"kind": "note", "wall": T0 + 20, "mono": MONO0 + 20, "text": DOLLARS,
+                            "author": "$alice$"}) + "\n")
+    assert main(["analyze", str(run_dir)]) == 0
+    assert main(["report", str(run_dir)]) == 0, capsys.readouterr().err
+    page = (run_dir / "report.html").read_text()
+    svgs = page.split('<section id="timelines">', 1)[1].split("</section>", 1)[0]
+    assert ">n1 paid $5 to C:\\temp and $3 <" in svgs  # the note's label, as typed
+    assert svgs.count(">pay$ment $x^2$<") == 1  # the plot's title, as named
+
+
+def test_the_live_runs_labels_are_escaped_too():
+    """The timeline escapes every label itself, so every caller (run, report, game day) is safe."""
+    from chaos.checks.windows import FaultWindow
+    from chaos.reports.timeline import NoteMarker, timeline_svg
+
+    window = FaultWindow(id="f$0", type="kill", target="service=$a$", injected=MONO0 + 1, injected_wall=T0 + 1,
+                         healed=MONO0 + 2, healed_wall=T0 + 2, heal_failed=False, end=MONO0 + 2)
+    svg = timeline_svg("$\\frac{a}{$", [], [window], MONO0, MONO0 + 5, [NoteMarker("n1", MONO0 + 3, "$\\x$")])
+    assert ">$\\frac{a}{$<" in svg and "f$0 kill service=$a$" in svg and "n1 $\\x$" in svg
+
+
+# ---------------------------------------------------------------------------------------------
 # The journal's shape check is enough for every report: any journal it accepts renders.
 
 def _paths(value, prefix=()):
