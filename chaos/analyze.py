@@ -30,7 +30,7 @@ from typing import Callable
 from chaos import history as history_mod
 from chaos.checks import judge
 from chaos.errors import InvalidInput
-from chaos.files import read_json, shown
+from chaos.files import read_json, require_regular, shown
 from chaos.history import History
 from chaos.loader import load_experiment
 from chaos.reports import build_journal, write_journal
@@ -167,7 +167,10 @@ def read_run_folder(run_dir: Path) -> RunFolder:
 def judge_run(run_dir: Path, write: bool = True) -> dict:
     folder = read_run_folder(run_dir)
     meta = folder.meta
-    experiment = load_experiment(folder.path / EXPERIMENT_COPY).with_stack(meta["stack"])
+    experiment_path = folder.path / EXPERIMENT_COPY
+    if os.path.lexists(experiment_path):  # missing: the loader says so
+        require_regular(experiment_path)
+    experiment = load_experiment(experiment_path).with_stack(meta["stack"])
     judgement = judge(folder.history, experiment, meta["services"], folder.readback, folder.invariants)
     journal = build_journal(experiment, judgement, stack=meta["stack"], started_at=meta["started_at"],
                             finished_at=meta["finished_at"], history=folder.history, run_id=meta["run_id"],

@@ -179,6 +179,7 @@ def _cmd_doctor(args) -> int:
 def _cmd_init_stack(args) -> int:
     from chaos.contract import check, skeleton
     from chaos.errors import EXIT_INVALID_INPUT
+    from chaos.files import write_atomic
 
     try:
         findings = check(args.compose_file)
@@ -190,10 +191,10 @@ def _cmd_init_stack(args) -> int:
         print(f)
     if draft is not None:
         target = Path(args.compose_file).parent / "stack.yaml"
-        if target.exists():
+        if os.path.lexists(target):  # a dangling symlink too: never written through
             print(f"{target}: exists; left as it is (remove it to draft a new one)")
         else:
-            target.write_text(draft)
+            write_atomic(target, draft)
             print(f"{target}: drafted; fill in its TODOs")
     if findings:
         print(f"{len(findings)} thing(s) missing for the stack contract (docs/stack-contract.md)")

@@ -62,13 +62,24 @@ def write_atomic(path: Path | str, data: str | bytes) -> Path:
     return path
 
 
+def require_regular(path: Path | str) -> None:
+    """InvalidInput naming ``path`` if it is missing or not a regular file (checked without opening
+    it: opening a FIFO blocks)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InvalidInput(f"{path}: not a regular file")
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
+
+
 def open_regular(path: Path | str) -> BinaryIO:
     """``path`` opened for reading in binary if it is a regular file; InvalidInput naming it if it
     is missing, not a regular file, or unreadable."""
     path = Path(path)
+    require_regular(path)
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise InvalidInput(f"{path}: not a regular file")
         return open(path, "rb")
     except FileNotFoundError:
         raise InvalidInput(f"{path}: no such file") from None

@@ -84,6 +84,14 @@ def _make_dir(rel: str) -> Callable[[Path], None]:
     return damage
 
 
+def _make_fifo(rel: str) -> Callable[[Path], None]:
+    """A FIFO where a file belongs: reading it would block for ever."""
+    def damage(run_dir: Path) -> None:
+        (run_dir / rel).unlink(missing_ok=True)
+        os.mkfifo(run_dir / rel)
+    return damage
+
+
 def _history_is_a_file(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "history")
     (run_dir / "history").write_text("not a folder\n")
@@ -118,6 +126,7 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
     ("note-text-number", _set_line(FAULTS, 1, json.dumps({"kind": "note", "wall": T0, "mono": MONO0, "text": 5})),
      f"{FAULTS}:1: note: text: expected a string, got a number"),
     ("history-file-is-a-folder", _make_dir("history/load-2.jsonl"), "history/load-2.jsonl: not a regular file"),
+    ("history-file-is-a-fifo", _make_fifo("history/load-1.jsonl"), "history/load-1.jsonl: not a regular file"),
     ("history-is-a-file", _history_is_a_file, "history: not a folder"),
     ("history-missing", lambda d: shutil.rmtree(d / "history"), "history: no such folder"),
     ("meta-not-json", _write("meta.json", '{"run_id": "run", '), "meta.json:1:"),
@@ -148,6 +157,8 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
     ("journal-phase-not-object", _edit_json("journal.json", lambda j: j["services"]["login"]["availability_by_phase"].__setitem__("fault", 3)),
      "journal.json: services.login.availability_by_phase.fault: expected object"),
     ("experiment-not-utf8", _write("experiment.yaml", b"name: \xff\n"), "experiment.yaml:1: not UTF-8"),
+    ("experiment-is-a-fifo", _make_fifo("experiment.yaml"), "experiment.yaml: not a regular file"),
+    ("meta-is-a-fifo", _make_fifo("meta.json"), "meta.json: not a regular file"),
 ]
 
 
@@ -178,7 +189,7 @@ def test_the_pristine_folder_is_valid(pristine, tmp_path, capsys):
 def test_a_damaged_run_folder_is_invalid_input(pristine, tmp_path, capsys, verb, name, damage, message):
     run_dir = _copy(pristine, tmp_path)
     damage(run_dir)
-    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}  # a FIFO is not a file
     code = main([verb, str(run_dir)])
     out, err = capsys.readouterr()
     assert code == 2, (out, err)
