@@ -32,8 +32,8 @@ Monotonic times come from CLOCK_MONOTONIC, which is one clock for every process 
 records of the Locust processes and of the runner line up.
 
 Reading a history back (``load``, ``parse``) checks every record in one place (``record_of``): its
-kind, the keys its kind requires, their types (finite numbers for ``start``, ``wall``, ``mono`` and
-``latency``; ``outcome`` in ``OUTCOMES``; ``step`` in ``STEPS``; strings where strings are written);
+kind, the keys its kind requires, their types (finite numbers within ``MAX_SECONDS`` of 0 for
+``start``, ``wall``, ``mono`` and ``latency``; ``outcome`` in ``OUTCOMES``; ``step`` in ``STEPS``; strings where strings are written);
 extra keys are allowed. The folder is evidence, so a line that is not a record is never skipped: it
 is invalid input (``InvalidInput``, exit 2) naming the file and the line, up to ``MAX_PROBLEMS`` of
 them. Blank lines carry nothing and are passed over.
@@ -64,6 +64,7 @@ OUTCOMES = ("ok", "fail", "unknown")
 STEPS = ("invoked", "done", "inject_failed", "heal_invoked", "healed", "heal_failed")
 KINDS = ("op", "fault", "mark", "note")
 MAX_PROBLEMS = 10  # damaged lines named in one error; the rest are counted
+MAX_SECONDS = 1e12  # bound of every time and duration of a record (wall clocks are ~1.8e9 today)
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,12 @@ def _is_number(v) -> bool:
 
 
 def _number(r: dict, kind: str, key: str) -> float:
-    return _field(r, kind, key, _is_number, "a finite number")
+    """A time or a duration in seconds: finite, and at most ``MAX_SECONDS`` from zero (times far
+    apart made a plot of a billion bins; two at opposite ends of a float overflow their difference)."""
+    value = _field(r, kind, key, _is_number, "a finite number")
+    if abs(value) > MAX_SECONDS:
+        raise RecordError(f"{kind}: {key}: {value:g} is out of range (more than {MAX_SECONDS:g} s from 0)")
+    return value
 
 
 def _text(r: dict, kind: str, key: str, *, nullable: bool = False, required: bool = True):

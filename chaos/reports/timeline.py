@@ -30,6 +30,7 @@ BAD_COLOR = "#c62828"
 FAULT_COLOR = "#f9a825"
 NOTE_COLOR = "#1565c0"
 NOTE_LABEL_CHARS = 28
+MAX_BINS = 5_000  # bins of one plot: a span longer than that many seconds gets wider bins
 
 
 @dataclass(frozen=True)
@@ -41,21 +42,26 @@ class NoteMarker:
 
 @dataclass(frozen=True)
 class Rates:
-    """Requests per one-second bin; bin ``i`` covers ``[t0 + i, t0 + i + 1)``."""
+    """Requests per bin of ``bin_s`` seconds; bin ``i`` covers ``[t0 + i * bin_s, t0 + (i + 1) * bin_s)``."""
 
     ok: tuple[int, ...]
     bad: tuple[int, ...]  # failed and unknown
+    bin_s: int = 1
 
 
 def per_second(ops: Sequence[Op], t0: float, end: float) -> Rates:
-    """Count ``ops`` per second from ``t0`` to ``end`` (monotonic seconds); ops outside are left out."""
-    n = max(1, math.ceil(end - t0))
+    """Count ``ops`` per second from ``t0`` to ``end`` (monotonic seconds); ops outside are left out.
+
+    Over a span longer than ``MAX_BINS`` seconds (a history whose times are far apart, damaged or
+    not) each bin is ``bin_s`` whole seconds wide, so a plot never needs more than ``MAX_BINS`` bins."""
+    bin_s = max(1, math.ceil((end - t0) / MAX_BINS))
+    n = max(1, math.ceil((end - t0) / bin_s))
     ok, bad = [0] * n, [0] * n
     for o in ops:
-        i = math.floor(o.mono - t0)
+        i = math.floor((o.mono - t0) / bin_s)
         if 0 <= i < n:
             (ok if o.ok else bad)[i] += 1
-    return Rates(tuple(ok), tuple(bad))
+    return Rates(tuple(ok), tuple(bad), bin_s)
 
 
 def window_id(fault_id: str, service: str) -> str:
@@ -89,7 +95,9 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
     from matplotlib.figure import Figure
 
     rates = per_second(ops, t0, end)
-    seconds = list(range(len(rates.ok) + 1))
+    seconds = [float(i * rates.bin_s) for i in range(len(rates.ok) + 1)]
+    ok_rate = [n / rates.bin_s for n in rates.ok]  # requests per second, whatever the bin
+    bad_rate = [n / rates.bin_s for n in rates.bad]
     # Each figure salts its SVG ids with the service, so several plots can share one HTML page.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"chaos-{service}",
                                 "font.size": 9, "text.usetex": False}):
@@ -108,10 +116,10 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
                 ax.axvline(x, color=NOTE_COLOR, linestyle="--", linewidth=1.0, gid=note_id(note.id, service))
                 ax.text(x, 0.03, f"{note_label(note)} ", transform=ax.get_xaxis_transform(), rotation=90,
                         va="bottom", ha="right", fontsize=7, color=NOTE_COLOR, parse_math=False)
-        ax.stairs(rates.ok, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
-        ax.stairs(rates.bad, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
+        ax.stairs(ok_rate, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
+        ax.stairs(bad_rate, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
         ax.set_xlim(0, seconds[-1])
-        ax.set_ylim(bottom=0, top=max(1, *rates.ok, *rates.bad) * 1.2)
+        ax.set_ylim(bottom=0, top=max(1, *ok_rate, *bad_rate) * 1.2)
         ax.set_xlabel("seconds since the load started")
         ax.set_ylabel("requests / s")
         ax.set_title(service, loc="left", fontweight="bold", parse_math=False)

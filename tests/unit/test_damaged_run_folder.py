@@ -113,6 +113,7 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
     ("op-unknown-kind", _edit_record(LOAD, 7, _set("kind", "opp")), f"{LOAD}:7: kind: 'opp' is not one of"),
     ("op-mono-nan", _edit_record(LOAD, 7, _set("mono", float("nan"))), f"{LOAD}:7: op: mono: expected a finite number, got NaN"),
     ("op-mono-infinite", _edit_record(LOAD, 7, _set("mono", float("inf"))), f"{LOAD}:7: op: mono: expected a finite number"),
+    ("op-mono-out-of-range", _edit_record(LOAD, 7, _set("mono", -1.7e308)), f"{LOAD}:7: op: mono: -1.7e+308 is out of range"),
     ("op-mono-string", _edit_record(LOAD, 7, _set("mono", "5000.6")), f"{LOAD}:7: op: mono: expected a finite number, got a string"),
     ("op-latency-bool", _edit_record(LOAD, 7, _set("latency", True)), f"{LOAD}:7: op: latency: expected a finite number, got a boolean"),
     ("op-latency-negative", _edit_record(LOAD, 7, _set("latency", -1)), f"{LOAD}:7: op: latency: negative"),
