@@ -30,7 +30,7 @@ from typing import Callable
 from chaos import history as history_mod
 from chaos.checks import judge
 from chaos.errors import InvalidInput
-from chaos.files import read_json, require_regular, shown
+from chaos.files import read_json, refuse, require_regular, shown
 from chaos.history import History
 from chaos.loader import load_experiment
 from chaos.reports import build_journal, write_journal
@@ -39,7 +39,6 @@ META = "meta.json"
 READBACK = "readback.json"
 INVARIANTS = "invariants.json"
 EXPERIMENT_COPY = "experiment.yaml"
-MAX_PROBLEMS = 10  # problems named in one error; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -130,19 +129,11 @@ def _invariants_problems(invariants: dict) -> list[str]:
     return problems
 
 
-def refuse(path: Path, problems: list[str]) -> None:
-    """InvalidInput naming ``path`` and each of ``problems`` (up to ``MAX_PROBLEMS``), if any."""
-    if problems:
-        more = len(problems) - MAX_PROBLEMS
-        raise InvalidInput("\n".join([f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
-                                     + ([f"... and {more} more problems in {path}"] if more > 0 else [])))
-
-
 def read_object(path: Path, problems_of: Callable[[dict], list[str]]) -> dict:
     """The JSON object in ``path``, checked by ``problems_of``; InvalidInput naming what is wrong."""
     value = read_json(path)
     if not isinstance(value, dict):
-        raise InvalidInput(f"{path}: expected a JSON object, got {_type(value)}")
+        refuse(path, [f"expected a JSON object, got {_type(value)}"])
     refuse(path, problems_of(value))
     return value
 

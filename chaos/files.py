@@ -5,6 +5,11 @@ files (a FIFO would block, a device never end) and ``read_json`` turns every way
 wrong (missing, not a file, not UTF-8, not JSON, nested too deeply, a number Python will not read)
 into InvalidInput naming the file, and the line and column when JSON says where.
 
+A problem with the *shape* of a JSON file (a key missing, a value of the wrong type) is named by
+``refuse`` as ``file:line: key.path: what is wrong``; the line is found by walking the text along the
+key path with JSON's own decoder (``json_line``): where the value starts, or, if the path leads
+somewhere the file does not go (a key missing), where the deepest part of it that exists starts.
+
 Writing: ``write_atomic(path, data)`` writes ``data`` to a new temporary file in ``path``'s folder (opened with
 ``O_CREAT | O_EXCL | O_NOFOLLOW``: never an existing file, never through a link), flushes it to disk
 and renames it over ``path``. A reader sees the old file or the new one, never half of one. The
@@ -20,13 +25,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Sequence
 
 from chaos.errors import EnvironmentProblem, InvalidInput
 
+MAX_PROBLEMS = 10  # problems named in one error; the rest are counted
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -127,3 +134,76 @@ def read_json(path: Path | str) -> object:
         raise InvalidInput(f"{path}: not JSON: nested too deeply") from None
     except ValueError as e:  # e.g. an integer of more than 4300 digits
         raise InvalidInput(f"{path}: not JSON: {e}") from None
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_STEP = re.compile(r"\[(\d+)\]|([^.\[]+)")
+
+
+def _skip(text: str, i: int) -> int:
+    return _SPACE.match(text, i).end()
+
+
+def _child(text: str, i: int, step: str | int) -> int | None:
+    """Where the value at ``step`` (a key, or an index) of the container starting at ``i`` starts."""
+    opener = text[i] if i < len(text) else ""
+    if opener not in "{[" or isinstance(step, int) != (opener == "["):
+        return None
+    i, index = _skip(text, i + 1), 0
+    while i < len(text) and text[i] not in "}]":
+        if opener == "{":
+            key, i = _DECODER.raw_decode(text, i)
+            i = _skip(text, _skip(text, i) + 1)  # past the colon
+            if key == step:
+                return i
+        elif index == step:
+            return i
+        _, i = _DECODER.raw_decode(text, i)
+        i = _skip(text, i)
+        if i < len(text) and text[i] == ",":
+            i = _skip(text, i + 1)
+        index += 1
+    return None
+
+
+def json_line(text: str, path: Sequence[str | int]) -> int:
+    """The line (1-based) where the value at ``path`` starts in the JSON ``text`` (which decodes), or
+    where the deepest part of ``path`` that exists starts: always the line of the value or of one
+    holding it."""
+    i = _skip(text, 0)
+    for step in path:
+        try:
+            found = _child(text, i, step)
+        except (ValueError, RecursionError):
+            found = None
+        if found is None:
+            break
+        i = found
+    return text.count("\n", 0, i) + 1
+
+
+def problem_path(problem: str) -> list[str | int]:
+    """The key path a problem line starts with: ``services.orders.rto_s: expected ...`` ->
+    ``["services", "orders", "rto_s"]``, ``checks[0].name: missing`` -> ``["checks", 0, "name"]``."""
+    head = problem.split(": ", 1)[0] if ": " in problem else ""
+    return [int(m[1]) if m[1] else m[2] for m in _STEP.finditer(head)]
+
+
+def refuse(path: Path | str, problems: Sequence[str]) -> None:
+    """InvalidInput naming ``path``, each problem's line and the problem (up to ``MAX_PROBLEMS``), if
+    there are any. ``problems`` are lines ``key.path: what is wrong`` about the JSON file at ``path``."""
+    if not problems:
+        return
+    try:
+        text = read_text(path)
+    except InvalidInput:
+        text = None
+    lines = []
+    for problem in problems[:MAX_PROBLEMS]:
+        line = "" if text is None else f":{json_line(text, problem_path(problem))}"
+        lines.append(f"{path}{line}: {problem}")
+    more = len(problems) - MAX_PROBLEMS
+    if more > 0:
+        lines.append(f"... and {more} more problems in {path}")
+    raise InvalidInput("\n".join(lines))

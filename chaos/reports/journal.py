@@ -30,7 +30,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chaos.files import read_json, shown, write_atomic
+from chaos.files import read_json, refuse, shown, write_atomic
 from chaos.checks import Judgement, fault_windows
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
@@ -39,7 +39,6 @@ from chaos.history import History
 SCHEMA = "chaos-harness/journal/1"
 FILENAME = "journal.json"
 VERDICTS = ("pass", "fail", "unknown")
-MAX_PROBLEMS = 10  # shape problems named in one error; the rest are counted
 
 _NULLABLE_NUMBER = (int, float, type(None))
 _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_expectation": bool,
@@ -132,11 +131,7 @@ def read_journal(path: Path) -> dict:
     if not os.path.lexists(path):
         raise InvalidInput(f"{path}: no journal here")
     journal = read_json(path)
-    problems = validate_journal_shape(journal)
-    if problems:
-        more = len(problems) - MAX_PROBLEMS
-        raise InvalidInput("\n".join([f"{path}: {p}" for p in problems[:MAX_PROBLEMS]]
-                                     + ([f"... and {more} more problems in {path}"] if more > 0 else [])))
+    refuse(path, validate_journal_shape(journal))
     return journal
 
 

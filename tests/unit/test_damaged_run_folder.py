@@ -69,8 +69,19 @@ def _edit_json(rel: str, edit: Callable[[dict], None]) -> Callable[[Path], None]
     def damage(run_dir: Path) -> None:
         data = json.loads((run_dir / rel).read_text())
         edit(data)
-        (run_dir / rel).write_text(json.dumps(data))
+        (run_dir / rel).write_text(json.dumps(data, indent=2))
     return damage
+
+
+def _at(rel: str, *needles: str, then: str) -> Callable[[Path], str]:
+    """The message expected for a shape problem of the JSON file ``rel``: ``rel:<line>: then``, the
+    line being where the last of ``needles`` is found, each searched after the one before."""
+    def message(run_dir: Path) -> str:
+        text, i = (run_dir / rel).read_text(), 0
+        for needle in needles:
+            i = text.index(needle, i)
+        return f"{rel}:{text.count(chr(10), 0, i) + 1}: {then}"
+    return message
 
 
 def _make_dir(rel: str) -> Callable[[Path], None]:
@@ -99,7 +110,7 @@ def _history_is_a_file(run_dir: Path) -> None:
 
 # (case id, damage, text every message must hold). Line 7 of the load's file is an ok write of
 # messaging; line 2 of the faults' file is the fault's "invoked" step; line 1 its "load_started" mark.
-CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
+CORPUS: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = [
     ("line-is-a-list", _set_line(LOAD, 7, "[1, 2, 3]"), f"{LOAD}:7: expected a JSON object, got a list"),
     ("line-is-a-number", _set_line(LOAD, 7, "42"), f"{LOAD}:7: expected a JSON object, got a number"),
     ("line-is-a-string", _set_line(LOAD, 7, '"op"'), f"{LOAD}:7: expected a JSON object, got a string"),
@@ -132,31 +143,31 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
     ("history-missing", lambda d: shutil.rmtree(d / "history"), "history: no such folder"),
     ("meta-not-json", _write("meta.json", '{"run_id": "run", '), "meta.json:1:"),
     ("meta-not-utf8", _write("meta.json", b'{"run_id": "\xff"}'), "meta.json:1: not UTF-8"),
-    ("meta-a-list", _write("meta.json", "[]"), "meta.json: expected a JSON object, got a list"),
-    ("meta-missing-stack", _edit_json("meta.json", _drop("stack")), "meta.json: stack: missing"),
+    ("meta-a-list", _write("meta.json", "[]"), "meta.json:1: expected a JSON object, got a list"),
+    ("meta-missing-stack", _edit_json("meta.json", _drop("stack")), _at("meta.json", "{", then="stack: missing")),
     ("meta-services-not-strings", _edit_json("meta.json", _set("services", ["login", 3])),
-     "meta.json: services[1]: expected a string, got a number"),
+     _at("meta.json", '"services"', "3", then="services[1]: expected a string, got a number")),
     ("meta-is-a-folder", _make_dir("meta.json"), "meta.json: not a regular file"),
     ("readback-not-json", _write("readback.json", "{"), "readback.json:1:"),
     ("readback-ids-a-list", _edit_json("readback.json", _set("login", ["login-1"])),
-     "readback.json: login: expected an object, got a list"),
+     _at("readback.json", '"login": [', then="login: expected an object, got a list")),
     ("readback-count-string", _edit_json("readback.json", lambda r: r["login"].__setitem__("login-1", "1")),
-     "readback.json: login.login-1: expected a whole number >= 0, got a string"),
-    ("invariants-a-list", _write("invariants.json", "[1]"), "invariants.json: expected a JSON object, got a list"),
+     _at("readback.json", '"login": {', '"login-1"', then="login.login-1: expected a whole number >= 0, got a string")),
+    ("invariants-a-list", _write("invariants.json", "[1]"), "invariants.json:1: expected a JSON object, got a list"),
     ("invariants-entry-a-string", _edit_json("invariants.json", _set("money_conserved", "yes")),
-     "invariants.json: money_conserved: expected an object, got a string"),
+     _at("invariants.json", '"money_conserved"', then="money_conserved: expected an object, got a string")),
     ("invariants-holds-a-string", _edit_json("invariants.json", lambda r: r["money_conserved"].__setitem__("holds", "yes")),
-     "invariants.json: money_conserved.holds: expected true, false or null, got a string"),
+     _at("invariants.json", '"holds"', then="money_conserved.holds: expected true, false or null, got a string")),
     ("journal-not-json", _write("journal.json", "{\n  \"schema\": "), "journal.json:2:"),
-    ("journal-missing-verdict", _edit_json("journal.json", _drop("verdict")), "journal.json: verdict: missing"),
+    ("journal-missing-verdict", _edit_json("journal.json", _drop("verdict")), _at("journal.json", "{", then="verdict: missing")),
     ("journal-rto-string", _edit_json("journal.json", lambda j: j["services"]["login"].__setitem__("rto_s", "3")),
-     "journal.json: services.login.rto_s: expected"),
+     _at("journal.json", '"services": {', '"login": {', '"rto_s"', then="services.login.rto_s: expected")),
     ("journal-load-missing-users", _edit_json("journal.json", lambda j: j["experiment"]["load"].pop("users")),
-     "journal.json: experiment.load.users: missing"),
+     _at("journal.json", '"experiment": {', '"load": {', then="experiment.load.users: missing")),
     ("journal-check-missing-name", _edit_json("journal.json", lambda j: j["checks"][0].pop("name")),
-     "journal.json: checks[0].name: missing"),
+     _at("journal.json", '"checks": [', "{", then="checks[0].name: missing")),
     ("journal-phase-not-object", _edit_json("journal.json", lambda j: j["services"]["login"]["availability_by_phase"].__setitem__("fault", 3)),
-     "journal.json: services.login.availability_by_phase.fault: expected object"),
+     _at("journal.json", '"services": {', '"login": {', '"availability_by_phase"', '"fault"', then="services.login.availability_by_phase.fault: expected object")),
     ("experiment-not-utf8", _write("experiment.yaml", b"name: \xff\n"), "experiment.yaml:1: not UTF-8"),
     ("experiment-is-a-fifo", _make_fifo("experiment.yaml"), "experiment.yaml: not a regular file"),
     ("meta-is-a-fifo", _make_fifo("meta.json"), "meta.json: not a regular file"),
@@ -190,6 +201,8 @@ def test_the_pristine_folder_is_valid(pristine, tmp_path, capsys):
 def test_a_damaged_run_folder_is_invalid_input(pristine, tmp_path, capsys, verb, name, damage, message):
     run_dir = _copy(pristine, tmp_path)
     damage(run_dir)
+    if callable(message):
+        message = message(run_dir)
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}  # a FIFO is not a file
     code = main([verb, str(run_dir)])
     out, err = capsys.readouterr()
@@ -438,3 +451,17 @@ def test_iter_records_refuses_what_is_not_a_record(tmp_path):
         list(iter_records([path]))
     path.write_text('{"kind": "op"}\n\n{"kind": "mark"}')
     assert [r["kind"] for r in iter_records([path])] == ["op", "mark"]
+
+
+def test_json_line_finds_the_value_or_the_deepest_part_of_its_path():
+    from chaos.files import json_line, problem_path
+
+    text = '{\n  "a": {\n    "b": [\n      1,\n      {"c": 2}\n    ]\n  },\n  "d": "a.b: x"\n}\n'
+    assert json_line(text, ["a", "b", 1, "c"]) == 5
+    assert json_line(text, ["a", "b", 0]) == 4
+    assert json_line(text, ["a", "missing", 3]) == 2  # where "a" starts: the deepest part found
+    assert json_line(text, ["d"]) == 8
+    assert json_line(text, [0]) == 1  # an index into an object: the root
+    assert problem_path("services.login.rto_s: expected x") == ["services", "login", "rto_s"]
+    assert problem_path("checks[0].name: missing") == ["checks", 0, "name"]
+    assert problem_path("expected a JSON object, got a list") == []

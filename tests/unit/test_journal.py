@@ -115,7 +115,7 @@ def test_read_journal_rejects_bad_files(tmp_path):
     with pytest.raises(InvalidInput, match="journal.json:1:2: not JSON"):
         read_journal(tmp_path)
     (tmp_path / "journal.json").write_text("[]")
-    with pytest.raises(InvalidInput, match="journal.json: journal: expected object, got list"):
+    with pytest.raises(InvalidInput, match="journal.json:1: journal: expected object, got list"):
         read_journal(tmp_path)
 
 
