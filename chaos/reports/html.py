@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Sequence
 
 from chaos import __version__
-from chaos.files import read_text, write_atomic
 from chaos.checks import availability
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
+from chaos.files import read_text, write_atomic
 from chaos.history import History
 from chaos.reports.journal import FILENAME as JOURNAL, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table

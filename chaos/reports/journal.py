@@ -30,10 +30,10 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chaos.files import read_json, refuse, shown, write_atomic
 from chaos.checks import Judgement, fault_windows
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
+from chaos.files import read_json, refuse, shown, write_atomic
 from chaos.history import History
 
 SCHEMA = "chaos-harness/journal/1"
