@@ -176,7 +176,7 @@ CORPUS: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
-    return make_run(tmp_path_factory.mktemp("pristine"))
+    return make_run(tmp_path_factory.mktemp("pristine"), step_s=0.25)
 
 
 def _copy(pristine: Path, tmp_path: Path) -> Path:
