@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError, Interrupted
+from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError, Interrupted, InvalidInput
 
 
 def _progress_stream(args):
@@ -86,7 +86,13 @@ def _cmd_analyze(args) -> int:
     from chaos.reports import read_journal, render_summary
 
     run_dir = Path(args.run_dir)
-    before = read_journal(run_dir)["verdict"] if (run_dir / "journal.json").is_file() else None
+    before = None
+    if os.path.lexists(run_dir / "journal.json"):
+        try:
+            before = read_journal(run_dir)["verdict"]
+        except InvalidInput as e:
+            raise InvalidInput(f"{e}\n(analyze re-judges the run and rewrites journal.json: move the "
+                               f"damaged one away to keep it, then run analyze again)") from None
     journal = judge_run(run_dir, write=not args.dry)
     print(render_summary(journal, color=sys.stdout.isatty()))
     if before is not None and before != journal["verdict"]:
@@ -100,7 +106,7 @@ def _cmd_report(args) -> int:
     from chaos.reports.junit import FILENAME as JUNIT
 
     run_dir = Path(args.run_dir)
-    journal = (read_journal(run_dir) if (run_dir / "journal.json").is_file()
+    journal = (read_journal(run_dir) if os.path.lexists(run_dir / "journal.json")
                else judge_run(run_dir, write=False))
     print(f"report: {render_html(run_dir, journal)}")
     print(f"junit: {write_junit(Path(args.junit) if args.junit else run_dir / JUNIT, [journal])}")
@@ -178,6 +184,7 @@ def _cmd_doctor(args) -> int:
 def _cmd_init_stack(args) -> int:
     from chaos.contract import check, skeleton
     from chaos.errors import EXIT_INVALID_INPUT
+    from chaos.files import write_atomic
 
     try:
         findings = check(args.compose_file)
@@ -189,10 +196,10 @@ def _cmd_init_stack(args) -> int:
         print(f)
     if draft is not None:
         target = Path(args.compose_file).parent / "stack.yaml"
-        if target.exists():
+        if os.path.lexists(target):  # a dangling symlink too: never written through
             print(f"{target}: exists; left as it is (remove it to draft a new one)")
         else:
-            target.write_text(draft)
+            write_atomic(target, draft)
             print(f"{target}: drafted; fill in its TODOs")
     if findings:
         print(f"{len(findings)} thing(s) missing for the stack contract (docs/stack-contract.md)")

@@ -30,11 +30,26 @@ Every line is one JSON object with a ``kind``:
 
 Monotonic times come from CLOCK_MONOTONIC, which is one clock for every process on the host, so
 records of the Locust processes and of the runner line up.
+
+Reading a history back (``load``, ``parse``) checks every record in one place (``record_of``): its
+kind, the keys its kind requires, their types (finite numbers within ``MAX_SECONDS`` of 0 for
+``start``, ``wall``, ``mono`` and ``latency``; ``outcome`` in ``OUTCOMES``; ``step`` in ``STEPS``; strings where strings are written);
+extra keys are allowed. The folder is evidence, so a line that is not a record is never skipped: it
+is invalid input (``InvalidInput``, exit 2) naming the file and the line, up to ``MAX_PROBLEMS`` of
+them. Blank lines carry nothing and are passed over.
+
+One exception, decided here: the *last* line of a file, with no newline after it, that does not
+decode is *torn*: a writer killed while writing it (a SIGKILL, a full disk). It is not a record and
+not a reason to refuse the run either: it is a record that did not reach the history. ``History.torn``
+names each (``file:line``) and the judge's ``history_complete`` check makes the run ``unknown``, so
+the judgement carries it. (A complete last line without its newline is a record like any other.)
+A live reader (the runner's ``LiveTally``) leaves an unfinished last line for its next read instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -42,7 +57,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from chaos.errors import InvalidInput, Problem
+from chaos.files import open_regular
+
 OUTCOMES = ("ok", "fail", "unknown")
+STEPS = ("invoked", "done", "inject_failed", "heal_invoked", "healed", "heal_failed")
+KINDS = ("op", "fault", "mark", "note")
+MAX_PROBLEMS = 10  # damaged lines named in one error; the rest are counted
+MAX_SECONDS = 1e12  # bound of every time and duration of a record (wall clocks are ~1.8e9 today)
 
 # The steps of a fault, in the order the runner writes them.
 INVOKED = "invoked"  # written before the act: a harness killed mid-injection leaves a trace to heal from
@@ -118,6 +140,7 @@ class History:
     faults: tuple[FaultStep, ...]
     marks: tuple[Mark, ...]
     notes: tuple[Note, ...] = ()  # a game day's typed notes, in the order they were entered
+    torn: tuple[str, ...] = ()  # "file:line" of each torn last line: records that did not reach the history
 
     def mark(self, name: str) -> Mark | None:
         for m in self.marks:
@@ -221,52 +244,202 @@ def history_dir(run_dir: Path) -> Path:
     return Path(run_dir) / "history"
 
 
-def iter_records(paths: Iterable[Path]) -> Iterator[dict]:
+class RecordError(ValueError):
+    """What is wrong with one record (the caller knows where it is)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a history file: its JSON value (``record``), or why it has none (``problem``), or
+    ``torn`` (the file's last line, unfinished: see the module's docstring)."""
+
+    file: str
+    number: int  # 1-based
+    record: object = None
+    problem: str = ""
+    torn: bool = False
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(str(value), "a number")
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _decode(raw: bytes) -> tuple[object, str]:
+    """(the JSON value of one line, "") or (None, why it is not JSON)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return None, f"not UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})"
+    try:
+        return json.loads(text), ""
+    except json.JSONDecodeError as e:
+        return None, f"not JSON: {e.msg} at column {e.colno}"
+    except RecursionError:
+        return None, "not JSON: nested too deeply"
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        return None, f"not JSON: {e}"
+
+
+def iter_lines(paths: Iterable[Path]) -> Iterator[Line]:
+    """Every non-blank line of each file in ``paths``, decoded (see ``Line``)."""
     for path in paths:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if not line:
+        with open_regular(path) as f:
+            for number, raw in enumerate(f, 1):
+                if not raw.strip():
                     continue
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    # A writer killed mid-line leaves one torn last line; skip it, keep the rest.
-                    continue
+                record, problem = _decode(raw)
+                if problem and not raw.endswith(b"\n"):  # only the last line can lack its newline
+                    yield Line(str(path), number, torn=True)
+                else:
+                    yield Line(str(path), number, record, problem)
+
+
+def iter_records(paths: Iterable[Path]) -> Iterator[dict]:
+    """The JSON object of every non-blank line of each file in ``paths``, unchecked beyond that;
+    InvalidInput naming file and line of the first line that has none (a torn last line too)."""
+    for line in iter_lines(paths):
+        if line.torn:
+            raise InvalidInput(f"{line.file}:{line.number}: torn: the writer stopped in the middle of this line")
+        if line.problem or not isinstance(line.record, dict):
+            what = line.problem or f"expected a JSON object, got {_json_type(line.record)}"
+            raise InvalidInput(f"{line.file}:{line.number}: {what}")
+        yield line.record
+
+
+def _field(r: dict, kind: str, key: str, check, expected: str, required: bool = True):
+    """``r[key]`` if ``check`` accepts it; RecordError saying what was expected otherwise."""
+    if key not in r:
+        if required:
+            raise RecordError(f"{kind}: {key}: missing")
+        return None
+    value = r[key]
+    if not check(value):
+        raise RecordError(f"{kind}: {key}: expected {expected}, got {_json_type(value)}")
+    return value
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _number(r: dict, kind: str, key: str) -> float:
+    """A time or a duration in seconds: finite, and at most ``MAX_SECONDS`` from zero (times far
+    apart made a plot of a billion bins; two at opposite ends of a float overflow their difference)."""
+    value = _field(r, kind, key, _is_number, "a finite number")
+    if abs(value) > MAX_SECONDS:
+        raise RecordError(f"{kind}: {key}: {value:g} is out of range (more than {MAX_SECONDS:g} s from 0)")
+    return value
+
+
+def _text(r: dict, kind: str, key: str, *, nullable: bool = False, required: bool = True):
+    if nullable:
+        return _field(r, kind, key, lambda v: v is None or isinstance(v, str), "a string or null", required)
+    return _field(r, kind, key, lambda v: isinstance(v, str), "a string", required)
+
+
+def _one_of(r: dict, kind: str, key: str, allowed: tuple[str, ...]) -> str:
+    value = _text(r, kind, key)
+    if value not in allowed:
+        raise RecordError(f"{kind}: {key}: {_show(value)} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _show(value: str, limit: int = 40) -> str:
+    """A value quoted for a message: control characters escaped, long values cut."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
 def op_from_record(r: dict) -> Op:
-    """The Op of an ``op`` record; KeyError if a field is missing."""
-    return Op(service=r["service"], op=r["op"], outcome=r["outcome"], start=r["start"], mono=r["mono"],
-              latency=r["latency"], write_id=r.get("write_id"), status=r.get("status"), error=r.get("error"))
+    """The Op of an ``op`` record; RecordError (a ValueError) saying what is wrong if it is not one."""
+    if not isinstance(r, dict):
+        raise RecordError(f"expected a JSON object, got {_json_type(r)}")
+    latency = _number(r, "op", "latency")
+    if latency < 0:
+        raise RecordError(f"op: latency: negative ({latency:g} s)")
+    return Op(service=_text(r, "op", "service"), op=_text(r, "op", "op"),
+              outcome=_one_of(r, "op", "outcome", OUTCOMES), start=_number(r, "op", "start"),
+              mono=_number(r, "op", "mono"), latency=latency,
+              write_id=_text(r, "op", "write_id", nullable=True, required=False),
+              status=_field(r, "op", "status", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+                            "an integer or null", required=False),
+              error=_text(r, "op", "error", nullable=True, required=False))
 
 
-def parse(records: Iterable[dict]) -> History:
+def record_of(r) -> Op | FaultStep | Mark | Note:
+    """The record a history line holds; RecordError saying what is wrong if it holds none."""
+    if not isinstance(r, dict):
+        raise RecordError(f"expected a JSON object, got {_json_type(r)}")
+    if "kind" not in r:
+        raise RecordError("kind: missing")
+    kind = r["kind"]
+    if kind not in KINDS:
+        shown = _show(kind) if isinstance(kind, str) else _json_type(kind)
+        raise RecordError(f"kind: {shown} is not one of {', '.join(KINDS)}")
+    if kind == "op":
+        return op_from_record(r)
+    if kind == "fault":
+        return FaultStep(id=_text(r, kind, "id"), type=_text(r, kind, "type"), target=_text(r, kind, "target"),
+                         step=_one_of(r, kind, "step", STEPS), wall=_number(r, kind, "wall"),
+                         mono=_number(r, kind, "mono"), detail=_text(r, kind, "detail", required=False) or "")
+    if kind == "mark":
+        return Mark(name=_text(r, kind, "name"), wall=_number(r, kind, "wall"), mono=_number(r, kind, "mono"),
+                    detail=_text(r, kind, "detail", required=False) or "")
+    return Note(text=_text(r, kind, "text"), wall=_number(r, kind, "wall"), mono=_number(r, kind, "mono"),
+                author=_text(r, kind, "author", nullable=True, required=False))
+
+
+def parse(lines: Iterable[Line | dict]) -> History:
+    """The history of ``lines`` (``iter_lines``; plain dicts, e.g. from ``iter_records``, are taken as
+    records too).
+
+    InvalidInput naming file and line of each one that is not a record (up to ``MAX_PROBLEMS``)."""
     ops: list[Op] = []
     faults: list[FaultStep] = []
     marks: list[Mark] = []
     notes: list[Note] = []
-    for r in records:
-        kind = r.get("kind")
-        if kind == "op":
-            ops.append(op_from_record(r))
-        elif kind == "fault":
-            faults.append(FaultStep(id=r["id"], type=r["type"], target=r["target"], step=r["step"],
-                                    wall=r["wall"], mono=r["mono"], detail=r.get("detail", "")))
-        elif kind == "mark":
-            marks.append(Mark(name=r["name"], wall=r["wall"], mono=r["mono"], detail=r.get("detail", "")))
-        elif kind == "note":
-            notes.append(Note(text=str(r["text"]), wall=r["wall"], mono=r["mono"], author=r.get("author")))
+    torn: list[str] = []
+    problems: list[Problem] = []
+    damaged = 0
+    for index, line in enumerate(lines, 1):
+        if not isinstance(line, Line):
+            line = Line("record", index, line)
+        if line.torn:
+            torn.append(f"{line.file}:{line.number}")
+            continue
+        try:
+            if line.problem:
+                raise RecordError(line.problem)
+            record = record_of(line.record)
+        except RecordError as e:
+            damaged += 1
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(Problem(line.file, line.number, None, "", str(e)))
+            continue
+        {Op: ops, FaultStep: faults, Mark: marks, Note: notes}[type(record)].append(record)
+    if problems:
+        more = damaged - len(problems)
+        raise InvalidInput("\n".join([str(p) for p in problems]
+                                     + ([f"... and {more} more damaged lines"] if more else [])))
     ops.sort(key=lambda o: o.mono)
     faults.sort(key=lambda f: f.mono)
     marks.sort(key=lambda m: m.mono)
     notes.sort(key=lambda n: n.mono)
-    return History(tuple(ops), tuple(faults), tuple(marks), tuple(notes))
+    return History(tuple(ops), tuple(faults), tuple(marks), tuple(notes), tuple(torn))
 
 
 def load(run_dir: Path) -> History:
-    files = sorted(history_dir(run_dir).glob("*.jsonl"))
-    return parse(iter_records(files))
+    """The history of the run folder ``run_dir``; InvalidInput if its ``history`` folder is missing,
+    not a folder, or holds a line that is not a record (see the module's docstring)."""
+    directory = history_dir(run_dir)
+    if not directory.is_dir():
+        raise InvalidInput(f"{directory}: " + ("not a folder" if directory.exists() else "no such folder"))
+    return parse(iter_lines(sorted(directory.glob("*.jsonl"))))
 
 
 def writer_for_this_process(directory: Path, prefix: str = "load") -> HistoryWriter:

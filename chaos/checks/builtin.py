@@ -36,7 +36,9 @@ def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckR
     * an injection that failed (``inject_failed``), or that never said it was done;
     * a heal that failed with no later successful heal, or a fault never healed;
     * the runner's marks that say the load or the history did not do its job: ``load_ended_early``,
-      ``records_lost``, ``history_write_failed``.
+      ``records_lost``, ``history_write_failed``;
+    * a history file whose last line is torn (``History.torn``: a writer stopped in the middle of a
+      line): a record that did not reach the history.
     """
     problems: list[str] = []
     steps: dict[str, list[FaultStep]] = {}
@@ -64,6 +66,9 @@ def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckR
     for mark in history.marks:
         if mark.name in INTEGRITY_MARKS:
             problems.append(f"{INTEGRITY_MARKS[mark.name]}: {mark.detail or 'no detail recorded'}")
+    if history.torn:
+        problems.append(f"{len(history.torn)} records did not reach the history: a writer was stopped in the "
+                        f"middle of a line ({', '.join(history.torn)})")
     if not problems:
         return CheckResult(RAN_AS_WRITTEN, Verdict.PASS, figure=0, threshold="problems == 0",
                            detail=f"{len(steps)} faults injected and healed, load and history complete")

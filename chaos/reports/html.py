@@ -14,15 +14,15 @@ phase, every check, the experiment as run, the environment.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
 from chaos import __version__
-from chaos import history as history_mod
 from chaos.checks import availability
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
-from chaos.errors import InvalidInput
+from chaos.files import read_text, write_atomic
 from chaos.history import History
 from chaos.reports.journal import FILENAME as JOURNAL, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
@@ -204,20 +204,14 @@ def render_html(run_dir: Path, journal: dict | None = None) -> Path:
     ``journal`` defaults to the folder's ``journal.json``; a folder never judged is judged now
     (without writing its journal)."""
     # Imported here: chaos.analyze imports this package (for the journal).
-    from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, judge_run
+    from chaos.analyze import EXPERIMENT_COPY, judge_run, read_run_folder
 
-    run_dir = Path(run_dir)
-    if not (run_dir / META).is_file():
-        raise InvalidInput(f"{run_dir}: not a run folder (no {META})")
+    folder = read_run_folder(run_dir)  # every file checked: a damaged folder is invalid input
     if journal is None:
-        journal = read_journal(run_dir) if (run_dir / JOURNAL).is_file() else judge_run(run_dir, write=False)
-    meta = json.loads((run_dir / META).read_text())
-    experiment = run_dir / EXPERIMENT_COPY
-    invariants = run_dir / INVARIANTS
-    page = build_html(journal, history_mod.load(run_dir),
-                      experiment.read_text() if experiment.is_file() else "(experiment.yaml missing)",
-                      meta.get("environment", {}),
-                      set(json.loads(invariants.read_text())) if invariants.is_file() else set())
-    target = run_dir / FILENAME
-    target.write_text(page, encoding="utf-8")
-    return target
+        journal = (read_journal(folder.path) if os.path.lexists(folder.path / JOURNAL)
+                   else judge_run(folder.path, write=False))
+    experiment = folder.path / EXPERIMENT_COPY
+    page = build_html(journal, folder.history,
+                      read_text(experiment) if os.path.lexists(experiment) else "(experiment.yaml missing)",
+                      folder.meta.get("environment", {}), set(folder.invariants or ()))
+    return write_atomic(folder.path / FILENAME, page)

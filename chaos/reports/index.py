@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from chaos.files import write_atomic
 from chaos.reports.page import badge, document, esc
 from chaos.reports.summary import number_text
 
@@ -57,8 +58,6 @@ def render_index(rows: Sequence[tuple[dict, str | None]], title: str, junit_href
 
 def write_index(out_dir: Path, rows: Sequence[tuple[dict, str | None]], title: str,
                 junit_href: str | None = None) -> Path:
-    """Write ``out_dir/index.html``; return its path."""
-    target = Path(out_dir) / FILENAME
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_index(rows, title, junit_href), encoding="utf-8")
-    return target
+    """Write ``out_dir/index.html`` atomically, never through a symlink (``chaos.files``); return
+    its path."""
+    return write_atomic(Path(out_dir) / FILENAME, render_index(rows, title, junit_href))

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from chaos.checks import Judgement, fault_windows
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
+from chaos.files import read_json, refuse, shown, write_atomic
 from chaos.history import History
 
 SCHEMA = "chaos-harness/journal/1"
@@ -46,6 +46,9 @@ _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_
         "services": dict, "checks": list, "reasons": list, "environment": dict}
 _OPTIONAL = {"aborted": str, "participants": list, "notes": list}
 _EXPERIMENT = {"name": str, "description": str, "file": str, "tags": list, "load": dict}
+_NUMBER = (int, float)
+_LOAD = {"users": _NUMBER, "spawn_rate": _NUMBER, "duration_s": _NUMBER, "mix": dict}
+_PHASE = {"requests": _NULLABLE_NUMBER, "availability": _NULLABLE_NUMBER}
 _FAULT = {"id": str, "type": str, "target": str, "injected_at": str,
           "healed_at": (str, type(None)), "heal_ok": bool}
 _SERVICE = {"requests": _NULLABLE_NUMBER, "ok": _NULLABLE_NUMBER, "failed": _NULLABLE_NUMBER,
@@ -114,38 +117,21 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
 
 
 def write_journal(run_dir: Path, journal: dict) -> Path:
-    """Write ``run_dir/journal.json`` atomically (a temporary file renamed over it)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    target = run_dir / FILENAME
-    fd, tmp = tempfile.mkstemp(prefix=".journal-", suffix=".tmp", dir=run_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(journal, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    """Write ``run_dir/journal.json`` atomically, never through a symlink (``chaos.files``)."""
+    return write_atomic(Path(run_dir) / FILENAME, json.dumps(journal, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_journal(path: Path) -> dict:
-    """Read a journal from its file or from the run folder holding it."""
+    """Read a journal from its file or from the run folder holding it; InvalidInput naming the file
+    and what is wrong if it is not one (not JSON, or not the shape ``validate_journal_shape`` checks),
+    so nothing renders a damaged journal."""
     path = Path(path)
     if path.is_dir():
         path = path / FILENAME
-    try:
-        with open(path, encoding="utf-8") as f:
-            journal = json.load(f)
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no journal here") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"{path}: not a JSON journal: {e}") from None
-    if not isinstance(journal, dict):
-        raise InvalidInput(f"{path}: not a journal: the top level is not an object")
+    if not os.path.lexists(path):
+        raise InvalidInput(f"{path}: no journal here")
+    journal = read_json(path)
+    refuse(path, validate_journal_shape(journal))
     return journal
 
 
@@ -192,16 +178,33 @@ def validate_journal_shape(journal: dict) -> list[str]:
     for key, allowed in (("verdict", VERDICTS), ("expected", ("pass", "fail"))):
         if isinstance(journal.get(key), str) and journal[key] not in allowed:
             problems.append(f"{key}: expected one of {', '.join(allowed)}, got {journal[key]!r}")
-    if isinstance(journal.get("experiment"), dict):
-        problems += _check_keys(journal["experiment"], _EXPERIMENT, "experiment")
+    experiment = journal.get("experiment")
+    if isinstance(experiment, dict):
+        problems += _check_keys(experiment, _EXPERIMENT, "experiment")
+        if isinstance(experiment.get("load"), dict):
+            problems += _check_keys(experiment["load"], _LOAD, "experiment.load")
+        if isinstance(experiment.get("tags"), list):
+            problems += [f"experiment.tags[{i}]: expected str, got {type(t).__name__}"
+                         for i, t in enumerate(experiment["tags"]) if not isinstance(t, str)]
     if isinstance(journal.get("faults"), list):
         problems += _check_list(journal["faults"], _FAULT, "faults")
     if isinstance(journal.get("services"), dict):
         for name, service in journal["services"].items():
-            if isinstance(service, dict):
-                problems += _check_keys(service, _SERVICE, f"services.{name}")
-            else:
-                problems.append(f"services.{name}: expected object, got {type(service).__name__}")
+            where = f"services.{shown(name)}"
+            if not isinstance(service, dict):
+                problems.append(f"{where}: expected object, got {type(service).__name__}")
+                continue
+            problems += _check_keys(service, _SERVICE, where)
+            if isinstance(service.get("lost_ids"), list):
+                problems += [f"{where}.lost_ids[{i}]: expected str, got {type(w).__name__}"
+                             for i, w in enumerate(service["lost_ids"]) if not isinstance(w, str)]
+            if isinstance(service.get("availability_by_phase"), dict):
+                for phase, counts in service["availability_by_phase"].items():
+                    at = f"{where}.availability_by_phase.{shown(phase)}"
+                    if isinstance(counts, dict):
+                        problems += _check_keys(counts, {k: t for k, t in _PHASE.items() if k in counts}, at)
+                    else:
+                        problems.append(f"{at}: expected object, got {type(counts).__name__}")
     if isinstance(journal.get("checks"), list):
         problems += _check_list(journal["checks"], _CHECK, "checks")
         problems += [f"checks[{i}].verdict: expected one of {', '.join(VERDICTS)}, got {c['verdict']!r}"

@@ -31,14 +31,13 @@ suite is the run's length, of a testcase 0 (checks are judged after the run, not
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from chaos.files import write_atomic
 from chaos.reports.summary import figure_text, render_summary
 
 FILENAME = "junit.xml"
@@ -129,15 +128,6 @@ def render_junit(journals: Sequence[dict]) -> str:
 
 
 def write_junit(path: Path, journals: Sequence[dict]) -> Path:
-    """Write the JUnit XML of ``journals`` to ``path`` atomically; return ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".junit-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render_junit(journals))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write the JUnit XML of ``journals`` to ``path`` atomically, never through a symlink
+    (``chaos.files``); return ``path``."""
+    return write_atomic(path, render_junit(journals))

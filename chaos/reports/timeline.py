@@ -8,6 +8,10 @@ Markers a reader (or a test) can find in the SVG: each fault window is a group w
 ``fault-window-<fault id>-<service>`` (e.g. ``fault-window-f0-orders``), unique within a report;
 each game-day note is a dashed vertical line with the id ``note-<note id>-<service>`` (e.g.
 ``note-n1-orders``), labelled with its id and the start of its text.
+
+Labels are user text (service names, fault targets, a facilitator's notes): every text is drawn
+with ``parse_math=False`` and TeX off, so ``paid $5 and $3`` is drawn as typed, never parsed as
+mathtext (which crashed on it, or silently turned it into math).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ BAD_COLOR = "#c62828"
 FAULT_COLOR = "#f9a825"
 NOTE_COLOR = "#1565c0"
 NOTE_LABEL_CHARS = 28
+MAX_BINS = 5_000  # bins of one plot: a span longer than that many seconds gets wider bins
 
 
 @dataclass(frozen=True)
@@ -37,21 +42,26 @@ class NoteMarker:
 
 @dataclass(frozen=True)
 class Rates:
-    """Requests per one-second bin; bin ``i`` covers ``[t0 + i, t0 + i + 1)``."""
+    """Requests per bin of ``bin_s`` seconds; bin ``i`` covers ``[t0 + i * bin_s, t0 + (i + 1) * bin_s)``."""
 
     ok: tuple[int, ...]
     bad: tuple[int, ...]  # failed and unknown
+    bin_s: int = 1
 
 
 def per_second(ops: Sequence[Op], t0: float, end: float) -> Rates:
-    """Count ``ops`` per second from ``t0`` to ``end`` (monotonic seconds); ops outside are left out."""
-    n = max(1, math.ceil(end - t0))
+    """Count ``ops`` per second from ``t0`` to ``end`` (monotonic seconds); ops outside are left out.
+
+    Over a span longer than ``MAX_BINS`` seconds (a history whose times are far apart, damaged or
+    not) each bin is ``bin_s`` whole seconds wide, so a plot never needs more than ``MAX_BINS`` bins."""
+    bin_s = max(1, math.ceil((end - t0) / MAX_BINS))
+    n = max(1, math.ceil((end - t0) / bin_s))
     ok, bad = [0] * n, [0] * n
     for o in ops:
-        i = math.floor(o.mono - t0)
+        i = math.floor((o.mono - t0) / bin_s)
         if 0 <= i < n:
             (ok if o.ok else bad)[i] += 1
-    return Rates(tuple(ok), tuple(bad))
+    return Rates(tuple(ok), tuple(bad), bin_s)
 
 
 def window_id(fault_id: str, service: str) -> str:
@@ -85,10 +95,12 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
     from matplotlib.figure import Figure
 
     rates = per_second(ops, t0, end)
-    seconds = list(range(len(rates.ok) + 1))
+    seconds = [float(i * rates.bin_s) for i in range(len(rates.ok) + 1)]
+    ok_rate = [n / rates.bin_s for n in rates.ok]  # requests per second, whatever the bin
+    bad_rate = [n / rates.bin_s for n in rates.bad]
     # Each figure salts its SVG ids with the service, so several plots can share one HTML page.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"chaos-{service}",
-                                "font.size": 9}):
+                                "font.size": 9, "text.usetex": False}):
         fig = Figure(figsize=(9.5, 2.8), layout="constrained")
         ax = fig.subplots()
         for w in windows:
@@ -97,20 +109,20 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
                        gid=window_id(w.id, service))
             label = f"{w.id} {w.type} {w.target}" + ("" if w.healed is not None else " (never healed)")
             ax.text(w.injected - t0, 0.97, f" {label}", transform=ax.get_xaxis_transform(),
-                    va="top", ha="left", fontsize=8)
+                    va="top", ha="left", fontsize=8, parse_math=False)
         for note in notes:
             x = note.mono - t0
             if 0 <= x <= seconds[-1]:
                 ax.axvline(x, color=NOTE_COLOR, linestyle="--", linewidth=1.0, gid=note_id(note.id, service))
                 ax.text(x, 0.03, f"{note_label(note)} ", transform=ax.get_xaxis_transform(), rotation=90,
-                        va="bottom", ha="right", fontsize=7, color=NOTE_COLOR)
-        ax.stairs(rates.ok, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
-        ax.stairs(rates.bad, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
+                        va="bottom", ha="right", fontsize=7, color=NOTE_COLOR, parse_math=False)
+        ax.stairs(ok_rate, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
+        ax.stairs(bad_rate, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
         ax.set_xlim(0, seconds[-1])
-        ax.set_ylim(bottom=0, top=max(1, *rates.ok, *rates.bad) * 1.2)
+        ax.set_ylim(bottom=0, top=max(1, *ok_rate, *bad_rate) * 1.2)
         ax.set_xlabel("seconds since the load started")
         ax.set_ylabel("requests / s")
-        ax.set_title(service, loc="left", fontweight="bold")
+        ax.set_title(service, loc="left", fontweight="bold", parse_math=False)
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, frameon=False,
                   borderaxespad=0.2)
         buf = io.StringIO()

@@ -156,6 +156,10 @@ def test_write_stack_yaml_drafts_a_skeleton_and_never_overwrites(tmp_path):
     p = cli("init-stack", str(compose), "--write-stack-yaml")
     assert "exists; left as it is" in p.stdout
     assert (tmp_path / "stack.yaml").read_text() == "name: mine\n"
+    (tmp_path / "stack.yaml").unlink()
+    (tmp_path / "stack.yaml").symlink_to(tmp_path / "elsewhere.yaml")  # dangling: not followed
+    p = cli("init-stack", str(compose), "--write-stack-yaml")
+    assert "exists; left as it is" in p.stdout and not (tmp_path / "elsewhere.yaml").exists()
 
 
 def test_skeleton_of_a_shipped_stack_names_its_sites_and_services():

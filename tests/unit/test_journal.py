@@ -113,7 +113,10 @@ def test_read_journal_rejects_bad_files(tmp_path):
     with pytest.raises(InvalidInput, match="no journal"):
         read_journal(tmp_path)
     (tmp_path / "journal.json").write_text("{torn")
-    with pytest.raises(InvalidInput, match="not a JSON journal"):
+    with pytest.raises(InvalidInput, match="journal.json:1:2: not JSON"):
+        read_journal(tmp_path)
+    (tmp_path / "journal.json").write_text("[]")
+    with pytest.raises(InvalidInput, match="journal.json:1: journal: expected object, got list"):
         read_journal(tmp_path)
 
 

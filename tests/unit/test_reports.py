@@ -143,7 +143,15 @@ def test_per_second_counts_ok_and_failed_plus_unknown():
     ops = [Op("s", "w", outcome, 0.0, MONO0 + t, 0.01)
            for t, outcome in ((0.0, "ok"), (0.5, "fail"), (0.9, "unknown"), (1.2, "ok"), (9.9, "ok"))]
     rates = per_second(ops, MONO0, MONO0 + 2.0)
-    assert rates.ok == (1, 1) and rates.bad == (2, 0)
+    assert rates.ok == (1, 1) and rates.bad == (2, 0) and rates.bin_s == 1
+
+
+def test_a_very_long_span_is_plotted_in_wider_bins():
+    """One op a billion seconds after the others (no load_stopped mark): the plot needs 5000 bins
+    at most, not a billion (the report ran out of memory)."""
+    ops = [Op("s", "w", "ok", 0.0, MONO0 + t, 0.01) for t in (0.0, 1.0, 1e9)]
+    rates = per_second(ops, MONO0, MONO0 + 1e9 + 1)
+    assert len(rates.ok) <= 5_000 and rates.bin_s == 200_001 and sum(rates.ok) == 3
 
 
 def test_report_command_writes_html_and_junit(tmp_path):

@@ -1,0 +1,209 @@
+"""Reading and writing the files of a run folder (or of a suite's folder) safely.
+
+Reading: a run folder is evidence someone may have damaged, so ``open_regular`` opens only regular
+files (a FIFO would block, a device never end) and ``read_json`` turns every way a JSON file can be
+wrong (missing, not a file, not UTF-8, not JSON, nested too deeply, a number Python will not read)
+into InvalidInput naming the file, and the line and column when JSON says where.
+
+A problem with the *shape* of a JSON file (a key missing, a value of the wrong type) is named by
+``refuse`` as ``file:line: key.path: what is wrong``; the line is found by walking the text along the
+key path with JSON's own decoder (``json_line``): where the value starts, or, if the path leads
+somewhere the file does not go (a key missing), where the deepest part of it that exists starts.
+
+Writing: ``write_atomic(path, data)`` writes ``data`` to a new temporary file in ``path``'s folder (opened with
+``O_CREAT | O_EXCL | O_NOFOLLOW``: never an existing file, never through a link), flushes it to disk
+and renames it over ``path``. A reader sees the old file or the new one, never half of one. The
+rename replaces ``path`` itself: if ``path`` is a symlink someone planted, the link is replaced by the
+new file and its target is left as it was.
+
+Errors: ``path`` a folder is invalid input (exit 2); any other failure (a full disk, no permission)
+is an environment problem (exit 3) naming the file. Either way the old file stays and no temporary
+file is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import stat
+from pathlib import Path
+from typing import BinaryIO, Sequence
+
+from chaos.errors import EnvironmentProblem, InvalidInput
+
+MAX_PROBLEMS = 10  # problems named in one error; the rest are counted
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_atomic(path: Path | str, data: str | bytes) -> Path:
+    """Write ``data`` (text is written as UTF-8) to ``path`` atomically; return ``path``."""
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if path.is_dir() and not path.is_symlink():
+        raise InvalidInput(f"{path}: is a folder; cannot write a file there")
+    tmp: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while tmp is None:
+            candidate = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+            try:
+                fd = os.open(candidate, _FLAGS, 0o666)  # the umask applies, as for any new file
+            except FileExistsError:
+                continue
+            tmp = candidate
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise EnvironmentProblem(f"{path}: cannot write: {e.strerror or e}") from None
+    except BaseException:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def require_regular(path: Path | str) -> None:
+    """InvalidInput naming ``path`` if it is missing or not a regular file (checked without opening
+    it: opening a FIFO blocks)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InvalidInput(f"{path}: not a regular file")
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def open_regular(path: Path | str) -> BinaryIO:
+    """``path`` opened for reading in binary if it is a regular file; InvalidInput naming it if it
+    is missing, not a regular file, or unreadable."""
+    path = Path(path)
+    require_regular(path)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def decode_text(path: Path | str, data: bytes) -> str:
+    """``data`` (the bytes of the file at ``path``) as UTF-8 text; InvalidInput naming the line of
+    the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise InvalidInput(f"{path}:{line}: not UTF-8 text (byte {data[e.start]:#04x})") from None
+
+
+def read_text(path: Path | str) -> str:
+    """The UTF-8 text of the regular file at ``path``; InvalidInput naming it if it has none."""
+    with open_regular(path) as f:
+        try:
+            data = f.read()
+        except OSError as e:
+            raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
+    return decode_text(path, data)
+
+
+def shown(key: object) -> str:
+    """A name from a file, as a message prints it: as it is if printable, else quoted with its
+    control characters escaped."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
+def read_json(path: Path | str) -> object:
+    """The JSON value of the file at ``path``; InvalidInput naming the file (and line:column of a
+    syntax error) if it cannot be read as JSON."""
+    path = Path(path)
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidInput(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+    except RecursionError:
+        raise InvalidInput(f"{path}: not JSON: nested too deeply") from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise InvalidInput(f"{path}: not JSON: {e}") from None
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_STEP = re.compile(r"\[(\d+)\]|([^.\[]+)")
+
+
+def _skip(text: str, i: int) -> int:
+    return _SPACE.match(text, i).end()
+
+
+def _child(text: str, i: int, step: str | int) -> int | None:
+    """Where the value at ``step`` (a key, or an index) of the container starting at ``i`` starts."""
+    opener = text[i] if i < len(text) else ""
+    if opener not in "{[" or isinstance(step, int) != (opener == "["):
+        return None
+    i, index = _skip(text, i + 1), 0
+    while i < len(text) and text[i] not in "}]":
+        if opener == "{":
+            key, i = _DECODER.raw_decode(text, i)
+            i = _skip(text, _skip(text, i) + 1)  # past the colon
+            if key == step:
+                return i
+        elif index == step:
+            return i
+        _, i = _DECODER.raw_decode(text, i)
+        i = _skip(text, i)
+        if i < len(text) and text[i] == ",":
+            i = _skip(text, i + 1)
+        index += 1
+    return None
+
+
+def json_line(text: str, path: Sequence[str | int]) -> int:
+    """The line (1-based) where the value at ``path`` starts in the JSON ``text`` (which decodes), or
+    where the deepest part of ``path`` that exists starts: always the line of the value or of one
+    holding it."""
+    i = _skip(text, 0)
+    for step in path:
+        try:
+            found = _child(text, i, step)
+        except (ValueError, RecursionError):
+            found = None
+        if found is None:
+            break
+        i = found
+    return text.count("\n", 0, i) + 1
+
+
+def problem_path(problem: str) -> list[str | int]:
+    """The key path a problem line starts with: ``services.orders.rto_s: expected ...`` ->
+    ``["services", "orders", "rto_s"]``, ``checks[0].name: missing`` -> ``["checks", 0, "name"]``."""
+    head = problem.split(": ", 1)[0] if ": " in problem else ""
+    return [int(m[1]) if m[1] else m[2] for m in _STEP.finditer(head)]
+
+
+def refuse(path: Path | str, problems: Sequence[str]) -> None:
+    """InvalidInput naming ``path``, each problem's line and the problem (up to ``MAX_PROBLEMS``), if
+    there are any. ``problems`` are lines ``key.path: what is wrong`` about the JSON file at ``path``."""
+    if not problems:
+        return
+    try:
+        text = read_text(path)
+    except InvalidInput:
+        text = None
+    lines = []
+    for problem in problems[:MAX_PROBLEMS]:
+        line = "" if text is None else f":{json_line(text, problem_path(problem))}"
+        lines.append(f"{path}{line}: {problem}")
+    more = len(problems) - MAX_PROBLEMS
+    if more > 0:
+        lines.append(f"... and {more} more problems in {path}")
+    raise InvalidInput("\n".join(lines))
