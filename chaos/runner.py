@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import platform
-import shutil
 import signal
 import socket
 import sys
@@ -34,6 +33,7 @@ from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
 from chaos.checks import exit_code_for
 from chaos.errors import EnvironmentProblem, ExperimentInvalid, InvalidInput, Interrupted, Problem
 from chaos.experiment import Experiment
+from chaos.files import write_atomic
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
 from chaos.history import (HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE, INJECT_FAILED, INVOKED, MARK_ABORTED,
@@ -268,7 +268,7 @@ class Run:
         self._make_run_dir()
         hist_dir = history_mod.history_dir(self.run_dir)
         hist_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.source, self.run_dir / EXPERIMENT_COPY)
+        write_atomic(self.run_dir / EXPERIMENT_COPY, Path(self.source).read_bytes())
         reserve = DiskReserve(self.run_dir)
         writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
             opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "
@@ -533,7 +533,7 @@ class Run:
             say(self.opts, f"[read-back] FAILED: {e}; data-loss checks will be unknown")
             self._write_invariants(None)
             return
-        (self.run_dir / READBACK).write_text(json.dumps(found))
+        write_atomic(self.run_dir / READBACK, json.dumps(found))
         self._write_invariants(module)
 
     def _write_invariants(self, module) -> None:
@@ -553,7 +553,7 @@ class Run:
                 say(self.opts, f"[invariant] {name}: {'holds' if v.get('holds') else 'DOES NOT HOLD'} ({v.get('detail')})")
             inv.update(own)
         if inv:
-            (self.run_dir / INVARIANTS).write_text(json.dumps(inv))
+            write_atomic(self.run_dir / INVARIANTS, json.dumps(inv))
 
     def _write_meta(self, started: float, finished: float, quiet: bool = False) -> None:
         meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),
@@ -562,11 +562,11 @@ class Run:
         if self.opts.participants is not None:
             meta["participants"] = list(self.opts.participants)
         try:
-            (self.run_dir / META).write_text(json.dumps(meta, indent=2))
-        except OSError as e:
+            write_atomic(self.run_dir / META, json.dumps(meta, indent=2))
+        except EnvironmentProblem as e:
             if not quiet:
-                raise EnvironmentProblem(f"cannot write {self.run_dir / META}: {e}") from None
-            say(self.opts, f"[run] WARNING: cannot write {self.run_dir / META}: {e}")
+                raise
+            say(self.opts, f"[run] WARNING: {e}")
 
 
 def environment() -> dict:
