@@ -105,6 +105,17 @@ def test_validation_errors_name_the_field_without_echoing_input():
     assert status == 422 and body["detail"][0]["loc"] == ["body", "amount"]
 
 
+def test_a_weak_password_is_refused_at_signup_before_any_work():
+    db = FakeDb(result=(1,))
+    app = app_for("login", db)
+    for pw in (" " * 8, "aaaaaaaa"):
+        status, _, body = call(app, "POST", "/login/signup", {"username": "alice", "password": pw})
+        assert status == 422 and [d["loc"] for d in body["detail"]] == [["body", "password"]]
+    assert db.calls == 0
+    status, _, body = call(app, "POST", "/login/signup", {"username": "alice", "password": "c0rrect-h0rse"})
+    assert (status, body) == (201, {"user_id": 1, "username": "alice"}) and db.calls == 1
+
+
 def test_tokens_are_required_and_checked_locally():
     db = FakeDb(result=[])
     app = app_for("messaging", db)
