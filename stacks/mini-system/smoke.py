@@ -140,6 +140,8 @@ class Smoke:
         e("transfer key reused", self.call("payment", "POST", "/transfers", ta,
                                            json={"to_user": bob, "amount": 7, "idempotency_key": key}),
           409)
+        e("another payer's key is a new key", self.call("payment", "POST", "/transfers", tb, json={
+            "to_user": alice, "amount": 3, "idempotency_key": key}), 201, from_user=bob, amount=3)
         keys = [str(uuid.uuid4()) for _ in range(5)]
         with ThreadPoolExecutor(20) as pool:  # 4 concurrent copies of each of 5 transfers
             rs = list(pool.map(lambda k: self.call("payment", "POST", "/transfers", ta, json={
@@ -147,7 +149,7 @@ class Smoke:
         self.checks += 1
         if sorted(r.status_code for r in rs) != [200] * 15 + [201] * 5:
             self.failures.append(f"concurrent transfers: {[(r.status_code, r.text[:80]) for r in rs]}")
-        e("balance", self.call("payment", "GET", "/wallets/me", ta), 200, balance=100000 - 250 - 50)
+        e("balance", self.call("payment", "GET", "/wallets/me", ta), 200, balance=100000 - 250 - 50 + 3)
         e("overdraft", self.call("payment", "POST", "/transfers", ta, json={
             "to_user": bob, "amount": 10_000_000, "idempotency_key": str(uuid.uuid4())}), 409,
           error="insufficient funds")
@@ -166,7 +168,7 @@ class Smoke:
             "to_user": bob, "amount": 5, "idempotency_key": str(uuid.uuid4())}), 401)
         listed = e("transfers", self.call("payment", "GET", "/transfers?limit=200", ta), 200)
         self.checks += 1
-        if len([x for x in listed.get("transfers", []) if x["kind"] == "transfer"]) != 7:
+        if len([x for x in listed.get("transfers", []) if x["kind"] == "transfer"]) != 8:
             self.failures.append(f"transfers list: {listed}")
 
         rb = {"X-Readback-Token": TOKEN}
@@ -178,8 +180,10 @@ class Smoke:
           200, counts={ids[0]: 1, ids[1]: 1, "nope": 0, f"room/{room}": 1, f"member/{room}/{bob}": 1,
                        f"member/{room}/{carol}": 0})
         e("readback payment", self.call("payment", "POST", "/readback", headers=rb,
-                                        json={"ids": [f"w:{bob}", f"t:{key}", "t:nope", "x"]}), 200,
-          counts={f"w:{bob}": 1, f"t:{key}": 1, "t:nope": 0, "x": 0})
+                                        json={"ids": [f"w:{bob}", f"t:{alice}/{key}", f"t:{bob}/{key}", f"t:{key}",
+                                                 "t:nope", "x"]}), 200,
+          counts={f"w:{bob}": 1, f"t:{alice}/{key}": 1, f"t:{bob}/{key}": 1, f"t:{key}": 0,
+                  "t:nope": 0, "x": 0})
         e("readback no token", self.call("login", "POST", "/readback", json={"ids": []}), 403)
         e("audit", self.call("payment", "GET", "/audit", headers=rb), 200, sum_all_accounts=0,
           negative_wallets=0, duplicate_idempotency_keys=0, ledger_mismatch_accounts=0)

@@ -13,7 +13,7 @@ messaging create room   ``room/<room>`` (201, or 409: it exists either way)
 messaging join room     ``member/<room>/<username>``
 messaging send          ``<client_msg_id>``
 payment open wallet     ``w:<username>``
-payment transfer        ``t:<idempotency_key>``
+payment transfer        ``t:<payer>/<idempotency_key>`` (keys are the payer's own)
 ======================  =================================
 
 Rooms: each person wants :data:`ROOMS_PER_PERSON` rooms of the small shared set :data:`ROOMS`
@@ -147,7 +147,7 @@ class Person:
         if not friends:
             return None
         key = new_key()
-        return Pending("/payment/transfers", f"t:{key}",
+        return Pending("/payment/transfers", f"t:{self.username}/{key}",
                        {"to_user": random.choice(friends), "amount": random.randint(1, 100),
                         "idempotency_key": key})
 

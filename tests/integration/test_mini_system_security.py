@@ -60,7 +60,7 @@ def test_paying_from_another_users_wallet_is_forbidden(mini):
     keys = []
     for to in (mallory, bob):
         key = str(uuid.uuid4())
-        keys.append(f"t:{key}")
+        keys.append(f"t:{mallory.name}/{key}")
         r = mini.call("POST", "/payment/transfers", mallory, json={
             "from_user": alice.name, "to_user": to.name, "amount": 500, "idempotency_key": key})
         body = assert_clean_error(r, {403}, "from another's wallet")
@@ -203,12 +203,43 @@ def test_20_concurrent_transfers_with_one_key_make_exactly_one(mini):
     assert len({r.json()["transfer_id"] for r in rs}) == 1
     assert mini.balance(alice) == 100_000 - 1234
     assert mini.balance(bob) == 100_000 + 1234
-    assert mini.readback("payment", [f"t:{key}"]) == {f"t:{key}": 1}
+    assert mini.readback("payment", [f"t:{alice.name}/{key}"]) == {f"t:{alice.name}/{key}": 1}
     listed = mini.call("GET", "/payment/transfers?limit=200", alice).json()["transfers"]
     assert [t["idempotency_key"] for t in listed if t["kind"] == "transfer"] == [key]
     audit = mini.audit()
     assert (audit["sum_all_accounts"], audit["duplicate_idempotency_keys"], audit["negative_wallets"],
             audit["ledger_mismatch_accounts"]) == (0, 0, 0, 0), audit
+
+
+def test_an_idempotency_key_belongs_to_its_payer(mini):
+    """Another payer's key is a new key to me: never a 409, never their transfer."""
+    alice, bob, carol = mini.user(), mini.user(), mini.user()
+    key = str(uuid.uuid4())
+    r = mini.call("POST", "/payment/transfers", alice,
+                  json={"to_user": carol.name, "amount": 100, "idempotency_key": key})
+    assert r.status_code == 201, r.text
+    # bob uses the same key, for a different transfer and for one identical but for the payer
+    for body in ({"to_user": carol.name, "amount": 7, "idempotency_key": key},):
+        r = mini.call("POST", "/payment/transfers", bob, json=body)
+        assert r.status_code == 201, r.text
+        assert (r.json()["from_user"], r.json()["amount"]) == (bob.name, 7)
+        again = mini.call("POST", "/payment/transfers", bob, json=body)
+        assert again.status_code == 200 and again.json()["transfer_id"] == r.json()["transfer_id"]
+    r = mini.call("POST", "/payment/transfers", carol,
+                  json={"to_user": alice.name, "amount": 100, "idempotency_key": key})
+    assert r.status_code == 201 and r.json()["from_user"] == carol.name, r.text
+    # and alice's key still answers alice's transfer, and 409 for a different one of hers
+    r = mini.call("POST", "/payment/transfers", alice,
+                  json={"to_user": carol.name, "amount": 100, "idempotency_key": key})
+    assert r.status_code == 200 and r.json()["amount"] == 100, r.text
+    r = mini.call("POST", "/payment/transfers", alice,
+                  json={"to_user": carol.name, "amount": 101, "idempotency_key": key})
+    assert assert_clean_error(r, {409})["error"].startswith("idempotency key already used")
+    assert (mini.balance(alice), mini.balance(bob), mini.balance(carol)) == (100_000, 99_993, 100_007)
+    ids = [f"t:{u.name}/{key}" for u in (alice, bob, carol)] + [f"t:{key}", f"t:nobody/{key}"]
+    assert mini.readback("payment", ids) == dict.fromkeys(ids[:3], 1) | dict.fromkeys(ids[3:], 0)
+    audit = mini.audit()
+    assert (audit["sum_all_accounts"], audit["duplicate_idempotency_keys"]) == (0, 0), audit
 
 
 # -- overdraft ----------------------------------------------------------------------------------
@@ -220,7 +251,7 @@ def test_an_overdraft_is_refused_and_changes_no_balance(mini):
                       json={"to_user": bob.name, "amount": amount, "idempotency_key": key})
         assert assert_clean_error(r, {409}, "overdraft")["error"] == "insufficient funds"
         assert (mini.balance(alice), mini.balance(bob)) == (100_000, 100_000)
-        assert mini.readback("payment", [f"t:{key}"]) == {f"t:{key}": 0}
+        assert mini.readback("payment", [f"t:{alice.name}/{key}"]) == {f"t:{alice.name}/{key}": 0}
     # Exactly the balance is allowed; then the wallet is empty and one more unit is refused.
     r = mini.call("POST", "/payment/transfers", alice,
                   json={"to_user": bob.name, "amount": 100_000, "idempotency_key": str(uuid.uuid4())})

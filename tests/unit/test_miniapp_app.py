@@ -221,3 +221,25 @@ def test_each_service_serves_its_openapi_document_under_its_prefix_and_no_cdn_pa
             "/messaging/rooms/{room}/messages"} <= set(doc["paths"])
     send = doc["paths"]["/messaging/rooms/{room}/messages"]["post"]
     assert send["security"] == [{"token": []}] and {"401", "403", "404", "422"} <= set(send["responses"])
+
+
+class RecordingConn:
+    """A connection that answers each statement from ``answers`` (in order) and records it."""
+
+    def __init__(self, *answers):
+        self.answers, self.executed = list(answers), []
+
+    def execute(self, sql, params=None):
+        self.executed.append((" ".join(sql.split()), params))
+        return iter(self.answers.pop(0))
+
+
+def test_payment_readback_ids_name_the_payer_and_the_key():
+    payment = importlib.import_module("miniapp.payment")
+    conn = RecordingConn([("alice", 1)], [("alice", "k1", 1), ("bob", "k1", 2)])
+    counts = payment.readback(conn, ["w:alice", "t:alice/k1", "t:bob/k1", "t:carol/k1", "t:k1"])
+    assert counts == {"w:alice": 1, "t:alice/k1": 1, "t:bob/k1": 2}
+    (_, wallets), (sql, (payers, keys)) = conn.executed
+    assert wallets == (["alice"],)
+    assert (payers, keys) == (["alice", "bob", "carol"], ["k1", "k1", "k1"])  # "t:k1" names no payer
+    assert "a.username = q.payer AND t.idempotency_key = q.key" in sql

@@ -93,7 +93,7 @@ class FakeServices:
             return 200, {"username": who, "balance": 1}
         if path == "/payment/transfers":
             assert body["to_user"] != who and body["to_user"] in self.wallets
-            new = self.transfers.setdefault(body["idempotency_key"], (who, body)) == (who, body)
+            new = self.transfers.setdefault((who, body["idempotency_key"]), body) == body
             return (201 if new else 200), {"transfer_id": 1}
         if path == "/messaging/rooms":
             if body["room"] in self.rooms:
@@ -164,7 +164,8 @@ def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypat
             user = headers["Authorization"].split(" ")[1]
             assert op.write_id == f"member/{path.split('/')[3]}/{user}"
         elif op.op == "pay":
-            assert op.write_id == "t:" + body["idempotency_key"]
+            payer = headers["Authorization"].split(" ")[1]
+            assert op.write_id == f"t:{payer}/{body['idempotency_key']}"
         # ... and one id is only ever sent with one body (a retry of the same write)
         key = (path, json.dumps(body, sort_keys=True))
         assert body_of.setdefault(op.write_id, key) == key, f"{op.write_id} reused for another write"
