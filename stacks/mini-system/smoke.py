@@ -87,16 +87,21 @@ class Smoke:
         e("room exists", self.call("messaging", "POST", "/rooms", tb, json={"room": room}), 409)
         e("room bad name", self.call("messaging", "POST", "/rooms", ta, json={"room": "a b"}), 422)
         e("room no token", self.call("messaging", "POST", "/rooms", json={"room": room}), 401)
-        e("join unknown room", self.call("messaging", "POST", f"/rooms/nope-{uuid.uuid4().hex[:8]}/join",
-                                          tb), 404)
-        e("send before join", self.call("messaging", "POST", f"/rooms/{room}/messages", tb,
-                                        json={"client_msg_id": str(uuid.uuid4()), "text": "hi"}), 403)
-        e("join", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 200, room=room,
-          username=bob, already_member=False)
-        e("join again", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 200,
-          already_member=True)
-        e("creator is a member", self.call("messaging", "POST", f"/rooms/{room}/join", ta), 200,
-          already_member=True)
+        e("invite into unknown room", self.call("messaging", "POST",
+                                                 f"/rooms/nope-{uuid.uuid4().hex[:8]}/members", ta,
+                                                 json={"username": bob}), 404)
+        e("send before invitation", self.call("messaging", "POST", f"/rooms/{room}/messages", tb,
+                                              json={"client_msg_id": str(uuid.uuid4()), "text": "hi"}), 403)
+        e("no open join", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 404)
+        e("a non-member invites itself", self.call("messaging", "POST", f"/rooms/{room}/members", tb,
+                                                   json={"username": bob}), 403)
+        e("invite", self.call("messaging", "POST", f"/rooms/{room}/members", ta,
+                              json={"username": bob}), 201, room=room, username=bob,
+          already_member=False)
+        e("invite again", self.call("messaging", "POST", f"/rooms/{room}/members", tb,
+                                    json={"username": bob}), 200, already_member=True)
+        e("creator is a member", self.call("messaging", "POST", f"/rooms/{room}/members", tb,
+                                           json={"username": alice}), 200, already_member=True)
         sent = e("send", self.call("messaging", "POST", f"/rooms/{room}/messages", ta,
                                    json={"client_msg_id": mid, "text": "hello"}), 201, seq=1)
         e("send again", self.call("messaging", "POST", f"/rooms/{room}/messages", ta,
@@ -117,6 +122,8 @@ class Smoke:
         if [m["seq"] for m in page.get("messages", [])] != [1, 2, 3, 4, 5, 6]:
             self.failures.append(f"read: seqs {[m['seq'] for m in page.get('messages', [])]}")
         e("read non-member", self.call("messaging", "GET", f"/rooms/{room}/messages", tc), 403)
+        e("invite by a non-member", self.call("messaging", "POST", f"/rooms/{room}/members", tc,
+                                              json={"username": carol}), 403)
         e("send non-member", self.call("messaging", "POST", f"/rooms/{room}/messages", tc,
                                        json={"client_msg_id": str(uuid.uuid4()), "text": "x"}), 403)
         e("read no token", self.call("messaging", "GET", f"/rooms/{room}/messages"), 401)

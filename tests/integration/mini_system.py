@@ -76,13 +76,13 @@ class Mini:
         return r.json()["balance"]
 
     def room(self, creator: User, *members: User) -> str:
-        """A new room created by ``creator``, joined by ``members``."""
+        """A new room created by ``creator``, who invites ``members``."""
         room = f"r-{uuid.uuid4().hex[:12]}"
         r = self.call("POST", "/messaging/rooms", creator, json={"room": room})
         assert r.status_code == 201, r.text
         for m in members:
-            r = self.call("POST", f"/messaging/rooms/{room}/join", m)
-            assert r.status_code == 200, r.text
+            r = self.call("POST", f"/messaging/rooms/{room}/members", creator, json={"username": m.name})
+            assert r.status_code == 201, r.text
         return room
 
     def readback(self, service: str, ids: list[str]) -> dict[str, int]:

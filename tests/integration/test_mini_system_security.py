@@ -6,8 +6,10 @@
 * amounts are strict bounded integers: 422 naming ``amount``, nothing moves;
 * 20 concurrent transfers with one idempotency key make one transfer, debited once;
 * an overdraft is refused with 409 and changes neither balance;
-* only a room's members send to and read it (403), and a client message id cannot fetch someone
-  else's message;
+* only a room's members send to and read it (403); a room is joined only by a member's
+  invitation (no open join; a non-member's invitation is 403), and a client message id cannot
+  fetch someone else's message;
+* an idempotency key belongs to its payer: another user's key is a new key, never a 409;
 * invalid input answers a JSON 4xx naming what is wrong, never a 5xx, never a stack trace.
 """
 
@@ -132,7 +134,7 @@ def test_bad_tokens_get_401_on_every_protected_endpoint(mini):
     victim = mini.user()
     ops = protected_operations(mini)
     assert set(ops) >= {
-        ("GET", "/login/me"), ("POST", "/messaging/rooms"), ("POST", "/messaging/rooms/{room}/join"),
+        ("GET", "/login/me"), ("POST", "/messaging/rooms"), ("POST", "/messaging/rooms/{room}/members"),
         ("POST", "/messaging/rooms/{room}/messages"), ("GET", "/messaging/rooms/{room}/messages"),
         ("POST", "/payment/wallets"), ("GET", "/payment/wallets/me"), ("POST", "/payment/transfers"),
         ("GET", "/payment/transfers")}, ops
@@ -140,6 +142,7 @@ def test_bad_tokens_get_401_on_every_protected_endpoint(mini):
     bodies = {
         "/messaging/rooms": lambda: {"room": f"r-{uuid.uuid4().hex[:12]}"},
         "/messaging/rooms/{room}/messages": lambda: {"client_msg_id": str(uuid.uuid4()), "text": "x"},
+        "/messaging/rooms/{room}/members": lambda: {"username": f"intruder-{uuid.uuid4().hex[:8]}"},
         "/payment/transfers": lambda: {"to_user": victim.name, "amount": 1,
                                        "idempotency_key": str(uuid.uuid4())},
     }
@@ -289,14 +292,23 @@ def test_only_members_send_to_and_read_a_room(mini):
                                        f"member/{room}/{bob.name}", f"room/{room}"]) == {
         intruder: 0, f"member/{room}/{carol.name}": 0, f"member/{room}/{bob.name}": 1,
         f"room/{room}": 1}
-    # After joining, carol may (join is idempotent).
-    for _ in range(2):
-        r = mini.call("POST", f"/messaging/rooms/{room}/join", carol)
-        assert r.status_code == 200 and r.json()["room"] == room, r.text
-    assert mini.call("GET", f"/messaging/rooms/{room}/messages", carol).status_code == 200
-    # A room that does not exist: 404 for join, send and read alike.
+    # carol cannot let herself in: there is no open join, and only a member invites.
+    r = mini.call("POST", f"/messaging/rooms/{room}/join", carol)
+    assert r.status_code in (404, 405) and "for members only" not in r.text, r.text
+    for who in (carol.name, f"sock-{uuid.uuid4().hex[:8]}"):
+        r = mini.call("POST", f"/messaging/rooms/{room}/members", carol, json={"username": who})
+        assert_clean_error(r, {403}, "invitation by a non-member")
+    assert mini.call("GET", f"/messaging/rooms/{room}/messages", carol).status_code == 403
+    assert mini.readback("messaging", [f"member/{room}/{carol.name}"]) == {f"member/{room}/{carol.name}": 0}
+    # Invited by a member (bob, himself invited), she may; inviting again changes nothing.
+    for status in (201, 200):
+        r = mini.call("POST", f"/messaging/rooms/{room}/members", bob, json={"username": carol.name})
+        assert r.status_code == status and r.json()["already_member"] == (status == 200), r.text
+    page = mini.call("GET", f"/messaging/rooms/{room}/messages", carol).json()
+    assert [m["text"] for m in page["messages"]] == ["for members only"]
+    # A room that does not exist: 404 for invite, send and read alike.
     ghost = f"ghost-{uuid.uuid4().hex[:8]}"
-    for method, path, body in (("POST", f"/messaging/rooms/{ghost}/join", None),
+    for method, path, body in (("POST", f"/messaging/rooms/{ghost}/members", {"username": carol.name}),
                                ("POST", f"/messaging/rooms/{ghost}/messages", secret),
                                ("GET", f"/messaging/rooms/{ghost}/messages", None)):
         assert_clean_error(mini.call(method, path, alice, json=body), {404}, "ghost room")
@@ -319,7 +331,7 @@ def test_invalid_rooms_and_bodies_are_json_4xx_never_5xx_nor_a_trace(mini):
         checked += 1
 
     for bad in BAD_ROOMS:
-        for method, path, body in (("POST", f"/messaging/rooms/{bad}/join", None),
+        for method, path, body in (("POST", f"/messaging/rooms/{bad}/members", {"username": "bob"}),
                                    ("POST", f"/messaging/rooms/{bad}/messages", msg),
                                    ("GET", f"/messaging/rooms/{bad}/messages", None)):
             check(mini.call(method, path, alice, json=body), f"room {bad!r}")
@@ -333,7 +345,7 @@ def test_invalid_rooms_and_bodies_are_json_4xx_never_5xx_nor_a_trace(mini):
         ("POST", "/login/login", None, {"username": "abc", "password": big}),
         ("POST", "/messaging/rooms", alice, {"room": big}),
         ("POST", f"/messaging/rooms/{room}/messages", alice, {"client_msg_id": "m1", "text": big}),
-        ("POST", f"/messaging/rooms/{room}/join", alice, {"pad": big}),
+        ("POST", f"/messaging/rooms/{room}/members", alice, {"username": big}),
         ("POST", "/payment/transfers", alice, {"to_user": "bob", "amount": 1, "idempotency_key": big}),
         ("POST", "/payment/wallets", alice, {"pad": big}),
     ]

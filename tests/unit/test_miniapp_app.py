@@ -191,7 +191,7 @@ def test_the_token_is_checked_before_the_body():
     """A bad token gets 401 even when the body or the path is invalid too."""
     for svc, path, body in (("payment", "/payment/transfers", {"amount": "abc"}),
                             ("messaging", "/messaging/rooms", {"room": "a b"}),
-                            ("messaging", "/messaging/rooms/bad%20room/join", None),
+                            ("messaging", "/messaging/rooms/bad%20room/members", {"username": "B!"}),
                             ("messaging", "/messaging/rooms/r1/messages", {"text": ""})):
         for headers in ({}, bearer(now=0), {"authorization": bearer()["authorization"][:-3] + "abc"}):
             status, _, answer = call(app_for(svc, FakeDb()), "POST", path, body, headers)
@@ -203,7 +203,8 @@ def test_room_names_are_validated():
     for room in ("", "a b", "x" * 65, "é", "a/b", 5, None):
         status, _, body = call(app, "POST", "/messaging/rooms", {"room": room}, bearer())
         assert status == 422 and body["detail"][0]["loc"] == ["body", "room"], room
-    status, _, body = call(app, "POST", f"/messaging/rooms/{'x' * 65}/join", headers=bearer())
+    status, _, body = call(app, "POST", f"/messaging/rooms/{'x' * 65}/members", {"username": "bob"},
+                           bearer())
     assert status == 422 and body["detail"][0]["loc"] == ["path", "room"]
 
 
@@ -217,7 +218,8 @@ def test_each_service_serves_its_openapi_document_under_its_prefix_and_no_cdn_pa
         for page in (f"/{svc}/docs", f"/{svc}/redoc", "/docs", "/openapi.json"):
             assert call(app, "GET", page)[0] == 404, page
     doc = call(app_for("messaging", FakeDb()), "GET", "/messaging/openapi.json")[2]
-    assert {"/messaging/rooms", "/messaging/rooms/{room}/join",
+    assert "/messaging/rooms/{room}/join" not in doc["paths"]
+    assert {"/messaging/rooms", "/messaging/rooms/{room}/members",
             "/messaging/rooms/{room}/messages"} <= set(doc["paths"])
     send = doc["paths"]["/messaging/rooms/{room}/messages"]["post"]
     assert send["security"] == [{"token": []}] and {"401", "403", "404", "422"} <= set(send["responses"])
@@ -243,3 +245,23 @@ def test_payment_readback_ids_name_the_payer_and_the_key():
     assert wallets == (["alice"],)
     assert (payers, keys) == (["alice", "bob", "carol"], ["k1", "k1", "k1"])  # "t:k1" names no payer
     assert "a.username = q.payer AND t.idempotency_key = q.key" in sql
+
+
+def test_rooms_are_joined_only_by_a_members_invitation():
+    db = FakeDb()
+    app = app_for("messaging", db)
+    status, _, _ = call(app, "POST", "/messaging/rooms/r1/join", headers=bearer(name="mallory"))
+    assert status in (404, 405) and db.calls == 0  # the open join is gone
+    invite = {"username": "bob"}
+    for answer, expected in (((True, True, True), 201), ((True, True, False), 200),
+                             ((False, True, False), 403), ((False, False, False), 404)):
+        db.result = answer
+        status, _, body = call(app, "POST", "/messaging/rooms/r1/members", invite, bearer())
+        assert status == expected, (answer, body)
+        if status < 300:
+            assert body == {"room": "r1", "username": "bob", "already_member": status == 200}
+    calls = db.calls
+    status, _, body = call(app, "POST", "/messaging/rooms/r1/members", {"username": "B!"}, bearer())
+    assert status == 422 and db.calls == calls
+    messaging = importlib.import_module("miniapp.messaging")
+    assert "WHERE (SELECT is_member FROM m)" in messaging._INVITE  # only a member's invitation writes

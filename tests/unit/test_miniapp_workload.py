@@ -61,6 +61,7 @@ class FakeServices:
         self.users, self.wallets, self.messages, self.transfers = {}, set(), {}, {}
         self.rooms: dict[str, set[str]] = {}  # room -> members
         self.sent = []  # (path, body, headers) of every request
+        self.probes = []  # (room, who): membership reads by a non-member
 
     def request(self, method, path, name=None, catch_response=False, json=None, headers=None):
         assert catch_response and name
@@ -100,15 +101,21 @@ class FakeServices:
                 return 409, {"error": "room exists"}
             self.rooms[body["room"]] = {who}
             return 201, {"room": body["room"], "created_by": who}
-        m = re.fullmatch(r"/messaging/rooms/(\w+)/join", path)
+        m = re.fullmatch(r"/messaging/rooms/([\w-]+)/members", path)
         if m:
             if m.group(1) not in self.rooms:
                 return 404, {"error": "no such room"}
-            already = who in self.rooms[m.group(1)]
-            self.rooms[m.group(1)].add(who)
-            return 200, {"room": m.group(1), "username": who, "already_member": already}
-        m = re.fullmatch(r"/messaging/rooms/(\w+)/messages(\?after=(\d+)&limit=50)?", path)
+            if who not in self.rooms[m.group(1)]:
+                return 403, {"error": "not a member of this room"}
+            already = body["username"] in self.rooms[m.group(1)]
+            self.rooms[m.group(1)].add(body["username"])
+            return (200 if already else 201), {"room": m.group(1), "username": body["username"],
+                                               "already_member": already}
+        m = re.fullmatch(r"/messaging/rooms/([\w-]+)/messages(\?after=(\d+)&limit=(\d+))?", path)
         assert m, path
+        if method == "GET" and m.group(4) == "1" and who not in self.rooms.get(m.group(1), ()):
+            self.probes.append((m.group(1), who))
+            return 403, {"error": "not a member of this room"}  # "is this room mine?"
         assert who in self.rooms.get(m.group(1), ()), f"{who} is not a member of {m.group(1)}"
         if method == "GET":
             return 200, {"messages": [], "next_after": int(m.group(3))}
@@ -118,6 +125,7 @@ class FakeServices:
 
 def _run(rng, fake, people=5, steps=400):
     workload.KNOWN.clear()
+    workload.DIRECTORY.clear()
     users = []
     for _ in range(people):
         u = object.__new__(workload.MiniSystemUser)  # no Locust environment needed
@@ -160,9 +168,9 @@ def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypat
             assert op.write_id == body["client_msg_id"]
         elif op.op == "create_room":
             assert op.write_id == "room/" + body["room"]
-        elif op.op == "join_room":
-            user = headers["Authorization"].split(" ")[1]
-            assert op.write_id == f"member/{path.split('/')[3]}/{user}"
+        elif op.op == "invite":
+            assert op.write_id == f"member/{path.split('/')[3]}/{body['username']}"
+            assert body["username"] != headers["Authorization"].split(" ")[1]
         elif op.op == "pay":
             payer = headers["Authorization"].split(" ")[1]
             assert op.write_id == f"t:{payer}/{body['idempotency_key']}"
@@ -173,7 +181,7 @@ def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypat
                      ("payment", "open_wallet"): {True}, ("payment", "pay"): {True},
                      ("payment", "balance"): {False}, ("messaging", "send"): {True},
                      ("messaging", "read"): {False}, ("messaging", "create_room"): {True},
-                     ("messaging", "join_room"): {True}}
+                     ("messaging", "invite"): {True}}
     # lost answers were retried with the same id: some ids were sent more than once
     sent_ids = [o.write_id for o in ops if o.write_id]
     assert len(set(sent_ids)) < len(sent_ids)
@@ -191,16 +199,36 @@ def test_people_get_set_up_and_pay_only_others():
     friends = set(fake.users) - set(workload.KNOWN)
     assert len(friends) > 5  # signup_friend made new accounts
     assert all(re.fullmatch(r"[a-z0-9_-]{3,40}", n) for n in fake.users)
-    # Everyone entered its rooms (creating the first, joining the rest after a 409) and chatted
-    # only there (the fake asserts membership on every send and read).
+    # Everyone entered its rooms (creating the first, invited by a member into the rest after a
+    # 409) and chatted only there (the fake asserts membership on every send and read).
     for u in users:
         p = u.person
         assert sorted(p.joined) == sorted(p.wanted) and len(p.wanted) == workload.ROOMS_PER_PERSON
         assert all(p.username in fake.rooms[r] for r in p.joined)
-    assert set(fake.rooms) <= set(workload.ROOMS)
+    assert {r.rsplit("-", 1)[0] for r in fake.rooms} <= set(workload.ROOMS)
+    assert {r.rsplit("-", 1)[1] for r in fake.rooms} == {workload.ROOM_TAG}
     creates = [path for _, path, _, _ in fake.sent if path == "/messaging/rooms"]
-    joins = [path for _, path, _, _ in fake.sent if path.endswith("/join")]
-    assert len(creates) == 3 * len(users) and len(joins) == 3 * len(users) - len(fake.rooms)
+    invites = [path for _, path, _, _ in fake.sent if path.endswith("/members")]
+    assert len(creates) == 3 * len(users) and len(invites) == 3 * len(users) - len(fake.rooms)
+    assert fake.probes == []  # every create was answered: nobody had to ask whether it was theirs
+
+
+def test_lost_answers_never_leave_a_person_outside_its_rooms_for_good():
+    """Creates and invitations whose answers were lost (the room or membership may exist): once
+    the losses stop, everyone gets into every room it wants, and sends only where it is a member."""
+    rng = random.Random(9)
+    random.seed(9)
+    fake = FakeServices(rng)
+    users = _run(rng, fake, people=6, steps=500)
+    probes = [path for method, path, _, _ in fake.sent if method == "GET" and path.endswith("limit=1")]
+    assert len(probes) > len(fake.probes) > 0  # "is this room mine?" answered both ways
+    fake.lossy = False
+    for _ in range(600):
+        rng.choice(workload.MiniSystemUser.tasks)(rng.choice(users))
+    for u in users:
+        assert sorted(u.person.joined) == sorted(u.person.wanted), u.person.username
+        assert all(u.person.username in fake.rooms[r] for r in u.person.joined)
+    assert not any(workload.DIRECTORY.waiting.values())
 
 
 def test_a_409_on_create_is_an_acknowledged_write_and_other_4xx_are_failures():

@@ -72,6 +72,10 @@ class NewRoom(Body):
     room: RoomName
 
 
+class NewMember(Body):
+    username: Username
+
+
 class NewMessage(Body):
     client_msg_id: Key
     text: Annotated[Text, Field(min_length=1, max_length=2000)]
