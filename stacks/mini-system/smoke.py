@@ -3,21 +3,21 @@
     python stacks/mini-system/smoke.py http://127.0.0.1:18080
     python stacks/mini-system/smoke.py --login URL --messaging URL --payment URL   # one per service
 
-Exits 0 if every expectation held, else 1 with the failed ones. Needs ``requests`` only. Creates
+Exits 0 if every expectation held, else 1 with the failed ones. Needs ``requests`` only. The
+read-back token: ``CHAOS_READBACK_TOKEN``, else the stack's (``.cache/secrets/readback_token``). Creates
 a few accounts with random names; safe to run against a stack under load.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-TOKEN = os.environ.get("CHAOS_READBACK_TOKEN", "dev-readback-token")
+from readback import readback_token  # noqa: E402 - this folder (CHAOS_READBACK_TOKEN or the stack's file)
 
 
 class Smoke:
@@ -178,7 +178,7 @@ class Smoke:
         if len([x for x in listed.get("transfers", []) if x["kind"] == "transfer"]) != 8:
             self.failures.append(f"transfers list: {listed}")
 
-        rb = {"X-Readback-Token": TOKEN}
+        rb = {"X-Readback-Token": readback_token()}
         e("readback login", self.call("login", "POST", "/readback", headers=rb,
                                       json={"ids": [alice, "nobody"]}), 200,
           counts={alice: 1, "nobody": 0})

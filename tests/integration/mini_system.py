@@ -16,9 +16,16 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "stacks" / "mini-system"
-KEYS = MINI / "keys"
-READBACK_TOKEN = os.environ.get("CHAOS_READBACK_TOKEN", "dev-readback-token")
 PASSWORD = "correct-horse-battery"
+
+
+def secrets_dir() -> Path:
+    """The stack's secrets (scripts/make-secrets.sh): ``$CHAOS_SECRETS_DIR`` or .cache/secrets."""
+    return Path(os.environ.get("CHAOS_SECRETS_DIR") or ROOT / ".cache" / "secrets")
+
+
+def readback_token() -> str:
+    return os.environ.get("CHAOS_READBACK_TOKEN") or (secrets_dir() / "readback_token").read_text().strip()
 
 
 def tokens_module():
@@ -86,12 +93,12 @@ class Mini:
         return room
 
     def readback(self, service: str, ids: list[str]) -> dict[str, int]:
-        r = self.call("POST", f"/{service}/readback", headers={"X-Readback-Token": READBACK_TOKEN},
+        r = self.call("POST", f"/{service}/readback", headers={"X-Readback-Token": readback_token()},
                       json={"ids": ids})
         assert r.status_code == 200, r.text
         return r.json()["counts"]
 
     def audit(self) -> dict:
-        r = self.call("GET", "/payment/audit", headers={"X-Readback-Token": READBACK_TOKEN})
+        r = self.call("GET", "/payment/audit", headers={"X-Readback-Token": readback_token()})
         assert r.status_code == 200, r.text
         return r.json()

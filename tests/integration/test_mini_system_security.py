@@ -24,7 +24,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chaos.runner import wait_steady
-from mini_system import KEYS, Mini, User, tokens_module
+from mini_system import Mini, User, secrets_dir, tokens_module
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def protected_operations(mini: Mini) -> list[tuple[str, str]]:
 
 def bad_tokens(tokens, victim: User) -> dict[str, dict[str, str]]:
     """Authorization headers that must all be refused with 401."""
-    dev_key = tokens.load_private_key(KEYS / "token_ed25519.pem")
+    stack_key = tokens.load_private_key(secrets_dir() / "token_ed25519.pem")  # the stack's own
     valid = victim.token
     header, payload, signature = valid.split(".")
     claims = json.loads(tokens.b64url_decode(payload))
@@ -107,16 +107,21 @@ def bad_tokens(tokens, victim: User) -> dict[str, dict[str, str]]:
     longer = tokens.b64url(json.dumps({**claims, "exp": claims["exp"] + 86400}).encode())
     flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     none_header = tokens.b64url(b'{"alg":"none","typ":"JWT"}')
-    expired, _ = tokens.sign(dev_key, victim.user_id, victim.name, now=time.time() - 7200)
-    just_expired, _ = tokens.sign(dev_key, victim.user_id, victim.name, ttl_s=0)
+    expired, _ = tokens.sign(stack_key, victim.user_id, victim.name, now=time.time() - 7200)
+    just_expired, _ = tokens.sign(stack_key, victim.user_id, victim.name, ttl_s=0)
+    # The same signature bytes spelt differently: the 4 unused bits of its last character set.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(signature) % 4 == 2
+    respelt = signature[:-1] + alphabet[alphabet.index(signature[-1]) | 0b1111]
     foreign, _ = tokens.sign(Ed25519PrivateKey.generate(), victim.user_id, victim.name)
     bearer = {
         "signature flipped": f"{header}.{payload}.{flipped}",
         "claims swapped (another user)": f"{header}.{other}.{signature}",
         "expiry extended": f"{header}.{longer}.{signature}",
         "alg none, no signature": f"{none_header}.{payload}.",
-        "expired (dev key, exp 1 h ago)": expired,
-        "expired (dev key, exp now)": just_expired,
+        "signature re-spelt (unused bits set)": f"{header}.{payload}.{respelt}",
+        "expired (stack key, exp 1 h ago)": expired,
+        "expired (stack key, exp now)": just_expired,
         "signed with another key": foreign,
         "garbage": "not-a-token",
         "two parts": f"{header}.{payload}",

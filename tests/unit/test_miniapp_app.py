@@ -8,6 +8,7 @@ import asyncio
 import importlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,22 @@ for module in ("fastapi", "psycopg", "psycopg_pool", "argon2", "cryptography"):
 MINI = Path(__file__).resolve().parents[2] / "stacks" / "mini-system"
 sys.path.insert(0, str(MINI / "app"))
 
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
 from miniapp import tokens  # noqa: E402
 from miniapp.db import DatabaseUnavailable  # noqa: E402
-from miniapp.web import Settings, create_app  # noqa: E402
+from miniapp.web import ConfigError, Settings, create_app  # noqa: E402
 
-PRIVATE = tokens.load_private_key(MINI / "keys" / "token_ed25519.pem")
+# A keypair of these tests' own (no key is committed to the repository).
+PRIVATE = Ed25519PrivateKey.generate()
+KEYS = Path(tempfile.mkdtemp(prefix="miniapp-keys-"))
+PRIVATE_FILE, PUBLIC_FILE = KEYS / "token_ed25519.pem", KEYS / "token_ed25519.pub.pem"
+PRIVATE_FILE.write_bytes(PRIVATE.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+PUBLIC_FILE.write_bytes(PRIVATE.public_key().public_bytes(serialization.Encoding.PEM,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+READBACK = "readback-token-of-these-tests"
 
 
 class FakeDb:
@@ -42,8 +54,8 @@ class FakeDb:
 
 def app_for(service, db):
     settings = Settings(service=service, database_url="postgresql://unused", site="pangyo",
-                        readback_token="secret", public_key_file=str(MINI / "keys" / "token_ed25519.pub.pem"),
-                        private_key_file=str(MINI / "keys" / "token_ed25519.pem"))
+                        readback_token=READBACK, public_key_file=str(PUBLIC_FILE),
+                        private_key_file=str(PRIVATE_FILE) if service == "login" else None)
     return create_app(importlib.import_module(f"miniapp.{service}"), settings, db=db)
 
 
@@ -155,7 +167,7 @@ def test_readback_needs_the_token():
     status, _, body = call(app, "POST", "/login/readback", {"ids": ["alice", "bob", "alice"]})
     assert status == 403 and db.calls == 0
     status, _, body = call(app, "POST", "/login/readback", {"ids": ["alice", "bob", "alice"]},
-                           {"x-readback-token": "secret"})
+                           {"x-readback-token": READBACK})
     assert (status, body) == (200, {"counts": {"alice": 1, "bob": 0}})
     status, _, _ = call(app_for("payment", FakeDb()), "GET", "/payment/audit")
     assert status == 403
@@ -265,3 +277,43 @@ def test_rooms_are_joined_only_by_a_members_invitation():
     assert status == 422 and db.calls == calls
     messaging = importlib.import_module("miniapp.messaging")
     assert "WHERE (SELECT is_member FROM m)" in messaging._INVITE  # only a member's invitation writes
+
+
+def test_no_service_starts_without_a_read_back_token_of_its_own(monkeypatch, tmp_path):
+    for var in ("READBACK_TOKEN", "READBACK_TOKEN_FILE", "TOKEN_PRIVATE_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TOKEN_PUBLIC_KEY_FILE", str(PUBLIC_FILE))
+    with pytest.raises(ConfigError, match="no read-back token"):
+        Settings.from_env("payment")  # there is no default token any more
+    monkeypatch.setenv("READBACK_TOKEN_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="READBACK_TOKEN_FILE"):
+        Settings.from_env("payment")
+    (tmp_path / "short").write_text("dev\n")
+    monkeypatch.setenv("READBACK_TOKEN_FILE", str(tmp_path / "short"))
+    with pytest.raises(ConfigError, match="at least 16"):
+        Settings.from_env("payment")
+    (tmp_path / "token").write_text("a-generated-token-of-43-characters-for-sure\n")
+    monkeypatch.setenv("READBACK_TOKEN_FILE", str(tmp_path / "token"))
+    assert Settings.from_env("payment").readback_token == "a-generated-token-of-43-characters-for-sure"
+    monkeypatch.delenv("TOKEN_PUBLIC_KEY_FILE")
+    with pytest.raises(ConfigError, match="TOKEN_PUBLIC_KEY_FILE"):
+        Settings.from_env("payment")  # no default key path either
+
+
+def test_only_login_may_hold_the_private_key(monkeypatch):
+    monkeypatch.setenv("READBACK_TOKEN", READBACK)
+    monkeypatch.setenv("TOKEN_PUBLIC_KEY_FILE", str(PUBLIC_FILE))
+    monkeypatch.setenv("TOKEN_PRIVATE_KEY_FILE", str(PRIVATE_FILE))
+    assert Settings.from_env("login").private_key_file == str(PRIVATE_FILE)
+    for service in ("messaging", "payment"):
+        with pytest.raises(ConfigError, match="only login signs tokens"):
+            Settings.from_env(service)
+
+
+def test_main_refuses_to_start_without_secrets(monkeypatch, capsys):
+    from miniapp.__main__ import main
+
+    for var in ("READBACK_TOKEN", "READBACK_TOKEN_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["messaging"]) == 2
+    assert "refusing to start" in capsys.readouterr().err

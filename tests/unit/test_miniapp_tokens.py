@@ -89,13 +89,17 @@ def test_bad_claims_even_if_signed(key):
     assert tokens.verify(key.public_key(), signed({"sub": 1, "name": "x", "exp": NOW + 9}), now=NOW)
 
 
-def test_dev_keys_in_repo_are_a_pair():
-    private = tokens.load_private_key(MINI / "keys" / "token_ed25519.pem")
-    public = tokens.load_public_key(MINI / "keys" / "token_ed25519.pub.pem")
-    token, _ = tokens.sign(private, 7, "carol")
-    assert tokens.verify(public, token).username == "carol"
+def test_pem_keys_load_and_the_wrong_kind_is_refused(key, tmp_path):
+    from cryptography.hazmat.primitives import serialization as s
+
+    private_file, public_file = tmp_path / "k.pem", tmp_path / "k.pub.pem"
+    private_file.write_bytes(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
+    public_file.write_bytes(key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))
+    token, _ = tokens.sign(tokens.load_private_key(private_file), 7, "carol")
+    assert tokens.verify(tokens.load_public_key(public_file), token).username == "carol"
     with pytest.raises(ValueError):
-        tokens.load_public_key(MINI / "keys" / "token_ed25519.pem")
+        tokens.load_public_key(private_file)
+    assert not (MINI / "keys").exists()  # no keypair is committed: scripts/make-secrets.sh makes one
 
 
 class CountingKey:
