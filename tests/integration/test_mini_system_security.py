@@ -21,6 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chaos.runner import wait_steady
@@ -382,3 +383,90 @@ def test_invalid_rooms_and_bodies_are_json_4xx_never_5xx_nor_a_trace(mini):
     assert checked > 60
     # And the service is still fine.
     assert mini.call("POST", f"/messaging/rooms/{room}/messages", alice, json=msg).status_code == 201
+
+
+# -- secrets and control planes, seen from inside the stack -------------------------------------
+def _in(stack, argv, **labels) -> tuple[int, str]:
+    """Run ``argv`` in the stack's container with these harness labels (site/service/role)."""
+    from chaos.stack import containers, docker_client
+
+    (c,) = containers(docker_client(), stack, all=False, **labels)
+    code, out = c.exec_run(argv)
+    return code, out.decode(errors="replace")
+
+
+def test_the_token_private_key_is_in_login_only(chaos_stack, mini):
+    for site in ("pangyo", "chuncheon"):
+        for service in ("login", "messaging", "payment"):
+            found = {path: _in(chaos_stack, ["test", "-s", path], site=site, service=service)[0] == 0
+                     for path in ("/run/secrets/token_private", "/run/secrets/token_public",
+                                  "/run/secrets/readback_token", "/keys/token_ed25519.pem")}
+            assert found == {"/run/secrets/token_private": service == "login",
+                             "/run/secrets/token_public": True, "/run/secrets/readback_token": True,
+                             "/keys/token_ed25519.pem": False}, (site, service, found)
+    # and the key login signs with is the stack's own, made for this checkout
+    tokens = tokens_module()
+    user = mini.user(wallet=False)
+    public = tokens.load_public_key(secrets_dir() / "token_ed25519.pub.pem")
+    assert tokens.verify(public, user.token).username == user.name
+
+
+def test_the_read_back_token_is_the_generated_one_and_no_default_works(mini):
+    for token in ("dev-readback-token", ""):
+        r = mini.call("POST", "/login/readback", headers={"X-Readback-Token": token}, json={"ids": []})
+        assert_clean_error(r, {403}, f"read-back token {token!r}")
+    token = (secrets_dir() / "readback_token").read_text().strip()
+    assert len(token) >= 40
+    r = mini.call("POST", "/login/readback", headers={"X-Readback-Token": token}, json={"ids": []})
+    assert r.status_code == 200, r.text
+
+
+def _patroni_env() -> dict[str, str]:
+    return dict(line.split("=", 1) for line in (secrets_dir() / "patroni.env").read_text().split())
+
+
+def test_patronis_unsafe_endpoints_need_the_generated_credentials(chaos_stack, mini):
+    """From a site container (pangyo's app, pangyo's dbrouter, chuncheon's node across the WAN):
+    POST /reload without credentials or with wrong ones is 401; GETs stay open for HAProxy."""
+    creds = _patroni_env()
+    user, password = creds["PATRONI_RESTAPI_USERNAME"], creds["PATRONI_RESTAPI_PASSWORD"]
+    curl = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
+    for where, url in ((dict(site="pangyo", role="router"), "http://pg-pangyo:8008"),
+                       (dict(site="chuncheon", role="db"), "http://wan:18001"),
+                       (dict(site="pangyo", role="db"), "http://127.0.0.1:8008")):
+        for auth in ([], ["-u", f"{user}:wrong-password"], ["-u", f"patroni:{user}"]):
+            code, out = _in(chaos_stack, curl + auth + ["-X", "POST", f"{url}/reload"], **where)
+            assert (code, out) == (0, "401"), (where, auth[:1], code, out)
+        code, out = _in(chaos_stack, curl + [f"{url}/health"], **where)
+        assert (code, out) == (0, "200"), (where, "GET /health", out)
+    code, out = _in(chaos_stack, curl + ["-u", f"{user}:{password}", "-X", "POST",
+                                         "http://127.0.0.1:8008/reload"], site="pangyo", role="db")
+    assert code == 0 and out in ("200", "202"), out
+    # patronictl inside a node authenticates from the same variables: a planned switchover there
+    # (prepare's prefer-primary.sh) is an unsafe call; the cluster view still answers.
+    code, out = _in(chaos_stack, ["sh", "/stack/patroni/prefer-primary.sh"], site="pangyo", role="db")
+    assert code == 0, out
+
+
+def test_toxiproxys_api_is_reachable_from_the_host_only_and_its_proxies_still_carry(chaos_stack, mini):
+    curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3"]  # status only
+    for where in (dict(site="pangyo", service="login"), dict(site="chuncheon", service="payment"),
+                  dict(site="pangyo", role="db"), dict(site="chuncheon", role="router"),
+                  dict(role="entry")):
+        for host in ("wan", "toxiproxy", "wan-pangyo", "wan-chuncheon", "toxiproxy-api"):
+            code, out = _in(chaos_stack, curl + [f"http://{host}:8474/proxies"], **where)
+            assert code in (6, 7, 28) and out == "000", (where, host, code, out)  # no answer
+    # The host still drives it (the harness's link faults) ...
+    proxies = requests.get(f"{chaos_stack.toxiproxy_url}/proxies", timeout=5).json()
+    assert "chuncheon.pangyo.pg" in proxies
+    # ... and its proxies still carry traffic: PostgreSQL and Patroni of pangyo, from chuncheon.
+    code, out = _in(chaos_stack, ["pg_isready", "-h", "wan", "-p", "15431", "-t", "5"], site="chuncheon", role="db")
+    assert code == 0, out
+    code, out = _in(chaos_stack, curl + ["http://wan:18001/health"], site="chuncheon", role="db")
+    assert (code, out) == (0, "200"), out
+    # and the synchronous replication through them acknowledges writes
+    alice = mini.user(wallet=False)
+    room = mini.room(alice)
+    r = mini.call("POST", f"/messaging/rooms/{room}/messages", alice,
+                  json={"client_msg_id": str(uuid.uuid4()), "text": "across the proxies"})
+    assert r.status_code == 201, r.text
