@@ -60,6 +60,7 @@ ROOMS = ("lobby", "random", "ops", "dev", "music", "food")  # shared by this pro
 ROOM_TAG = uuid.uuid4().hex[:8]  # this process's rooms: <room>-<ROOM_TAG>
 ROOMS_PER_PERSON = 3
 MAX_ATTEMPTS = 4  # tries of one pending write before giving it up (its id is then never reused)
+INVITE_EVERY_S = 1.0  # one invitation of a waiting person per this many seconds, whoever sends it
 RELOGIN_AFTER_S = 1800  # tokens live 3600 s
 
 # Accounts created by this process that have a wallet: the people one can pay.
@@ -68,15 +69,22 @@ KNOWN: list[str] = []
 
 class Directory:
     """Who in this process is a member of which room (acknowledged), and who waits for an
-    invitation. Gevent switches only on I/O, so plain dicts are safe between requests."""
+    invitation. Gevent switches only on I/O, so plain dicts are safe between requests.
 
-    def __init__(self):
+    A waiting person is handed to one inviter at a time, at most once per :data:`INVITE_EVERY_S`:
+    while the database is down, the room's members would otherwise all retry the same invitation
+    on every task, and the run would measure invitations instead of the usual mix."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
         self.members: dict[str, list[str]] = {}  # room -> usernames, in the order they entered
         self.waiting: dict[str, dict[str, "Person"]] = {}  # room -> username -> person
+        self.next_try: dict[tuple[str, str], float] = {}  # (room, username) -> not before
 
     def clear(self) -> None:
         self.members.clear()
         self.waiting.clear()
+        self.next_try.clear()
 
     def has_member(self, room: str) -> bool:
         return bool(self.members.get(room))
@@ -94,11 +102,14 @@ class Directory:
         person.entered(room)
 
     def invitation_for(self, member: "Person") -> tuple[str, "Person"] | None:
-        """A (room, person) ``member`` can invite: someone waiting for one of its rooms."""
+        """A (room, person) ``member`` should invite now: someone waiting for one of its rooms
+        whom nobody invited in the last :data:`INVITE_EVERY_S`."""
+        now = self.clock()
         for room in member.joined:
-            waiting = self.waiting.get(room)
-            if waiting:
-                return room, next(iter(waiting.values()))
+            for name, person in self.waiting.get(room, {}).items():
+                if self.next_try.get((room, name), 0.0) <= now:
+                    self.next_try[(room, name)] = now + INVITE_EVERY_S
+                    return room, person
         return None
 
 

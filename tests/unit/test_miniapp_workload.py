@@ -1,11 +1,13 @@
 """stacks/mini-system/workload.py: the write-id scheme and the person's behaviour, against an
 in-memory fake of the three services that randomly loses answers (no network, no Locust runner)."""
 
+import itertools
 import json
 import os
 import random
 import re
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -126,6 +128,8 @@ class FakeServices:
 def _run(rng, fake, people=5, steps=400):
     workload.KNOWN.clear()
     workload.DIRECTORY.clear()
+    ticks = itertools.count(0.0, 0.5)  # time passes as people act: lost invitations are retried
+    workload.DIRECTORY.clock = lambda: next(ticks)
     users = []
     for _ in range(people):
         u = object.__new__(workload.MiniSystemUser)  # no Locust environment needed
@@ -291,3 +295,38 @@ def test_an_experiment_files_mix_reaches_the_workload_as_whole_weights(tmp_path)
     mix = workload.load_mix(env["CHAOS_LOAD_MIX"])
     assert mix == {"signup_friend": 0, "login": 0, "send": 4, "read": 4, "pay": 2, "balance": 3}
     assert all(type(w) is int for w in mix.values())
+
+
+def test_an_outage_does_not_turn_the_room_chores_into_an_invitation_storm():
+    """While every request fails, a waiting person is invited at most once per INVITE_EVERY_S,
+    whoever the members are; the members go on with their usual sends in between."""
+    rng = random.Random(5)
+    random.seed(5)
+    fake = FakeServices(rng, lossy=False)
+    users = _run(rng, fake, people=6, steps=150)
+    assert all(sorted(u.person.joined) == sorted(u.person.wanted) for u in users)
+    latecomer = workload.Person()
+    latecomer.wanted = list(users[0].person.joined[:1])
+    room = latecomer.wanted[0]
+    workload.DIRECTORY.wait(room, latecomer)
+    now = [1000.0]
+    workload.DIRECTORY.clock = lambda: now[0]
+    try:
+        real = fake._serve
+        fake._serve = lambda *a: (503, {"error": "database unavailable"})  # the outage
+        members = [u for u in users if room in u.person.joined]
+        before = len(fake.sent)
+        for _ in range(10):  # 10 seconds, every member sending 4 times a second
+            for _ in range(4):
+                for u in members:
+                    u.send()
+            now[0] += 1.0
+        invites = [p for _, p, _, _ in fake.sent[before:] if p.endswith("/members")]
+        assert len(invites) == 10, len(invites)
+        assert len(fake.sent) - before == 40 * len(members)  # the rest were sends
+        fake._serve = real  # power returns: the next invitation lets the latecomer in
+        now[0] += 1.0
+        members[0].send()
+        assert latecomer.joined == [room] and not workload.DIRECTORY.waiting[room]
+    finally:
+        workload.DIRECTORY.clock = time.monotonic
