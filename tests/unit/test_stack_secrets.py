@@ -97,3 +97,14 @@ def test_make_secrets_makes_each_once_private_and_random(tmp_path):
     run()
     assert (tmp_path / "t" / "readback_token").read_bytes() != first["readback_token"]
     assert (tmp_path / "t" / "token_ed25519.pem").read_bytes() != first["token_ed25519.pem"]
+
+
+def test_doctor_names_a_missing_secret_file(tmp_path):
+    from chaos.doctor import missing_secret_files
+
+    present = tmp_path / "readback_token"
+    present.write_text("x")
+    config = {"secrets": {"readback_token": {"name": "p_readback_token", "file": str(present)},
+                          "token_private": {"name": "p_token_private", "file": str(tmp_path / "gone.pem")}}}
+    assert missing_secret_files(config) == [str(tmp_path / "gone.pem")]
+    assert missing_secret_files({}) == []
