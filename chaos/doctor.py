@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from chaos.stack import Compose, available_stacks, find_stack, published_ports
 
@@ -31,6 +33,13 @@ def port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def missing_secret_files(config: dict) -> list[str]:
+    """The ``secrets: {file: ...}`` of a resolved compose config (``docker compose config --format
+    json``: paths made absolute) that do not exist: the stack would not start without them."""
+    files = [s.get("file") for s in (config.get("secrets") or {}).values() if isinstance(s, dict)]
+    return [f for f in files if f and not Path(f).exists()]
+
+
 def diagnose(stack_name: str = "dual-site") -> list[Finding]:
     findings = []
     rc, out = _cmd("docker", "info", "--format", "{{.ServerVersion}}")
@@ -52,6 +61,14 @@ def diagnose(stack_name: str = "dual-site") -> list[Finding]:
         missing = [i for i in images if i not in have]
         findings.append(Finding("images", not missing, "all present" if not missing else "missing: " + ", ".join(missing),
                                 "make images"))
+        rc, out = _cmd("docker", "compose", "-p", stack.project, "-f", str(stack.compose_file),
+                       "config", "--format", "json")
+        try:
+            missing = missing_secret_files(json.loads(out)) if rc == 0 else [out.splitlines()[-1]]
+        except ValueError:
+            missing = ["`docker compose config` did not answer JSON"]
+        findings.append(Finding("secrets", not missing, "all present" if not missing else "missing: " + ", ".join(missing),
+                                "make images   (runs scripts/make-secrets.sh, which makes the stack's secrets once)"))
         rc, out = _cmd("docker", "compose", "-p", stack.project, "-f", str(stack.compose_file), "ps", "-q")
         running = bool(out.strip())
     else:

@@ -36,6 +36,10 @@ if [ -z "$mode" ]; then
 fi
 log "mode: $mode (CHAOS_IMAGES_MODE=online|offline overrides; rm .cache/images-mode to probe again)"
 
+# 0. The stacks' secrets (token keypair, read-back token, Patroni REST credentials), made once per
+#    checkout in .cache/secrets/: no image holds them, the compose files mount them.
+bash scripts/make-secrets.sh
+
 if [ "$mode" = online ]; then
   PLATFORM_BASE=debian:bookworm-slim
   APP_BASE=python:3.11-slim-bookworm

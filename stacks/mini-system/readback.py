@@ -2,8 +2,10 @@
 its DATABASE holds (the harness compares that with what was acknowledged), and audit the money.
 
 Plain Python with ``requests`` (no Locust). The services answer ``POST /<svc>/readback`` and
-``GET /payment/audit`` only with the shared token: env ``CHAOS_READBACK_TOKEN``, default the dev
-token (the stack's compose sets ``READBACK_TOKEN`` to the same default).
+``GET /payment/audit`` only with the stack's read-back token: env ``CHAOS_READBACK_TOKEN``, else
+the file ``scripts/make-secrets.sh`` made (``$CHAOS_SECRETS_DIR/readback_token``, default
+``.cache/secrets/readback_token`` of this checkout), the same file the stack mounts into the
+services. There is no default token: without one, the read-back raises.
 
 Guarantees: every id asked is in the answer; a batch is retried on connection errors, timeouts and
 5xx (the system may still be settling after a failover) for up to ``timeout_s``; anything else
@@ -14,18 +16,37 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Iterable
 
 import requests
 
 BATCH = 2000
-DEFAULT_TOKEN = "dev-readback-token"
 REQUEST_TIMEOUT_S = 10.0
 RETRY_PAUSE_S = 1.0
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
-def _token() -> str:
-    return os.environ.get("CHAOS_READBACK_TOKEN") or DEFAULT_TOKEN
+def secrets_dir() -> Path:
+    """Where scripts/make-secrets.sh keeps the stack's secrets (``$CHAOS_SECRETS_DIR``)."""
+    return Path(os.environ.get("CHAOS_SECRETS_DIR") or CHECKOUT / ".cache" / "secrets")
+
+
+def readback_token() -> str:
+    """``CHAOS_READBACK_TOKEN``, else the token file the stack mounts; RuntimeError if neither."""
+    token = os.environ.get("CHAOS_READBACK_TOKEN", "").strip()
+    if token:
+        return token
+    path = secrets_dir() / "readback_token"
+    try:
+        token = path.read_text().strip()
+    except OSError as e:
+        raise RuntimeError(f"no read-back token: CHAOS_READBACK_TOKEN is not set and {path}: "
+                           f"{e.strerror} (scripts/make-secrets.sh makes it)") from e
+    if not token:
+        raise RuntimeError(f"no read-back token: {path} is empty")
+    return token
+
 
 
 def _batches(ids: Iterable[str], size: int = BATCH) -> list[list[str]]:
@@ -40,7 +61,7 @@ def _call(session: requests.Session, method: str, url: str, timeout_s: float, **
     while True:
         try:
             r = session.request(method, url, timeout=REQUEST_TIMEOUT_S,
-                                headers={"X-Readback-Token": _token()}, **kw)
+                                headers={"X-Readback-Token": readback_token()}, **kw)
             if r.status_code < 500:
                 if r.status_code != 200:
                     raise RuntimeError(f"{method} {url}: HTTP {r.status_code}: {r.text[:200]}")

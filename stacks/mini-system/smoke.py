@@ -3,21 +3,21 @@
     python stacks/mini-system/smoke.py http://127.0.0.1:18080
     python stacks/mini-system/smoke.py --login URL --messaging URL --payment URL   # one per service
 
-Exits 0 if every expectation held, else 1 with the failed ones. Needs ``requests`` only. Creates
+Exits 0 if every expectation held, else 1 with the failed ones. Needs ``requests`` only. The
+read-back token: ``CHAOS_READBACK_TOKEN``, else the stack's (``.cache/secrets/readback_token``). Creates
 a few accounts with random names; safe to run against a stack under load.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-TOKEN = os.environ.get("CHAOS_READBACK_TOKEN", "dev-readback-token")
+from readback import readback_token  # noqa: E402 - this folder (CHAOS_READBACK_TOKEN or the stack's file)
 
 
 class Smoke:
@@ -87,16 +87,21 @@ class Smoke:
         e("room exists", self.call("messaging", "POST", "/rooms", tb, json={"room": room}), 409)
         e("room bad name", self.call("messaging", "POST", "/rooms", ta, json={"room": "a b"}), 422)
         e("room no token", self.call("messaging", "POST", "/rooms", json={"room": room}), 401)
-        e("join unknown room", self.call("messaging", "POST", f"/rooms/nope-{uuid.uuid4().hex[:8]}/join",
-                                          tb), 404)
-        e("send before join", self.call("messaging", "POST", f"/rooms/{room}/messages", tb,
-                                        json={"client_msg_id": str(uuid.uuid4()), "text": "hi"}), 403)
-        e("join", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 200, room=room,
-          username=bob, already_member=False)
-        e("join again", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 200,
-          already_member=True)
-        e("creator is a member", self.call("messaging", "POST", f"/rooms/{room}/join", ta), 200,
-          already_member=True)
+        e("invite into unknown room", self.call("messaging", "POST",
+                                                 f"/rooms/nope-{uuid.uuid4().hex[:8]}/members", ta,
+                                                 json={"username": bob}), 404)
+        e("send before invitation", self.call("messaging", "POST", f"/rooms/{room}/messages", tb,
+                                              json={"client_msg_id": str(uuid.uuid4()), "text": "hi"}), 403)
+        e("no open join", self.call("messaging", "POST", f"/rooms/{room}/join", tb), 404)
+        e("a non-member invites itself", self.call("messaging", "POST", f"/rooms/{room}/members", tb,
+                                                   json={"username": bob}), 403)
+        e("invite", self.call("messaging", "POST", f"/rooms/{room}/members", ta,
+                              json={"username": bob}), 201, room=room, username=bob,
+          already_member=False)
+        e("invite again", self.call("messaging", "POST", f"/rooms/{room}/members", tb,
+                                    json={"username": bob}), 200, already_member=True)
+        e("creator is a member", self.call("messaging", "POST", f"/rooms/{room}/members", tb,
+                                           json={"username": alice}), 200, already_member=True)
         sent = e("send", self.call("messaging", "POST", f"/rooms/{room}/messages", ta,
                                    json={"client_msg_id": mid, "text": "hello"}), 201, seq=1)
         e("send again", self.call("messaging", "POST", f"/rooms/{room}/messages", ta,
@@ -117,6 +122,8 @@ class Smoke:
         if [m["seq"] for m in page.get("messages", [])] != [1, 2, 3, 4, 5, 6]:
             self.failures.append(f"read: seqs {[m['seq'] for m in page.get('messages', [])]}")
         e("read non-member", self.call("messaging", "GET", f"/rooms/{room}/messages", tc), 403)
+        e("invite by a non-member", self.call("messaging", "POST", f"/rooms/{room}/members", tc,
+                                              json={"username": carol}), 403)
         e("send non-member", self.call("messaging", "POST", f"/rooms/{room}/messages", tc,
                                        json={"client_msg_id": str(uuid.uuid4()), "text": "x"}), 403)
         e("read no token", self.call("messaging", "GET", f"/rooms/{room}/messages"), 401)
@@ -140,6 +147,8 @@ class Smoke:
         e("transfer key reused", self.call("payment", "POST", "/transfers", ta,
                                            json={"to_user": bob, "amount": 7, "idempotency_key": key}),
           409)
+        e("another payer's key is a new key", self.call("payment", "POST", "/transfers", tb, json={
+            "to_user": alice, "amount": 3, "idempotency_key": key}), 201, from_user=bob, amount=3)
         keys = [str(uuid.uuid4()) for _ in range(5)]
         with ThreadPoolExecutor(20) as pool:  # 4 concurrent copies of each of 5 transfers
             rs = list(pool.map(lambda k: self.call("payment", "POST", "/transfers", ta, json={
@@ -147,7 +156,7 @@ class Smoke:
         self.checks += 1
         if sorted(r.status_code for r in rs) != [200] * 15 + [201] * 5:
             self.failures.append(f"concurrent transfers: {[(r.status_code, r.text[:80]) for r in rs]}")
-        e("balance", self.call("payment", "GET", "/wallets/me", ta), 200, balance=100000 - 250 - 50)
+        e("balance", self.call("payment", "GET", "/wallets/me", ta), 200, balance=100000 - 250 - 50 + 3)
         e("overdraft", self.call("payment", "POST", "/transfers", ta, json={
             "to_user": bob, "amount": 10_000_000, "idempotency_key": str(uuid.uuid4())}), 409,
           error="insufficient funds")
@@ -166,10 +175,10 @@ class Smoke:
             "to_user": bob, "amount": 5, "idempotency_key": str(uuid.uuid4())}), 401)
         listed = e("transfers", self.call("payment", "GET", "/transfers?limit=200", ta), 200)
         self.checks += 1
-        if len([x for x in listed.get("transfers", []) if x["kind"] == "transfer"]) != 7:
+        if len([x for x in listed.get("transfers", []) if x["kind"] == "transfer"]) != 8:
             self.failures.append(f"transfers list: {listed}")
 
-        rb = {"X-Readback-Token": TOKEN}
+        rb = {"X-Readback-Token": readback_token()}
         e("readback login", self.call("login", "POST", "/readback", headers=rb,
                                       json={"ids": [alice, "nobody"]}), 200,
           counts={alice: 1, "nobody": 0})
@@ -178,8 +187,10 @@ class Smoke:
           200, counts={ids[0]: 1, ids[1]: 1, "nope": 0, f"room/{room}": 1, f"member/{room}/{bob}": 1,
                        f"member/{room}/{carol}": 0})
         e("readback payment", self.call("payment", "POST", "/readback", headers=rb,
-                                        json={"ids": [f"w:{bob}", f"t:{key}", "t:nope", "x"]}), 200,
-          counts={f"w:{bob}": 1, f"t:{key}": 1, "t:nope": 0, "x": 0})
+                                        json={"ids": [f"w:{bob}", f"t:{alice}/{key}", f"t:{bob}/{key}", f"t:{key}",
+                                                 "t:nope", "x"]}), 200,
+          counts={f"w:{bob}": 1, f"t:{alice}/{key}": 1, f"t:{bob}/{key}": 1, f"t:{key}": 0,
+                  "t:nope": 0, "x": 0})
         e("readback no token", self.call("login", "POST", "/readback", json={"ids": []}), 403)
         e("audit", self.call("payment", "GET", "/audit", headers=rb), 200, sum_all_accounts=0,
           negative_wallets=0, duplicate_idempotency_keys=0, ledger_mismatch_accounts=0)

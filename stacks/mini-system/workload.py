@@ -1,4 +1,4 @@
-"""Locust workload of the mini-system: people who sign up, log in, join rooms, chat and pay each other.
+"""Locust workload of the mini-system: people who sign up, log in, enter rooms, chat and pay each other.
 
 Run by the harness on the host: ``locust -f stacks/mini-system/workload.py --host
 http://127.0.0.1:18080`` (a global HAProxy routing /login, /messaging, /payment by prefix).
@@ -10,16 +10,29 @@ for it afterwards:
 ======================  =================================
 login signup            ``<username>``
 messaging create room   ``room/<room>`` (201, or 409: it exists either way)
-messaging join room     ``member/<room>/<username>``
+messaging invite        ``member/<room>/<invitee>`` (a member makes the invitee one)
 messaging send          ``<client_msg_id>``
 payment open wallet     ``w:<username>``
-payment transfer        ``t:<idempotency_key>``
+payment transfer        ``t:<payer>/<idempotency_key>`` (keys are the payer's own)
 ======================  =================================
 
-Rooms: each person wants :data:`ROOMS_PER_PERSON` rooms of the small shared set :data:`ROOMS`
-and enters them one by one: create it (201: the creator is a member); 409 (someone else created
-it) -> join it. A person sends to and reads only rooms it has joined (the service refuses others
-with 403). Until it has all its rooms, its send and read tasks enter the next room instead.
+Rooms are joined only by invitation of a member. Each person wants :data:`ROOMS_PER_PERSON` rooms
+of the small set :data:`ROOMS`, shared by the people of this process (named ``<room>-<ROOM_TAG>``,
+one tag per process: a room made by another process or an earlier run has no member here to
+invite anyone). A person enters a wanted room by creating it (201: the creator is its first
+member); 409 (it exists) -> it waits in :data:`DIRECTORY` until a member of this process invites
+it. Members invite the waiting people in their own send and read tasks, one invitation a task
+(``POST /messaging/rooms/<room>/members {username}``), and the invitee is a member once that
+answer was 2xx. An invitation whose answer was lost is sent again later, by any member, with the
+same id (it writes the same row). A 409 when nobody here is known to be a member means an earlier
+create whose answer was lost may have been this person's own: one read of the room tells
+(200: it is the creator; 403: someone else's, so wait). A person sends to and reads only rooms it
+is a member of (the service refuses others with 403). Until it has entered or asked for all its
+rooms, its send and read tasks enter the next room instead.
+
+Membership decides nothing after the run: the read-back counts every acknowledged message with
+the stack's read-back token, as no member, so a failover that loses a person's token or a
+membership cannot hide an acknowledged write.
 
 An id is only ever used for ONE logical write: a write whose answer was not ok (a timeout, a
 503, ...) is retried later with the same id and the same body (that is what idempotency is for),
@@ -43,13 +56,64 @@ from locust import FastHttpUser, between
 from chaos.load.recorder import request
 
 DEFAULT_MIX = {"signup_friend": 1, "login": 1, "send": 3, "read": 1, "pay": 2, "balance": 1}
-ROOMS = ("lobby", "random", "ops", "dev", "music", "food")  # shared by every person
+ROOMS = ("lobby", "random", "ops", "dev", "music", "food")  # shared by this process's people
+ROOM_TAG = uuid.uuid4().hex[:8]  # this process's rooms: <room>-<ROOM_TAG>
 ROOMS_PER_PERSON = 3
 MAX_ATTEMPTS = 4  # tries of one pending write before giving it up (its id is then never reused)
+INVITE_EVERY_S = 1.0  # one invitation of a waiting person per this many seconds, whoever sends it
 RELOGIN_AFTER_S = 1800  # tokens live 3600 s
 
 # Accounts created by this process that have a wallet: the people one can pay.
 KNOWN: list[str] = []
+
+
+class Directory:
+    """Who in this process is a member of which room (acknowledged), and who waits for an
+    invitation. Gevent switches only on I/O, so plain dicts are safe between requests.
+
+    A waiting person is handed to one inviter at a time, at most once per :data:`INVITE_EVERY_S`:
+    while the database is down, the room's members would otherwise all retry the same invitation
+    on every task, and the run would measure invitations instead of the usual mix."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.members: dict[str, list[str]] = {}  # room -> usernames, in the order they entered
+        self.waiting: dict[str, dict[str, "Person"]] = {}  # room -> username -> person
+        self.next_try: dict[tuple[str, str], float] = {}  # (room, username) -> not before
+
+    def clear(self) -> None:
+        self.members.clear()
+        self.waiting.clear()
+        self.next_try.clear()
+
+    def has_member(self, room: str) -> bool:
+        return bool(self.members.get(room))
+
+    def wait(self, room: str, person: "Person") -> None:
+        if person.username not in self.members.get(room, ()):
+            self.waiting.setdefault(room, {})[person.username] = person
+
+    def admit(self, room: str, person: "Person") -> None:
+        """``person`` is a member of ``room`` (its create or an invitation was acknowledged)."""
+        self.waiting.get(room, {}).pop(person.username, None)
+        names = self.members.setdefault(room, [])
+        if person.username not in names:
+            names.append(person.username)
+        person.entered(room)
+
+    def invitation_for(self, member: "Person") -> tuple[str, "Person"] | None:
+        """A (room, person) ``member`` should invite now: someone waiting for one of its rooms
+        whom nobody invited in the last :data:`INVITE_EVERY_S`."""
+        now = self.clock()
+        for room in member.joined:
+            for name, person in self.waiting.get(room, {}).items():
+                if self.next_try.get((room, name), 0.0) <= now:
+                    self.next_try[(room, name)] = now + INVITE_EVERY_S
+                    return room, person
+        return None
+
+
+DIRECTORY = Directory()
 
 
 def new_username(prefix: str = "u") -> str:
@@ -101,14 +165,16 @@ class Person:
         self.token_at = now
         self.has_wallet = False
         self.pending: dict[str, Pending] = {}  # op -> the write to retry ("send", "pay")
-        self.wanted = random.sample(ROOMS, ROOMS_PER_PERSON)
+        self.wanted = [f"{r}-{ROOM_TAG}" for r in random.sample(ROOMS, ROOMS_PER_PERSON)]
         self.joined: list[str] = []  # rooms this person is a member of (acknowledged)
-        self.exists: set[str] = set()  # wanted rooms seen to exist (create said 409): join them
+        self.exists: set[str] = set()  # wanted rooms seen to exist (create said 409): invite me
         self.after: dict[str, int] = {}  # room -> the last seq read
 
     def next_room(self) -> str | None:
-        """The next wanted room not joined yet (None when all are joined)."""
-        return next((r for r in self.wanted if r not in self.joined), None)
+        """The next wanted room to act on: not joined, and not known to exist while a member here
+        will invite this person (None when there is nothing to do but wait)."""
+        return next((r for r in self.wanted if r not in self.joined
+                     and (r not in self.exists or not DIRECTORY.has_member(r))), None)
 
     def entered(self, room: str) -> None:
         if room not in self.joined:
@@ -147,7 +213,7 @@ class Person:
         if not friends:
             return None
         key = new_key()
-        return Pending("/payment/transfers", f"t:{key}",
+        return Pending("/payment/transfers", f"t:{self.username}/{key}",
                        {"to_user": random.choice(friends), "amount": random.randint(1, 100),
                         "idempotency_key": key})
 
@@ -220,40 +286,57 @@ class MiniSystemUser(FastHttpUser):
         if self.ready():
             self._login()
 
-    def _enter_room(self) -> bool:
-        """Enter the next wanted room (at most 2 requests): create it; 409 -> join it."""
+    def _enter_room(self, room: str) -> None:
+        """Enter ``room`` (at most 2 requests): create it (201: a member); 409 -> wait for an
+        invitation, unless nobody here is a member: then one read tells whether this person is
+        (its own earlier create, whose answer was lost)."""
         p = self.person
-        room = p.next_room()
-        if room is None:
-            return True
         if room not in p.exists:
             r = request(self.client, "POST", "/messaging/rooms", service="messaging",
                         op="create_room", write_id=f"room/{room}", accept=(409,),
                         json={"room": room}, headers=self._auth())
             if r is None:
-                return False
+                return
             if r.status_code != 409:
-                p.entered(room)  # created: the creator is a member
-                return True
+                DIRECTORY.admit(room, p)  # created: the creator is a member
+                return
             p.exists.add(room)
-        r = request(self.client, "POST", f"/messaging/rooms/{room}/join", service="messaging",
-                    op="join_room", write_id=f"member/{room}/{p.username}", headers=self._auth())
+            DIRECTORY.wait(room, p)
+            if DIRECTORY.has_member(room):
+                return
+        r = request(self.client, "GET", f"/messaging/rooms/{room}/messages?after=0&limit=1",
+                    service="messaging", op="read", accept=(403,), headers=self._auth())
+        if r is not None and r.status_code == 200:
+            DIRECTORY.admit(room, p)
+
+    def _invite(self) -> bool:
+        """Invite one person waiting for a room this person is in (one request); False if none."""
+        found = DIRECTORY.invitation_for(self.person)
+        if found is None:
+            return False
+        room, invitee = found
+        r = request(self.client, "POST", f"/messaging/rooms/{room}/members", service="messaging",
+                    op="invite", write_id=f"member/{room}/{invitee.username}",
+                    json={"username": invitee.username}, headers=self._auth())
         if r is not None:
-            p.entered(room)
-        return r is not None
+            DIRECTORY.admit(room, invitee)
+        return True
+
+    def _in_rooms(self) -> bool:
+        """Room chores first (one a task): enter the next room, or invite someone waiting.
+        True if the person may go on to send or read (it is in a room and did no chore)."""
+        room = self.person.next_room()
+        if room is not None:
+            self._enter_room(room)
+            return False
+        return not self._invite() and bool(self.person.joined)
 
     def send(self):
-        if self.ready():
-            if self.person.next_room() is not None:
-                self._enter_room()
-            else:
-                self._write("send", "messaging", self.person.new_message)
+        if self.ready() and self._in_rooms():
+            self._write("send", "messaging", self.person.new_message)
 
     def read(self):
-        if self.ready():
-            if self.person.next_room() is not None:
-                self._enter_room()
-                return
+        if self.ready() and self._in_rooms():
             room = random.choice(self.person.joined)
             r = request(self.client, "GET", f"/messaging/rooms/{room}/messages"
                         f"?after={self.person.after[room]}&limit=50",

@@ -16,9 +16,16 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "stacks" / "mini-system"
-KEYS = MINI / "keys"
-READBACK_TOKEN = os.environ.get("CHAOS_READBACK_TOKEN", "dev-readback-token")
 PASSWORD = "correct-horse-battery"
+
+
+def secrets_dir() -> Path:
+    """The stack's secrets (scripts/make-secrets.sh): ``$CHAOS_SECRETS_DIR`` or .cache/secrets."""
+    return Path(os.environ.get("CHAOS_SECRETS_DIR") or ROOT / ".cache" / "secrets")
+
+
+def readback_token() -> str:
+    return os.environ.get("CHAOS_READBACK_TOKEN") or (secrets_dir() / "readback_token").read_text().strip()
 
 
 def tokens_module():
@@ -76,22 +83,22 @@ class Mini:
         return r.json()["balance"]
 
     def room(self, creator: User, *members: User) -> str:
-        """A new room created by ``creator``, joined by ``members``."""
+        """A new room created by ``creator``, who invites ``members``."""
         room = f"r-{uuid.uuid4().hex[:12]}"
         r = self.call("POST", "/messaging/rooms", creator, json={"room": room})
         assert r.status_code == 201, r.text
         for m in members:
-            r = self.call("POST", f"/messaging/rooms/{room}/join", m)
-            assert r.status_code == 200, r.text
+            r = self.call("POST", f"/messaging/rooms/{room}/members", creator, json={"username": m.name})
+            assert r.status_code == 201, r.text
         return room
 
     def readback(self, service: str, ids: list[str]) -> dict[str, int]:
-        r = self.call("POST", f"/{service}/readback", headers={"X-Readback-Token": READBACK_TOKEN},
+        r = self.call("POST", f"/{service}/readback", headers={"X-Readback-Token": readback_token()},
                       json={"ids": ids})
         assert r.status_code == 200, r.text
         return r.json()["counts"]
 
     def audit(self) -> dict:
-        r = self.call("GET", "/payment/audit", headers={"X-Readback-Token": READBACK_TOKEN})
+        r = self.call("GET", "/payment/audit", headers={"X-Readback-Token": readback_token()})
         assert r.status_code == 200, r.text
         return r.json()

@@ -46,16 +46,15 @@ class Client:
         r = requests.post(f"{self.base}/login/login", json={"username": name, "password": "password123"}, timeout=5)
         self.headers = {"Authorization": f"Bearer {r.json()['token']}"}
         self.acked: list[str] = []  # client message ids the service acknowledged
-        # Sending needs membership: create the shared room, or join it if it exists.
-        r = requests.post(f"{self.base}/messaging/rooms", headers=self.headers, json={"room": "faults"}, timeout=5)
-        if r.status_code == 409:
-            r = requests.post(f"{self.base}/messaging/rooms/faults/join", headers=self.headers, timeout=5)
+        # Sending needs membership (rooms are joined by invitation only): its own room, as creator.
+        self.room = f"faults-{uuid.uuid4().hex[:12]}"
+        r = requests.post(f"{self.base}/messaging/rooms", headers=self.headers, json={"room": self.room}, timeout=5)
         r.raise_for_status()
 
     def send(self, timeout: float = 5.0) -> float:
         t = time.monotonic()
         msg_id = uuid.uuid4().hex
-        r = requests.post(f"{self.base}/messaging/rooms/faults/messages", headers=self.headers, timeout=timeout,
+        r = requests.post(f"{self.base}/messaging/rooms/{self.room}/messages", headers=self.headers, timeout=timeout,
                           json={"client_msg_id": msg_id, "text": "x"})
         if r.status_code >= 400:  # say which site answered what, not only the status
             raise requests.HTTPError(f"{r.status_code} from site {r.headers.get('X-Site', '?')} after "
@@ -67,7 +66,7 @@ class Client:
         """Every client message id the room holds, page by page."""
         ids, after = set(), 0
         while True:
-            r = requests.get(f"{self.base}/messaging/rooms/faults/messages", headers=self.headers, timeout=5,
+            r = requests.get(f"{self.base}/messaging/rooms/{self.room}/messages", headers=self.headers, timeout=5,
                              params={"after": after, "limit": 200})
             r.raise_for_status()
             page = r.json()

@@ -6,8 +6,10 @@
 * amounts are strict bounded integers: 422 naming ``amount``, nothing moves;
 * 20 concurrent transfers with one idempotency key make one transfer, debited once;
 * an overdraft is refused with 409 and changes neither balance;
-* only a room's members send to and read it (403), and a client message id cannot fetch someone
-  else's message;
+* only a room's members send to and read it (403); a room is joined only by a member's
+  invitation (no open join; a non-member's invitation is 403), and a client message id cannot
+  fetch someone else's message;
+* an idempotency key belongs to its payer: another user's key is a new key, never a 409;
 * invalid input answers a JSON 4xx naming what is wrong, never a 5xx, never a stack trace.
 """
 
@@ -19,10 +21,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chaos.runner import wait_steady
-from mini_system import KEYS, Mini, User, tokens_module
+from mini_system import Mini, User, secrets_dir, tokens_module
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +63,7 @@ def test_paying_from_another_users_wallet_is_forbidden(mini):
     keys = []
     for to in (mallory, bob):
         key = str(uuid.uuid4())
-        keys.append(f"t:{key}")
+        keys.append(f"t:{mallory.name}/{key}")
         r = mini.call("POST", "/payment/transfers", mallory, json={
             "from_user": alice.name, "to_user": to.name, "amount": 500, "idempotency_key": key})
         body = assert_clean_error(r, {403}, "from another's wallet")
@@ -96,7 +99,7 @@ def protected_operations(mini: Mini) -> list[tuple[str, str]]:
 
 def bad_tokens(tokens, victim: User) -> dict[str, dict[str, str]]:
     """Authorization headers that must all be refused with 401."""
-    dev_key = tokens.load_private_key(KEYS / "token_ed25519.pem")
+    stack_key = tokens.load_private_key(secrets_dir() / "token_ed25519.pem")  # the stack's own
     valid = victim.token
     header, payload, signature = valid.split(".")
     claims = json.loads(tokens.b64url_decode(payload))
@@ -105,16 +108,21 @@ def bad_tokens(tokens, victim: User) -> dict[str, dict[str, str]]:
     longer = tokens.b64url(json.dumps({**claims, "exp": claims["exp"] + 86400}).encode())
     flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     none_header = tokens.b64url(b'{"alg":"none","typ":"JWT"}')
-    expired, _ = tokens.sign(dev_key, victim.user_id, victim.name, now=time.time() - 7200)
-    just_expired, _ = tokens.sign(dev_key, victim.user_id, victim.name, ttl_s=0)
+    expired, _ = tokens.sign(stack_key, victim.user_id, victim.name, now=time.time() - 7200)
+    just_expired, _ = tokens.sign(stack_key, victim.user_id, victim.name, ttl_s=0)
+    # The same signature bytes spelt differently: the 4 unused bits of its last character set.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert len(signature) % 4 == 2
+    respelt = signature[:-1] + alphabet[alphabet.index(signature[-1]) | 0b1111]
     foreign, _ = tokens.sign(Ed25519PrivateKey.generate(), victim.user_id, victim.name)
     bearer = {
         "signature flipped": f"{header}.{payload}.{flipped}",
         "claims swapped (another user)": f"{header}.{other}.{signature}",
         "expiry extended": f"{header}.{longer}.{signature}",
         "alg none, no signature": f"{none_header}.{payload}.",
-        "expired (dev key, exp 1 h ago)": expired,
-        "expired (dev key, exp now)": just_expired,
+        "signature re-spelt (unused bits set)": f"{header}.{payload}.{respelt}",
+        "expired (stack key, exp 1 h ago)": expired,
+        "expired (stack key, exp now)": just_expired,
         "signed with another key": foreign,
         "garbage": "not-a-token",
         "two parts": f"{header}.{payload}",
@@ -132,7 +140,7 @@ def test_bad_tokens_get_401_on_every_protected_endpoint(mini):
     victim = mini.user()
     ops = protected_operations(mini)
     assert set(ops) >= {
-        ("GET", "/login/me"), ("POST", "/messaging/rooms"), ("POST", "/messaging/rooms/{room}/join"),
+        ("GET", "/login/me"), ("POST", "/messaging/rooms"), ("POST", "/messaging/rooms/{room}/members"),
         ("POST", "/messaging/rooms/{room}/messages"), ("GET", "/messaging/rooms/{room}/messages"),
         ("POST", "/payment/wallets"), ("GET", "/payment/wallets/me"), ("POST", "/payment/transfers"),
         ("GET", "/payment/transfers")}, ops
@@ -140,6 +148,7 @@ def test_bad_tokens_get_401_on_every_protected_endpoint(mini):
     bodies = {
         "/messaging/rooms": lambda: {"room": f"r-{uuid.uuid4().hex[:12]}"},
         "/messaging/rooms/{room}/messages": lambda: {"client_msg_id": str(uuid.uuid4()), "text": "x"},
+        "/messaging/rooms/{room}/members": lambda: {"username": f"intruder-{uuid.uuid4().hex[:8]}"},
         "/payment/transfers": lambda: {"to_user": victim.name, "amount": 1,
                                        "idempotency_key": str(uuid.uuid4())},
     }
@@ -203,12 +212,43 @@ def test_20_concurrent_transfers_with_one_key_make_exactly_one(mini):
     assert len({r.json()["transfer_id"] for r in rs}) == 1
     assert mini.balance(alice) == 100_000 - 1234
     assert mini.balance(bob) == 100_000 + 1234
-    assert mini.readback("payment", [f"t:{key}"]) == {f"t:{key}": 1}
+    assert mini.readback("payment", [f"t:{alice.name}/{key}"]) == {f"t:{alice.name}/{key}": 1}
     listed = mini.call("GET", "/payment/transfers?limit=200", alice).json()["transfers"]
     assert [t["idempotency_key"] for t in listed if t["kind"] == "transfer"] == [key]
     audit = mini.audit()
     assert (audit["sum_all_accounts"], audit["duplicate_idempotency_keys"], audit["negative_wallets"],
             audit["ledger_mismatch_accounts"]) == (0, 0, 0, 0), audit
+
+
+def test_an_idempotency_key_belongs_to_its_payer(mini):
+    """Another payer's key is a new key to me: never a 409, never their transfer."""
+    alice, bob, carol = mini.user(), mini.user(), mini.user()
+    key = str(uuid.uuid4())
+    r = mini.call("POST", "/payment/transfers", alice,
+                  json={"to_user": carol.name, "amount": 100, "idempotency_key": key})
+    assert r.status_code == 201, r.text
+    # bob uses the same key, for a different transfer and for one identical but for the payer
+    for body in ({"to_user": carol.name, "amount": 7, "idempotency_key": key},):
+        r = mini.call("POST", "/payment/transfers", bob, json=body)
+        assert r.status_code == 201, r.text
+        assert (r.json()["from_user"], r.json()["amount"]) == (bob.name, 7)
+        again = mini.call("POST", "/payment/transfers", bob, json=body)
+        assert again.status_code == 200 and again.json()["transfer_id"] == r.json()["transfer_id"]
+    r = mini.call("POST", "/payment/transfers", carol,
+                  json={"to_user": alice.name, "amount": 100, "idempotency_key": key})
+    assert r.status_code == 201 and r.json()["from_user"] == carol.name, r.text
+    # and alice's key still answers alice's transfer, and 409 for a different one of hers
+    r = mini.call("POST", "/payment/transfers", alice,
+                  json={"to_user": carol.name, "amount": 100, "idempotency_key": key})
+    assert r.status_code == 200 and r.json()["amount"] == 100, r.text
+    r = mini.call("POST", "/payment/transfers", alice,
+                  json={"to_user": carol.name, "amount": 101, "idempotency_key": key})
+    assert assert_clean_error(r, {409})["error"].startswith("idempotency key already used")
+    assert (mini.balance(alice), mini.balance(bob), mini.balance(carol)) == (100_000, 99_993, 100_007)
+    ids = [f"t:{u.name}/{key}" for u in (alice, bob, carol)] + [f"t:{key}", f"t:nobody/{key}"]
+    assert mini.readback("payment", ids) == dict.fromkeys(ids[:3], 1) | dict.fromkeys(ids[3:], 0)
+    audit = mini.audit()
+    assert (audit["sum_all_accounts"], audit["duplicate_idempotency_keys"]) == (0, 0), audit
 
 
 # -- overdraft ----------------------------------------------------------------------------------
@@ -220,7 +260,7 @@ def test_an_overdraft_is_refused_and_changes_no_balance(mini):
                       json={"to_user": bob.name, "amount": amount, "idempotency_key": key})
         assert assert_clean_error(r, {409}, "overdraft")["error"] == "insufficient funds"
         assert (mini.balance(alice), mini.balance(bob)) == (100_000, 100_000)
-        assert mini.readback("payment", [f"t:{key}"]) == {f"t:{key}": 0}
+        assert mini.readback("payment", [f"t:{alice.name}/{key}"]) == {f"t:{alice.name}/{key}": 0}
     # Exactly the balance is allowed; then the wallet is empty and one more unit is refused.
     r = mini.call("POST", "/payment/transfers", alice,
                   json={"to_user": bob.name, "amount": 100_000, "idempotency_key": str(uuid.uuid4())})
@@ -258,14 +298,23 @@ def test_only_members_send_to_and_read_a_room(mini):
                                        f"member/{room}/{bob.name}", f"room/{room}"]) == {
         intruder: 0, f"member/{room}/{carol.name}": 0, f"member/{room}/{bob.name}": 1,
         f"room/{room}": 1}
-    # After joining, carol may (join is idempotent).
-    for _ in range(2):
-        r = mini.call("POST", f"/messaging/rooms/{room}/join", carol)
-        assert r.status_code == 200 and r.json()["room"] == room, r.text
-    assert mini.call("GET", f"/messaging/rooms/{room}/messages", carol).status_code == 200
-    # A room that does not exist: 404 for join, send and read alike.
+    # carol cannot let herself in: there is no open join, and only a member invites.
+    r = mini.call("POST", f"/messaging/rooms/{room}/join", carol)
+    assert r.status_code in (404, 405) and "for members only" not in r.text, r.text
+    for who in (carol.name, f"sock-{uuid.uuid4().hex[:8]}"):
+        r = mini.call("POST", f"/messaging/rooms/{room}/members", carol, json={"username": who})
+        assert_clean_error(r, {403}, "invitation by a non-member")
+    assert mini.call("GET", f"/messaging/rooms/{room}/messages", carol).status_code == 403
+    assert mini.readback("messaging", [f"member/{room}/{carol.name}"]) == {f"member/{room}/{carol.name}": 0}
+    # Invited by a member (bob, himself invited), she may; inviting again changes nothing.
+    for status in (201, 200):
+        r = mini.call("POST", f"/messaging/rooms/{room}/members", bob, json={"username": carol.name})
+        assert r.status_code == status and r.json()["already_member"] == (status == 200), r.text
+    page = mini.call("GET", f"/messaging/rooms/{room}/messages", carol).json()
+    assert [m["text"] for m in page["messages"]] == ["for members only"]
+    # A room that does not exist: 404 for invite, send and read alike.
     ghost = f"ghost-{uuid.uuid4().hex[:8]}"
-    for method, path, body in (("POST", f"/messaging/rooms/{ghost}/join", None),
+    for method, path, body in (("POST", f"/messaging/rooms/{ghost}/members", {"username": carol.name}),
                                ("POST", f"/messaging/rooms/{ghost}/messages", secret),
                                ("GET", f"/messaging/rooms/{ghost}/messages", None)):
         assert_clean_error(mini.call(method, path, alice, json=body), {404}, "ghost room")
@@ -288,7 +337,7 @@ def test_invalid_rooms_and_bodies_are_json_4xx_never_5xx_nor_a_trace(mini):
         checked += 1
 
     for bad in BAD_ROOMS:
-        for method, path, body in (("POST", f"/messaging/rooms/{bad}/join", None),
+        for method, path, body in (("POST", f"/messaging/rooms/{bad}/members", {"username": "bob"}),
                                    ("POST", f"/messaging/rooms/{bad}/messages", msg),
                                    ("GET", f"/messaging/rooms/{bad}/messages", None)):
             check(mini.call(method, path, alice, json=body), f"room {bad!r}")
@@ -302,7 +351,7 @@ def test_invalid_rooms_and_bodies_are_json_4xx_never_5xx_nor_a_trace(mini):
         ("POST", "/login/login", None, {"username": "abc", "password": big}),
         ("POST", "/messaging/rooms", alice, {"room": big}),
         ("POST", f"/messaging/rooms/{room}/messages", alice, {"client_msg_id": "m1", "text": big}),
-        ("POST", f"/messaging/rooms/{room}/join", alice, {"pad": big}),
+        ("POST", f"/messaging/rooms/{room}/members", alice, {"username": big}),
         ("POST", "/payment/transfers", alice, {"to_user": "bob", "amount": 1, "idempotency_key": big}),
         ("POST", "/payment/wallets", alice, {"pad": big}),
     ]
@@ -334,3 +383,90 @@ def test_invalid_rooms_and_bodies_are_json_4xx_never_5xx_nor_a_trace(mini):
     assert checked > 60
     # And the service is still fine.
     assert mini.call("POST", f"/messaging/rooms/{room}/messages", alice, json=msg).status_code == 201
+
+
+# -- secrets and control planes, seen from inside the stack -------------------------------------
+def _in(stack, argv, **labels) -> tuple[int, str]:
+    """Run ``argv`` in the stack's container with these harness labels (site/service/role)."""
+    from chaos.stack import containers, docker_client
+
+    (c,) = containers(docker_client(), stack, all=False, **labels)
+    code, out = c.exec_run(argv)
+    return code, out.decode(errors="replace")
+
+
+def test_the_token_private_key_is_in_login_only(chaos_stack, mini):
+    for site in ("pangyo", "chuncheon"):
+        for service in ("login", "messaging", "payment"):
+            found = {path: _in(chaos_stack, ["test", "-s", path], site=site, service=service)[0] == 0
+                     for path in ("/run/secrets/token_private", "/run/secrets/token_public",
+                                  "/run/secrets/readback_token", "/keys/token_ed25519.pem")}
+            assert found == {"/run/secrets/token_private": service == "login",
+                             "/run/secrets/token_public": True, "/run/secrets/readback_token": True,
+                             "/keys/token_ed25519.pem": False}, (site, service, found)
+    # and the key login signs with is the stack's own, made for this checkout
+    tokens = tokens_module()
+    user = mini.user(wallet=False)
+    public = tokens.load_public_key(secrets_dir() / "token_ed25519.pub.pem")
+    assert tokens.verify(public, user.token).username == user.name
+
+
+def test_the_read_back_token_is_the_generated_one_and_no_default_works(mini):
+    for token in ("dev-readback-token", ""):
+        r = mini.call("POST", "/login/readback", headers={"X-Readback-Token": token}, json={"ids": []})
+        assert_clean_error(r, {403}, f"read-back token {token!r}")
+    token = (secrets_dir() / "readback_token").read_text().strip()
+    assert len(token) >= 40
+    r = mini.call("POST", "/login/readback", headers={"X-Readback-Token": token}, json={"ids": []})
+    assert r.status_code == 200, r.text
+
+
+def _patroni_env() -> dict[str, str]:
+    return dict(line.split("=", 1) for line in (secrets_dir() / "patroni.env").read_text().split())
+
+
+def test_patronis_unsafe_endpoints_need_the_generated_credentials(chaos_stack, mini):
+    """From a site container (pangyo's app, pangyo's dbrouter, chuncheon's node across the WAN):
+    POST /reload without credentials or with wrong ones is 401; GETs stay open for HAProxy."""
+    creds = _patroni_env()
+    user, password = creds["PATRONI_RESTAPI_USERNAME"], creds["PATRONI_RESTAPI_PASSWORD"]
+    curl = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"]
+    for where, url in ((dict(site="pangyo", role="router"), "http://pg-pangyo:8008"),
+                       (dict(site="chuncheon", role="db"), "http://wan:18001"),
+                       (dict(site="pangyo", role="db"), "http://127.0.0.1:8008")):
+        for auth in ([], ["-u", f"{user}:wrong-password"], ["-u", f"patroni:{user}"]):
+            code, out = _in(chaos_stack, curl + auth + ["-X", "POST", f"{url}/reload"], **where)
+            assert (code, out) == (0, "401"), (where, auth[:1], code, out)
+        code, out = _in(chaos_stack, curl + [f"{url}/health"], **where)
+        assert (code, out) == (0, "200"), (where, "GET /health", out)
+    code, out = _in(chaos_stack, curl + ["-u", f"{user}:{password}", "-X", "POST",
+                                         "http://127.0.0.1:8008/reload"], site="pangyo", role="db")
+    assert code == 0 and out in ("200", "202"), out
+    # patronictl inside a node authenticates from the same variables: a planned switchover there
+    # (prepare's prefer-primary.sh) is an unsafe call; the cluster view still answers.
+    code, out = _in(chaos_stack, ["sh", "/stack/patroni/prefer-primary.sh"], site="pangyo", role="db")
+    assert code == 0, out
+
+
+def test_toxiproxys_api_is_reachable_from_the_host_only_and_its_proxies_still_carry(chaos_stack, mini):
+    curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3"]  # status only
+    for where in (dict(site="pangyo", service="login"), dict(site="chuncheon", service="payment"),
+                  dict(site="pangyo", role="db"), dict(site="chuncheon", role="router"),
+                  dict(role="entry")):
+        for host in ("wan", "toxiproxy", "wan-pangyo", "wan-chuncheon", "toxiproxy-api"):
+            code, out = _in(chaos_stack, curl + [f"http://{host}:8474/proxies"], **where)
+            assert code in (6, 7, 28) and out == "000", (where, host, code, out)  # no answer
+    # The host still drives it (the harness's link faults) ...
+    proxies = requests.get(f"{chaos_stack.toxiproxy_url}/proxies", timeout=5).json()
+    assert "chuncheon.pangyo.pg" in proxies
+    # ... and its proxies still carry traffic: PostgreSQL and Patroni of pangyo, from chuncheon.
+    code, out = _in(chaos_stack, ["pg_isready", "-h", "wan", "-p", "15431", "-t", "5"], site="chuncheon", role="db")
+    assert code == 0, out
+    code, out = _in(chaos_stack, curl + ["http://wan:18001/health"], site="chuncheon", role="db")
+    assert (code, out) == (0, "200"), out
+    # and the synchronous replication through them acknowledges writes
+    alice = mini.user(wallet=False)
+    room = mini.room(alice)
+    r = mini.call("POST", f"/messaging/rooms/{room}/messages", alice,
+                  json={"client_msg_id": str(uuid.uuid4()), "text": "across the proxies"})
+    assert r.status_code == 201, r.text

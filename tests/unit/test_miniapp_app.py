@@ -8,6 +8,7 @@ import asyncio
 import importlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,22 @@ for module in ("fastapi", "psycopg", "psycopg_pool", "argon2", "cryptography"):
 MINI = Path(__file__).resolve().parents[2] / "stacks" / "mini-system"
 sys.path.insert(0, str(MINI / "app"))
 
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
 from miniapp import tokens  # noqa: E402
 from miniapp.db import DatabaseUnavailable  # noqa: E402
-from miniapp.web import Settings, create_app  # noqa: E402
+from miniapp.web import ConfigError, Settings, create_app  # noqa: E402
 
-PRIVATE = tokens.load_private_key(MINI / "keys" / "token_ed25519.pem")
+# A keypair of these tests' own (no key is committed to the repository).
+PRIVATE = Ed25519PrivateKey.generate()
+KEYS = Path(tempfile.mkdtemp(prefix="miniapp-keys-"))
+PRIVATE_FILE, PUBLIC_FILE = KEYS / "token_ed25519.pem", KEYS / "token_ed25519.pub.pem"
+PRIVATE_FILE.write_bytes(PRIVATE.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+PUBLIC_FILE.write_bytes(PRIVATE.public_key().public_bytes(serialization.Encoding.PEM,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+READBACK = "readback-token-of-these-tests"
 
 
 class FakeDb:
@@ -42,8 +54,8 @@ class FakeDb:
 
 def app_for(service, db):
     settings = Settings(service=service, database_url="postgresql://unused", site="pangyo",
-                        readback_token="secret", public_key_file=str(MINI / "keys" / "token_ed25519.pub.pem"),
-                        private_key_file=str(MINI / "keys" / "token_ed25519.pem"))
+                        readback_token=READBACK, public_key_file=str(PUBLIC_FILE),
+                        private_key_file=str(PRIVATE_FILE) if service == "login" else None)
     return create_app(importlib.import_module(f"miniapp.{service}"), settings, db=db)
 
 
@@ -105,6 +117,17 @@ def test_validation_errors_name_the_field_without_echoing_input():
     assert status == 422 and body["detail"][0]["loc"] == ["body", "amount"]
 
 
+def test_a_weak_password_is_refused_at_signup_before_any_work():
+    db = FakeDb(result=(1,))
+    app = app_for("login", db)
+    for pw in (" " * 8, "aaaaaaaa"):
+        status, _, body = call(app, "POST", "/login/signup", {"username": "alice", "password": pw})
+        assert status == 422 and [d["loc"] for d in body["detail"]] == [["body", "password"]]
+    assert db.calls == 0
+    status, _, body = call(app, "POST", "/login/signup", {"username": "alice", "password": "c0rrect-h0rse"})
+    assert (status, body) == (201, {"user_id": 1, "username": "alice"}) and db.calls == 1
+
+
 def test_tokens_are_required_and_checked_locally():
     db = FakeDb(result=[])
     app = app_for("messaging", db)
@@ -144,7 +167,7 @@ def test_readback_needs_the_token():
     status, _, body = call(app, "POST", "/login/readback", {"ids": ["alice", "bob", "alice"]})
     assert status == 403 and db.calls == 0
     status, _, body = call(app, "POST", "/login/readback", {"ids": ["alice", "bob", "alice"]},
-                           {"x-readback-token": "secret"})
+                           {"x-readback-token": READBACK})
     assert (status, body) == (200, {"counts": {"alice": 1, "bob": 0}})
     status, _, _ = call(app_for("payment", FakeDb()), "GET", "/payment/audit")
     assert status == 403
@@ -180,7 +203,7 @@ def test_the_token_is_checked_before_the_body():
     """A bad token gets 401 even when the body or the path is invalid too."""
     for svc, path, body in (("payment", "/payment/transfers", {"amount": "abc"}),
                             ("messaging", "/messaging/rooms", {"room": "a b"}),
-                            ("messaging", "/messaging/rooms/bad%20room/join", None),
+                            ("messaging", "/messaging/rooms/bad%20room/members", {"username": "B!"}),
                             ("messaging", "/messaging/rooms/r1/messages", {"text": ""})):
         for headers in ({}, bearer(now=0), {"authorization": bearer()["authorization"][:-3] + "abc"}):
             status, _, answer = call(app_for(svc, FakeDb()), "POST", path, body, headers)
@@ -192,7 +215,8 @@ def test_room_names_are_validated():
     for room in ("", "a b", "x" * 65, "é", "a/b", 5, None):
         status, _, body = call(app, "POST", "/messaging/rooms", {"room": room}, bearer())
         assert status == 422 and body["detail"][0]["loc"] == ["body", "room"], room
-    status, _, body = call(app, "POST", f"/messaging/rooms/{'x' * 65}/join", headers=bearer())
+    status, _, body = call(app, "POST", f"/messaging/rooms/{'x' * 65}/members", {"username": "bob"},
+                           bearer())
     assert status == 422 and body["detail"][0]["loc"] == ["path", "room"]
 
 
@@ -206,7 +230,90 @@ def test_each_service_serves_its_openapi_document_under_its_prefix_and_no_cdn_pa
         for page in (f"/{svc}/docs", f"/{svc}/redoc", "/docs", "/openapi.json"):
             assert call(app, "GET", page)[0] == 404, page
     doc = call(app_for("messaging", FakeDb()), "GET", "/messaging/openapi.json")[2]
-    assert {"/messaging/rooms", "/messaging/rooms/{room}/join",
+    assert "/messaging/rooms/{room}/join" not in doc["paths"]
+    assert {"/messaging/rooms", "/messaging/rooms/{room}/members",
             "/messaging/rooms/{room}/messages"} <= set(doc["paths"])
     send = doc["paths"]["/messaging/rooms/{room}/messages"]["post"]
     assert send["security"] == [{"token": []}] and {"401", "403", "404", "422"} <= set(send["responses"])
+
+
+class RecordingConn:
+    """A connection that answers each statement from ``answers`` (in order) and records it."""
+
+    def __init__(self, *answers):
+        self.answers, self.executed = list(answers), []
+
+    def execute(self, sql, params=None):
+        self.executed.append((" ".join(sql.split()), params))
+        return iter(self.answers.pop(0))
+
+
+def test_payment_readback_ids_name_the_payer_and_the_key():
+    payment = importlib.import_module("miniapp.payment")
+    conn = RecordingConn([("alice", 1)], [("alice", "k1", 1), ("bob", "k1", 2)])
+    counts = payment.readback(conn, ["w:alice", "t:alice/k1", "t:bob/k1", "t:carol/k1", "t:k1"])
+    assert counts == {"w:alice": 1, "t:alice/k1": 1, "t:bob/k1": 2}
+    (_, wallets), (sql, (payers, keys)) = conn.executed
+    assert wallets == (["alice"],)
+    assert (payers, keys) == (["alice", "bob", "carol"], ["k1", "k1", "k1"])  # "t:k1" names no payer
+    assert "a.username = q.payer AND t.idempotency_key = q.key" in sql
+
+
+def test_rooms_are_joined_only_by_a_members_invitation():
+    db = FakeDb()
+    app = app_for("messaging", db)
+    status, _, _ = call(app, "POST", "/messaging/rooms/r1/join", headers=bearer(name="mallory"))
+    assert status in (404, 405) and db.calls == 0  # the open join is gone
+    invite = {"username": "bob"}
+    for answer, expected in (((True, True, True), 201), ((True, True, False), 200),
+                             ((False, True, False), 403), ((False, False, False), 404)):
+        db.result = answer
+        status, _, body = call(app, "POST", "/messaging/rooms/r1/members", invite, bearer())
+        assert status == expected, (answer, body)
+        if status < 300:
+            assert body == {"room": "r1", "username": "bob", "already_member": status == 200}
+    calls = db.calls
+    status, _, body = call(app, "POST", "/messaging/rooms/r1/members", {"username": "B!"}, bearer())
+    assert status == 422 and db.calls == calls
+    messaging = importlib.import_module("miniapp.messaging")
+    assert "WHERE (SELECT is_member FROM m)" in messaging._INVITE  # only a member's invitation writes
+
+
+def test_no_service_starts_without_a_read_back_token_of_its_own(monkeypatch, tmp_path):
+    for var in ("READBACK_TOKEN", "READBACK_TOKEN_FILE", "TOKEN_PRIVATE_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TOKEN_PUBLIC_KEY_FILE", str(PUBLIC_FILE))
+    with pytest.raises(ConfigError, match="no read-back token"):
+        Settings.from_env("payment")  # there is no default token any more
+    monkeypatch.setenv("READBACK_TOKEN_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="READBACK_TOKEN_FILE"):
+        Settings.from_env("payment")
+    (tmp_path / "short").write_text("dev\n")
+    monkeypatch.setenv("READBACK_TOKEN_FILE", str(tmp_path / "short"))
+    with pytest.raises(ConfigError, match="at least 16"):
+        Settings.from_env("payment")
+    (tmp_path / "token").write_text("a-generated-token-of-43-characters-for-sure\n")
+    monkeypatch.setenv("READBACK_TOKEN_FILE", str(tmp_path / "token"))
+    assert Settings.from_env("payment").readback_token == "a-generated-token-of-43-characters-for-sure"
+    monkeypatch.delenv("TOKEN_PUBLIC_KEY_FILE")
+    with pytest.raises(ConfigError, match="TOKEN_PUBLIC_KEY_FILE"):
+        Settings.from_env("payment")  # no default key path either
+
+
+def test_only_login_may_hold_the_private_key(monkeypatch):
+    monkeypatch.setenv("READBACK_TOKEN", READBACK)
+    monkeypatch.setenv("TOKEN_PUBLIC_KEY_FILE", str(PUBLIC_FILE))
+    monkeypatch.setenv("TOKEN_PRIVATE_KEY_FILE", str(PRIVATE_FILE))
+    assert Settings.from_env("login").private_key_file == str(PRIVATE_FILE)
+    for service in ("messaging", "payment"):
+        with pytest.raises(ConfigError, match="only login signs tokens"):
+            Settings.from_env(service)
+
+
+def test_main_refuses_to_start_without_secrets(monkeypatch, capsys):
+    from miniapp.__main__ import main
+
+    for var in ("READBACK_TOKEN", "READBACK_TOKEN_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["messaging"]) == 2
+    assert "refusing to start" in capsys.readouterr().err

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "stacks" / "mini-sy
 
 from pydantic import ValidationError  # noqa: E402
 
-from miniapp.models import Credentials, NewMessage, NewRoom, NewTransfer, ReadbackQuery  # noqa: E402
+from miniapp.models import Credentials, NewAccount, NewMessage, NewRoom, NewTransfer, ReadbackQuery  # noqa: E402
 
 
 def _fields(model, data) -> set[str]:
@@ -27,6 +27,15 @@ def test_credentials():
     for pw in ("1234567", "p" * 129, None):
         assert _fields(Credentials, {"username": "alice", "password": pw}) == {"password"}
     assert _fields(Credentials, {}) == {"username", "password"}
+
+
+def test_a_new_password_needs_some_strength():
+    for pw in ("12345678", "correct-horse-battery", "uuid4hex" + "0123456789abcdef" * 2, "pass word"):
+        NewAccount.model_validate({"username": "alice", "password": pw})
+    for pw in (" " * 8, "\t \n " * 2, "\u3000" * 8, "aaaaaaaa", "abababab", "abcdabcd", "1234567"):
+        assert _fields(NewAccount, {"username": "alice", "password": pw}) == {"password"}, repr(pw)
+    # Logging in is not judged: an account made under older rules still logs in.
+    Credentials.model_validate({"username": "alice", "password": " " * 8})
 
 
 def test_message():

@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "stacks" / "mini-sy
 
 import readback  # noqa: E402
 
+TOKEN = "a-token-made-for-this-test-0123456789"
+
 
 class FakeServices:
     """Holds a few ids per service; can fail the next N requests with a status."""
@@ -41,7 +43,7 @@ class FakeServices:
                 fake.requests.append((self.command, self.path, ids, self.headers.get("X-Readback-Token")))
                 if fake.fail_next:
                     return self._answer(fake.fail_next.pop(0), {"error": "nope"})
-                if self.headers.get("X-Readback-Token") != "dev-readback-token":
+                if self.headers.get("X-Readback-Token") != TOKEN:
                     return self._answer(403, {"error": "bad token"})
                 if self.path == "/payment/audit":
                     return self._answer(200, fake.audit)
@@ -63,8 +65,10 @@ class FakeServices:
 
 
 @pytest.fixture
-def fake(monkeypatch):
+def fake(monkeypatch, tmp_path):
     monkeypatch.delenv("CHAOS_READBACK_TOKEN", raising=False)
+    (tmp_path / "readback_token").write_text(TOKEN + "\n")  # as scripts/make-secrets.sh writes it
+    monkeypatch.setenv("CHAOS_SECRETS_DIR", str(tmp_path))
     monkeypatch.setattr(readback, "RETRY_PAUSE_S", 0.05)
     f = FakeServices()
     yield f
@@ -77,7 +81,21 @@ def test_counts_per_service(fake):
                                         "payment": ["w:alice", "t:k1", "t:k2"]})
     assert got == {"login": {"alice": 1, "bob": 0}, "messaging": {"m1": 1, "m2": 2, "m3": 0},
                    "payment": {"w:alice": 1, "t:k1": 1, "t:k2": 0}}
-    assert {r[3] for r in fake.requests} == {"dev-readback-token"}
+    assert {r[3] for r in fake.requests} == {TOKEN}
+
+
+def test_the_token_comes_from_the_environment_or_the_stacks_secret_file_never_a_default(
+        fake, monkeypatch, tmp_path):
+    monkeypatch.setenv("CHAOS_READBACK_TOKEN", "from-the-environment-0123456789")
+    assert readback.readback_token() == "from-the-environment-0123456789"
+    monkeypatch.delenv("CHAOS_READBACK_TOKEN")
+    assert readback.readback_token() == TOKEN
+    monkeypatch.setenv("CHAOS_SECRETS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(RuntimeError, match="no read-back token"):
+        readback.readback_token()
+    with pytest.raises(RuntimeError, match="no read-back token"):
+        readback.read_back(fake.url, {"login": ["alice"]}, timeout_s=1)
+    assert fake.requests == []  # nothing was sent with a made-up token
 
 
 def test_batches_of_at_most_2000_deduplicated(fake):

@@ -89,13 +89,17 @@ def test_bad_claims_even_if_signed(key):
     assert tokens.verify(key.public_key(), signed({"sub": 1, "name": "x", "exp": NOW + 9}), now=NOW)
 
 
-def test_dev_keys_in_repo_are_a_pair():
-    private = tokens.load_private_key(MINI / "keys" / "token_ed25519.pem")
-    public = tokens.load_public_key(MINI / "keys" / "token_ed25519.pub.pem")
-    token, _ = tokens.sign(private, 7, "carol")
-    assert tokens.verify(public, token).username == "carol"
+def test_pem_keys_load_and_the_wrong_kind_is_refused(key, tmp_path):
+    from cryptography.hazmat.primitives import serialization as s
+
+    private_file, public_file = tmp_path / "k.pem", tmp_path / "k.pub.pem"
+    private_file.write_bytes(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
+    public_file.write_bytes(key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))
+    token, _ = tokens.sign(tokens.load_private_key(private_file), 7, "carol")
+    assert tokens.verify(tokens.load_public_key(public_file), token).username == "carol"
     with pytest.raises(ValueError):
-        tokens.load_public_key(MINI / "keys" / "token_ed25519.pem")
+        tokens.load_public_key(private_file)
+    assert not (MINI / "keys").exists()  # no keypair is committed: scripts/make-secrets.sh makes one
 
 
 class CountingKey:
@@ -152,3 +156,33 @@ def test_the_verifier_keeps_at_most_its_capacity(key):
     verifier(issued[-1], now=NOW)  # still remembered
     verifier(issued[0], now=NOW)  # the oldest went first: checked again
     assert counting.checks == 6
+
+
+def _flip_unused_bits(part: str) -> str:
+    """The same bytes spelled differently: the last character's unused low bits set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    unused = {2: 4, 3: 2}[len(part) % 4]  # 1 or 2 trailing bytes: 4 or 2 bits encode nothing
+    last = alphabet.index(part[-1])
+    return part[:-1] + alphabet[last | ((1 << unused) - 1)]
+
+
+def test_a_part_re_spelt_with_its_unused_bits_set_is_refused(key):
+    token, _ = tokens.sign(key, 42, "alice", now=NOW)
+    header, payload, sig = token.split(".")
+    assert len(sig) % 4 == 2  # 64 bytes: 86 characters, the last carries 4 unused bits
+    for i, part in enumerate((header, payload, sig)):
+        if len(part) % 4 == 0:
+            continue
+        spelt = _flip_unused_bits(part)
+        # A lenient decoder reads the same bytes from both spellings: that was the hole.
+        lenient = base64.urlsafe_b64decode
+        assert spelt != part and lenient(spelt + "==") == lenient(part + "==")
+        forged = ".".join(spelt if j == i else p for j, p in enumerate((header, payload, sig)))
+        with pytest.raises(tokens.TokenError, match="malformed"):
+            tokens.verify(key.public_key(), forged, now=NOW)
+        with pytest.raises(tokens.TokenError):
+            tokens.Verifier(key.public_key())(forged, now=NOW)
+    for text in ("QQ==", "QQ=", "Q", "QUJD=", "QR"):  # padding, impossible length, unused bits
+        with pytest.raises(tokens.TokenError):
+            tokens.b64url_decode(text)
+    assert tokens.b64url_decode("QQ") == b"A" and tokens.b64url_decode("QUJD") == b"ABC"

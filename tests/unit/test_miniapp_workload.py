@@ -1,11 +1,13 @@
 """stacks/mini-system/workload.py: the write-id scheme and the person's behaviour, against an
 in-memory fake of the three services that randomly loses answers (no network, no Locust runner)."""
 
+import itertools
 import json
 import os
 import random
 import re
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -61,6 +63,7 @@ class FakeServices:
         self.users, self.wallets, self.messages, self.transfers = {}, set(), {}, {}
         self.rooms: dict[str, set[str]] = {}  # room -> members
         self.sent = []  # (path, body, headers) of every request
+        self.probes = []  # (room, who): membership reads by a non-member
 
     def request(self, method, path, name=None, catch_response=False, json=None, headers=None):
         assert catch_response and name
@@ -93,22 +96,28 @@ class FakeServices:
             return 200, {"username": who, "balance": 1}
         if path == "/payment/transfers":
             assert body["to_user"] != who and body["to_user"] in self.wallets
-            new = self.transfers.setdefault(body["idempotency_key"], (who, body)) == (who, body)
+            new = self.transfers.setdefault((who, body["idempotency_key"]), body) == body
             return (201 if new else 200), {"transfer_id": 1}
         if path == "/messaging/rooms":
             if body["room"] in self.rooms:
                 return 409, {"error": "room exists"}
             self.rooms[body["room"]] = {who}
             return 201, {"room": body["room"], "created_by": who}
-        m = re.fullmatch(r"/messaging/rooms/(\w+)/join", path)
+        m = re.fullmatch(r"/messaging/rooms/([\w-]+)/members", path)
         if m:
             if m.group(1) not in self.rooms:
                 return 404, {"error": "no such room"}
-            already = who in self.rooms[m.group(1)]
-            self.rooms[m.group(1)].add(who)
-            return 200, {"room": m.group(1), "username": who, "already_member": already}
-        m = re.fullmatch(r"/messaging/rooms/(\w+)/messages(\?after=(\d+)&limit=50)?", path)
+            if who not in self.rooms[m.group(1)]:
+                return 403, {"error": "not a member of this room"}
+            already = body["username"] in self.rooms[m.group(1)]
+            self.rooms[m.group(1)].add(body["username"])
+            return (200 if already else 201), {"room": m.group(1), "username": body["username"],
+                                               "already_member": already}
+        m = re.fullmatch(r"/messaging/rooms/([\w-]+)/messages(\?after=(\d+)&limit=(\d+))?", path)
         assert m, path
+        if method == "GET" and m.group(4) == "1" and who not in self.rooms.get(m.group(1), ()):
+            self.probes.append((m.group(1), who))
+            return 403, {"error": "not a member of this room"}  # "is this room mine?"
         assert who in self.rooms.get(m.group(1), ()), f"{who} is not a member of {m.group(1)}"
         if method == "GET":
             return 200, {"messages": [], "next_after": int(m.group(3))}
@@ -118,6 +127,9 @@ class FakeServices:
 
 def _run(rng, fake, people=5, steps=400):
     workload.KNOWN.clear()
+    workload.DIRECTORY.clear()
+    ticks = itertools.count(0.0, 0.5)  # time passes as people act: lost invitations are retried
+    workload.DIRECTORY.clock = lambda: next(ticks)
     users = []
     for _ in range(people):
         u = object.__new__(workload.MiniSystemUser)  # no Locust environment needed
@@ -160,11 +172,12 @@ def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypat
             assert op.write_id == body["client_msg_id"]
         elif op.op == "create_room":
             assert op.write_id == "room/" + body["room"]
-        elif op.op == "join_room":
-            user = headers["Authorization"].split(" ")[1]
-            assert op.write_id == f"member/{path.split('/')[3]}/{user}"
+        elif op.op == "invite":
+            assert op.write_id == f"member/{path.split('/')[3]}/{body['username']}"
+            assert body["username"] != headers["Authorization"].split(" ")[1]
         elif op.op == "pay":
-            assert op.write_id == "t:" + body["idempotency_key"]
+            payer = headers["Authorization"].split(" ")[1]
+            assert op.write_id == f"t:{payer}/{body['idempotency_key']}"
         # ... and one id is only ever sent with one body (a retry of the same write)
         key = (path, json.dumps(body, sort_keys=True))
         assert body_of.setdefault(op.write_id, key) == key, f"{op.write_id} reused for another write"
@@ -172,7 +185,7 @@ def test_write_ids_name_what_they_write_and_are_never_reused(tmp_path, monkeypat
                      ("payment", "open_wallet"): {True}, ("payment", "pay"): {True},
                      ("payment", "balance"): {False}, ("messaging", "send"): {True},
                      ("messaging", "read"): {False}, ("messaging", "create_room"): {True},
-                     ("messaging", "join_room"): {True}}
+                     ("messaging", "invite"): {True}}
     # lost answers were retried with the same id: some ids were sent more than once
     sent_ids = [o.write_id for o in ops if o.write_id]
     assert len(set(sent_ids)) < len(sent_ids)
@@ -190,16 +203,36 @@ def test_people_get_set_up_and_pay_only_others():
     friends = set(fake.users) - set(workload.KNOWN)
     assert len(friends) > 5  # signup_friend made new accounts
     assert all(re.fullmatch(r"[a-z0-9_-]{3,40}", n) for n in fake.users)
-    # Everyone entered its rooms (creating the first, joining the rest after a 409) and chatted
-    # only there (the fake asserts membership on every send and read).
+    # Everyone entered its rooms (creating the first, invited by a member into the rest after a
+    # 409) and chatted only there (the fake asserts membership on every send and read).
     for u in users:
         p = u.person
         assert sorted(p.joined) == sorted(p.wanted) and len(p.wanted) == workload.ROOMS_PER_PERSON
         assert all(p.username in fake.rooms[r] for r in p.joined)
-    assert set(fake.rooms) <= set(workload.ROOMS)
+    assert {r.rsplit("-", 1)[0] for r in fake.rooms} <= set(workload.ROOMS)
+    assert {r.rsplit("-", 1)[1] for r in fake.rooms} == {workload.ROOM_TAG}
     creates = [path for _, path, _, _ in fake.sent if path == "/messaging/rooms"]
-    joins = [path for _, path, _, _ in fake.sent if path.endswith("/join")]
-    assert len(creates) == 3 * len(users) and len(joins) == 3 * len(users) - len(fake.rooms)
+    invites = [path for _, path, _, _ in fake.sent if path.endswith("/members")]
+    assert len(creates) == 3 * len(users) and len(invites) == 3 * len(users) - len(fake.rooms)
+    assert fake.probes == []  # every create was answered: nobody had to ask whether it was theirs
+
+
+def test_lost_answers_never_leave_a_person_outside_its_rooms_for_good():
+    """Creates and invitations whose answers were lost (the room or membership may exist): once
+    the losses stop, everyone gets into every room it wants, and sends only where it is a member."""
+    rng = random.Random(9)
+    random.seed(9)
+    fake = FakeServices(rng)
+    users = _run(rng, fake, people=6, steps=500)
+    probes = [path for method, path, _, _ in fake.sent if method == "GET" and path.endswith("limit=1")]
+    assert len(probes) > len(fake.probes) > 0  # "is this room mine?" answered both ways
+    fake.lossy = False
+    for _ in range(600):
+        rng.choice(workload.MiniSystemUser.tasks)(rng.choice(users))
+    for u in users:
+        assert sorted(u.person.joined) == sorted(u.person.wanted), u.person.username
+        assert all(u.person.username in fake.rooms[r] for r in u.person.joined)
+    assert not any(workload.DIRECTORY.waiting.values())
 
 
 def test_a_409_on_create_is_an_acknowledged_write_and_other_4xx_are_failures():
@@ -262,3 +295,38 @@ def test_an_experiment_files_mix_reaches_the_workload_as_whole_weights(tmp_path)
     mix = workload.load_mix(env["CHAOS_LOAD_MIX"])
     assert mix == {"signup_friend": 0, "login": 0, "send": 4, "read": 4, "pay": 2, "balance": 3}
     assert all(type(w) is int for w in mix.values())
+
+
+def test_an_outage_does_not_turn_the_room_chores_into_an_invitation_storm():
+    """While every request fails, a waiting person is invited at most once per INVITE_EVERY_S,
+    whoever the members are; the members go on with their usual sends in between."""
+    rng = random.Random(5)
+    random.seed(5)
+    fake = FakeServices(rng, lossy=False)
+    users = _run(rng, fake, people=6, steps=150)
+    assert all(sorted(u.person.joined) == sorted(u.person.wanted) for u in users)
+    latecomer = workload.Person()
+    latecomer.wanted = list(users[0].person.joined[:1])
+    room = latecomer.wanted[0]
+    workload.DIRECTORY.wait(room, latecomer)
+    now = [1000.0]
+    workload.DIRECTORY.clock = lambda: now[0]
+    try:
+        real = fake._serve
+        fake._serve = lambda *a: (503, {"error": "database unavailable"})  # the outage
+        members = [u for u in users if room in u.person.joined]
+        before = len(fake.sent)
+        for _ in range(10):  # 10 seconds, every member sending 4 times a second
+            for _ in range(4):
+                for u in members:
+                    u.send()
+            now[0] += 1.0
+        invites = [p for _, p, _, _ in fake.sent[before:] if p.endswith("/members")]
+        assert len(invites) == 10, len(invites)
+        assert len(fake.sent) - before == 40 * len(members)  # the rest were sends
+        fake._serve = real  # power returns: the next invitation lets the latecomer in
+        now[0] += 1.0
+        members[0].send()
+        assert latecomer.joined == [room] and not workload.DIRECTORY.waiting[room]
+    finally:
+        workload.DIRECTORY.clock = time.monotonic

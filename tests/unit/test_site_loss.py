@@ -149,7 +149,7 @@ def dual_site() -> FakeDocker:
     engine.add("etcd-pangyo", "pangyo", volumes=(f"{PROJECT}_etcd-pangyo",))
     engine.add("pg-pangyo", "pangyo", volumes=(f"{PROJECT}_pg-pangyo",), binds=("/stacks/dual-site/config",))
     engine.add("dbrouter-pangyo", "pangyo", status="exited", binds=("/stacks/dual-site/config",))
-    engine.add("login-pangyo", "pangyo", status="paused", binds=("/stacks/mini-system/keys",))
+    engine.add("login-pangyo", "pangyo", status="paused", binds=("/repo/.cache/secrets/token_ed25519.pem",))
     engine.add("pg-chuncheon", "chuncheon", volumes=(f"{PROJECT}_pg-chuncheon",))
     engine.add("etcd-witness", "witness", volumes=(f"{PROJECT}_etcd-witness",))
     # Another compose project on the same engine, with the same site label: never touched.

@@ -7,6 +7,9 @@ chown postgres:postgres /var/run/postgresql
 chown -R postgres:postgres /var/lib/postgresql/data
 chmod 0700 /var/lib/postgresql/data
 export HOME=/var/lib/postgresql
+# No REST API without its credentials (patroni.env from scripts/make-secrets.sh, via compose).
+: "${PATRONI_RESTAPI_USERNAME:?no Patroni REST credentials: run scripts/make-secrets.sh}"
+: "${PATRONI_RESTAPI_PASSWORD:?no Patroni REST credentials: run scripts/make-secrets.sh}"
 etcd() { etcdctl --endpoints="http://${PATRONI_ETCD3_HOSTS:?}" --dial-timeout=2s --command-timeout=2s "$@"; }
 # wait_until SECONDS WHAT CMD...: run CMD every second until it succeeds or SECONDS have passed,
 # saying every 10 s what is awaited; then go on either way (Patroni itself reports what is missing).

@@ -8,10 +8,9 @@ import logging
 import os
 import sys
 
-import uvicorn
 
 from miniapp import SERVICES
-from miniapp.web import Settings, create_app
+from miniapp.web import ConfigError, Settings, create_app
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +21,13 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {service} %(name)s %(levelname)s %(message)s")
     logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
-    app = create_app(importlib.import_module(f"miniapp.{service}"), Settings.from_env(service))
+    try:
+        settings = Settings.from_env(service)
+    except ConfigError as e:
+        print(f"miniapp {service}: refusing to start: {e}", file=sys.stderr)
+        return 2
+    app = create_app(importlib.import_module(f"miniapp.{service}"), settings)
+    import uvicorn  # here: the settings above are checked (and tested) without a server
     # No access log: load balancers health-check every 500 ms. uvloop by name, not "auto": an
     # image without it fails at start instead of quietly running the slower asyncio loop.
     uvicorn.run(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "8000")),

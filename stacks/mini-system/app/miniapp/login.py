@@ -1,7 +1,9 @@
 """login: accounts with argon2id-hashed passwords; issues Ed25519-signed tokens.
 
 * ``POST /login/signup`` -> 201 ``{user_id, username}`` once COMMIT returned; 409 if the name is
-  taken (the unique constraint decides, so concurrent signups of one name create one account).
+  taken (the unique constraint decides, so concurrent signups of one name create one account);
+  422 naming ``password`` if it is weak: under 8 characters, only whitespace, or fewer than 5
+  different characters.
 * ``POST /login/login`` -> 200 ``{token, expires_at}``; 401 on bad credentials (same answer and
   about the same time whether the user exists or not).
 * ``GET /login/me`` (Bearer) -> ``{user_id, username}`` from the database.
@@ -15,7 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from miniapp import tokens
-from miniapp.models import Credentials
+from miniapp.models import Credentials, NewAccount
 from miniapp.web import ApiError, Context, CurrentUser, errors
 
 SCHEMA = [
@@ -42,7 +44,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
     db = ctx.db
 
     @router.post("/signup", status_code=201, responses=errors(409, 413, 422, 503))
-    def signup(body: Credentials):
+    def signup(body: NewAccount):
         password_hash = hasher.hash(body.password)  # CPU work before taking a connection
 
         def insert(conn):

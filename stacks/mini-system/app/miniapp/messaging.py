@@ -2,8 +2,12 @@
 
 * ``POST /messaging/rooms`` (Bearer) ``{room}`` -> 201 ``{room, created_by, ...}``; the creator is
   a member. 409 if the room exists (the primary key decides, so concurrent creates make one room).
-* ``POST /messaging/rooms/{room}/join`` (Bearer) -> 200 ``{room, username, already_member}``;
-  idempotent (joining twice is harmless). 404 if the room does not exist.
+* ``POST /messaging/rooms/{room}/members`` (Bearer, member) ``{username}`` -> 201 ``{room,
+  username, already_member: false}`` once COMMIT returned (the row names who invited), 200 with ``already_member:
+  true`` if they were one (idempotent, even concurrently: the primary key decides). Rooms are
+  joined only this way, by invitation of a member: 403 if the caller is not a member, 404 if the
+  room does not exist. There is no open ``join``: a room's history is for its members. The
+  invitee is any valid username (messaging does not hold the accounts).
 * ``POST /messaging/rooms/{room}/messages`` (Bearer, member) -> 201 ``{message_id, client_msg_id,
   seq, ...}`` once COMMIT returned. Idempotent: the same ``client_msg_id`` again (even
   concurrently) answers 200 with the message stored first; the unique constraint guarantees one
@@ -12,7 +16,8 @@
 * ``GET /messaging/rooms/{room}/messages?after=&limit=`` (Bearer, member) -> ``{messages,
   next_after}``.
 
-Sending and reading need membership: 403 for a non-member, 404 for a room that does not exist.
+Sending, reading and inviting need membership: 403 for a non-member, 404 for a room that does not
+exist.
 
 ``seq`` numbers a room's messages 1, 2, 3... without gaps, in commit order: the room's counter row
 is locked from the increment to COMMIT, so a reader paging with ``after`` never skips a message
@@ -30,7 +35,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from miniapp.models import ROOM_PATTERN, NewMessage, NewRoom
+from miniapp.models import ROOM_PATTERN, NewMember, NewMessage, NewRoom
 from miniapp.web import ApiError, Context, CurrentUser, errors
 
 SCHEMA = [
@@ -44,6 +49,7 @@ SCHEMA = [
         username TEXT NOT NULL,
         joined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (room, username))""",
+    "ALTER TABLE room_members ADD COLUMN IF NOT EXISTS invited_by TEXT",
     """CREATE TABLE IF NOT EXISTS messages (
         id BIGSERIAL PRIMARY KEY,
         room TEXT NOT NULL,
@@ -110,6 +116,14 @@ _SEND = f"""WITH m AS ({_MEMBERSHIP}),
 SELECT m.is_member, m.room_exists, added.*, stored.*
 FROM m LEFT JOIN added ON true LEFT JOIN stored ON true"""
 
+# Inviting is one statement too: the inviter's membership and, for a member, the invitee's row
+# (a duplicate, even a concurrent one, does nothing: the primary key decides).
+_INVITE = f"""WITH m AS ({_MEMBERSHIP}),
+    added AS (INSERT INTO room_members (room, username, invited_by)
+              SELECT %(room)s, %(invitee)s, %(user)s WHERE (SELECT is_member FROM m)
+              ON CONFLICT DO NOTHING RETURNING 1)
+SELECT m.is_member, m.room_exists, EXISTS (SELECT 1 FROM added) FROM m"""
+
 # A page of a room's messages with the membership it needs, in one statement: at least one row,
 # whose first two columns say whether the room exists and the reader is a member; the messages
 # (none for a non-member) fill the other columns.
@@ -148,19 +162,17 @@ def routes(router: APIRouter, ctx: Context) -> None:
         return {"room": room, "created_by": created_by, "created_at": created_at.isoformat(),
                 "members": [created_by]}
 
-    @router.post("/rooms/{room}/join", responses=errors(401, 404, 413, 422, 503))
-    def join_room(room: Room, user: CurrentUser):
-        """Join a room (idempotent). 404 if the room does not exist."""
-        def join(conn):
-            if conn.execute("SELECT 1 FROM rooms WHERE room = %s", (room,)).fetchone() is None:
-                raise ApiError(404, "no such room")
-            added = conn.execute("INSERT INTO room_members (room, username) VALUES (%s, %s) "
-                                 "ON CONFLICT DO NOTHING RETURNING 1",
-                                 (room, user.username)).fetchone()
-            return added is None
-
-        already = db.run(join, write=True, retries=2)
-        return {"room": room, "username": user.username, "already_member": already}
+    @router.post("/rooms/{room}/members", status_code=201,
+                 responses=errors(401, 403, 404, 413, 422, 503))
+    def invite(room: Room, body: NewMember, user: CurrentUser):
+        """Make ``username`` a member of a room you are a member of (idempotent: 200 if they
+        already were). The only way into a room but creating it."""
+        is_member, room_exists, added = db.run(lambda conn: conn.execute(_INVITE, {
+            "room": room, "user": user.username, "invitee": body.username}).fetchone(),
+            write=True, one_statement=True, retries=2)
+        _require_member(is_member, room_exists)
+        return JSONResponse({"room": room, "username": body.username, "already_member": not added},
+                            status_code=201 if added else 200)
 
     @router.post("/rooms/{room}/messages", status_code=201,
                  responses=errors(401, 403, 404, 409, 413, 422, 503))

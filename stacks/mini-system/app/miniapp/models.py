@@ -17,6 +17,8 @@ ROOM_PATTERN = r"^[A-Za-z0-9_-]+$"
 KEY_PATTERN = r"^[A-Za-z0-9_.:-]+$"  # client message ids and idempotency keys (uuids fit)
 MAX_AMOUNT = 100_000_000  # minor units
 MAX_READBACK_IDS = 5000
+MIN_PASSWORD_CHARS = 8
+MIN_PASSWORD_DISTINCT = 5  # "aaaaaaaa", "abababab" and eight spaces are not passwords
 
 
 def _storable(value: str) -> str:
@@ -29,9 +31,21 @@ def _storable(value: str) -> str:
     return value
 
 
+def _strong(value: str) -> str:
+    """A new password: at least 8 characters (the length bound), not only whitespace, and at least
+    5 different characters. Simple on purpose: it refuses what is no password at all (eight
+    spaces, one key held down, "abababab") and leaves anything longer to the user."""
+    if not value.strip():
+        raise ValueError("must not be only whitespace")
+    if len(set(value)) < MIN_PASSWORD_DISTINCT:
+        raise ValueError(f"must have at least {MIN_PASSWORD_DISTINCT} different characters")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_storable)]
 Username = Annotated[str, Field(min_length=3, max_length=40, pattern=USERNAME_PATTERN)]
-Password = Annotated[Text, Field(min_length=8, max_length=128)]
+Password = Annotated[Text, Field(min_length=MIN_PASSWORD_CHARS, max_length=128)]
+NewPassword = Annotated[Password, AfterValidator(_strong)]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN)]
 RoomName = Annotated[str, Field(min_length=1, max_length=64, pattern=ROOM_PATTERN)]
 
@@ -41,12 +55,25 @@ class Body(BaseModel):
 
 
 class Credentials(Body):
+    """Logging in: any password within the bounds (an account keeps working if the rules change)."""
+
     username: Username
     password: Password
 
 
+class NewAccount(Body):
+    """Signing up: the password must be strong enough (see :func:`_strong`)."""
+
+    username: Username
+    password: NewPassword
+
+
 class NewRoom(Body):
     room: RoomName
+
+
+class NewMember(Body):
+    username: Username
 
 
 class NewMessage(Body):

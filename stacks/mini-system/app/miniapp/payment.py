@@ -8,10 +8,12 @@ account, which starts at 0 and goes negative, so the sum over ALL accounts is al
   One wallet per username (unique constraint); concurrent opens create one.
 * ``GET /payment/wallets/me`` (Bearer) -> ``{username, balance}``; 404 without a wallet.
 * ``POST /payment/transfers`` (Bearer) ``{from_user?, to_user, amount, idempotency_key}`` -> 201
-  the new transfer; the same key again (even concurrently) -> 200 with the transfer stored first,
-  never a second one (unique key; SERIALIZABLE transaction retried on conflicts); 409 insufficient
-  funds with nothing changed (wallets never go negative: checked and enforced by a CHECK
-  constraint); 404 unknown recipient; 409 if the key was used for a different transfer. Only the
+  the new transfer; the same key again from the same payer (even concurrently) -> 200 with the
+  transfer stored first, never a second one (unique on (payer, key); SERIALIZABLE transaction
+  retried on conflicts); 409 insufficient funds with nothing changed (wallets never go negative:
+  checked and enforced by a CHECK constraint); 404 unknown recipient; 409 if the payer used the
+  key for a different transfer. Keys belong to their payer: another user's key is just a new key
+  to me (never a 409, never their transfer). Only the
   owner of a wallet can pay from it: the payer is the token's owner, and ``from_user`` (optional,
   the wallet paid from) must name that owner, else 403 before anything is read or written.
 * ``GET /payment/transfers?limit=`` (Bearer) -> the caller's ledger entries, newest first.
@@ -46,11 +48,15 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS transfers (
         id BIGSERIAL PRIMARY KEY,
         kind TEXT NOT NULL CHECK (kind IN ('credit', 'transfer')),
-        idempotency_key TEXT UNIQUE,
+        idempotency_key TEXT,
         from_account BIGINT NOT NULL REFERENCES accounts (id),
         to_account BIGINT NOT NULL REFERENCES accounts (id),
         amount BIGINT NOT NULL CHECK (amount > 0),
         created_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    # An idempotency key is the payer's: unique per paying wallet, not across everyone (a database
+    # made before keeps its rows; only the global constraint goes).
+    "CREATE UNIQUE INDEX IF NOT EXISTS transfers_payer_key ON transfers (from_account, idempotency_key)",
+    "ALTER TABLE transfers DROP CONSTRAINT IF EXISTS transfers_idempotency_key_key",
     "CREATE INDEX IF NOT EXISTS transfers_from ON transfers (from_account, id)",
     "CREATE INDEX IF NOT EXISTS transfers_to ON transfers (to_account, id)",
 ]
@@ -96,16 +102,23 @@ def _transfer(row) -> dict:
 
 
 def readback(conn, ids: list[str]) -> dict[str, int]:
-    """``w:<username>``: wallets of that user; ``t:<key>``: transfers with that key."""
+    """``w:<username>``: wallets of that user; ``t:<payer>/<key>``: transfers paid by ``payer``
+    with that key (``/`` is in neither a username nor a key, so the id splits one way only)."""
     wallets = [i[2:] for i in ids if i.startswith("w:")]
-    keys = [i[2:] for i in ids if i.startswith("t:")]
+    transfers = [i[2:].partition("/") for i in ids if i.startswith("t:") and "/" in i]
     counts: dict[str, int] = {}
     for name, n in conn.execute("SELECT username, count(*) FROM accounts WHERE kind = 'wallet' "
                                 "AND username = ANY(%s) GROUP BY username", (wallets,)):
         counts[f"w:{name}"] = n
-    for key, n in conn.execute("SELECT idempotency_key, count(*) FROM transfers "
-                               "WHERE idempotency_key = ANY(%s) GROUP BY idempotency_key", (keys,)):
-        counts[f"t:{key}"] = n
+    if transfers:
+        for payer, key, n in conn.execute(
+                "SELECT a.username, t.idempotency_key, count(*) FROM transfers t "
+                "JOIN accounts a ON a.id = t.from_account AND a.kind = 'wallet' "
+                "JOIN unnest(%s::text[], %s::text[]) AS q(payer, key) "
+                "ON a.username = q.payer AND t.idempotency_key = q.key "
+                "GROUP BY a.username, t.idempotency_key",
+                ([p for p, _, _ in transfers], [k for _, _, k in transfers])):
+            counts[f"t:{payer}/{key}"] = n
     return counts
 
 
@@ -115,7 +128,8 @@ def audit(conn) -> dict:
         SELECT (SELECT coalesce(sum(balance), 0) FROM accounts),
                (SELECT count(*) FROM accounts WHERE kind = 'wallet' AND balance < 0),
                (SELECT count(*) FROM (SELECT 1 FROM transfers WHERE idempotency_key IS NOT NULL
-                                      GROUP BY idempotency_key HAVING count(*) > 1) d),
+                                      GROUP BY from_account, idempotency_key
+                                      HAVING count(*) > 1) d),
                (SELECT count(*) FROM accounts WHERE kind = 'wallet'),
                (SELECT count(*) FROM accounts a WHERE a.balance <>
                     coalesce((SELECT sum(amount) FROM transfers WHERE to_account = a.id), 0)
@@ -172,9 +186,10 @@ def routes(router: APIRouter, ctx: Context) -> None:
         if body.to_user == user.username:
             raise ApiError(422, "cannot pay yourself")
 
-        def lookup(conn):
-            row = conn.execute(f"{_TRANSFER} WHERE t.idempotency_key = %s",
-                               (body.idempotency_key,)).fetchone()
+        def lookup(conn):  # the payer's own key only: another payer's is another transfer
+            row = conn.execute(f"{_TRANSFER} WHERE t.idempotency_key = %s AND t.from_account = "
+                               "(SELECT id FROM accounts WHERE kind = 'wallet' AND username = %s)",
+                               (body.idempotency_key, user.username)).fetchone()
             return _transfer(row) if row else None
 
         def pay(conn):
@@ -199,8 +214,8 @@ def routes(router: APIRouter, ctx: Context) -> None:
         # The key is looked up outside the SERIALIZABLE transaction (a committed transfer is
         # final, READ COMMITTED sees it) so that reading the key index does not make unrelated
         # transfers conflict. If a concurrent duplicate commits between the lookup and our
-        # INSERT, the unique key makes our transaction fail and roll back; the next round finds
-        # the stored transfer. So one key never makes two transfers.
+        # INSERT, the unique (payer, key) makes our transaction fail and roll back; the next
+        # round finds the stored transfer. So one payer's key never makes two transfers.
         for attempt in range(RETRIES + 1):
             found = db.run(lookup, write=False)
             if found is not None:

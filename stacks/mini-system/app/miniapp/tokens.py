@@ -4,7 +4,9 @@ signed with Ed25519 (JWS ``alg: EdDSA``).
 Login signs with the private key; messaging and payment verify LOCALLY with the public key and
 never call login, so a login outage does not log out users who already hold a token.
 
-Guarantees of :func:`verify`: the signature covers the exact header and payload bytes; the header
+Guarantees of :func:`verify`: each part is canonical base64url (it re-encodes to itself, so a
+token has one spelling: changing the unused bits of its last character is tampering); the
+signature covers the exact header and payload bytes; the header
 must say ``EdDSA``; ``exp`` must be in the future; ``sub`` must be a positive int and ``name`` a
 string. Anything else raises :class:`TokenError` (never another exception). :class:`Verifier`
 gives the same answers and checks a token's signature once, not on every request.
@@ -47,13 +49,22 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
+    """The bytes ``text`` encodes, if ``text`` is exactly how :func:`b64url` writes them.
+
+    Base64 of n bytes that are not a multiple of 3 ends with a character carrying 2 or 4 bits that
+    encode nothing; a lenient decoder ignores them, so one signature would have 4 or 16 spellings.
+    A token is only accepted in its one canonical spelling: decoding and re-encoding must give the
+    input back (no padding, no unused bits set, no length that is 1 more than a multiple of 4).
+    """
     if not text or any(c not in _B64URL for c in text):
         raise TokenError("malformed token")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as e:
         raise TokenError("malformed token") from e
-
+    if b64url(data) != text:
+        raise TokenError("malformed token")
+    return data
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:

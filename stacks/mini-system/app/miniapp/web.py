@@ -24,6 +24,7 @@ import logging
 import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
 
@@ -41,7 +42,7 @@ log = logging.getLogger("miniapp")
 
 MAX_BODY = 64 * 1024
 MAX_READBACK_BODY = 2 * 1024 * 1024  # up to 5000 ids of up to 200 chars
-DEFAULT_READBACK_TOKEN = "dev-readback-token"
+MIN_READBACK_TOKEN_CHARS = 16  # generated ones have 43 (scripts/make-secrets.sh)
 
 # Only for the OpenAPI document (auto_error=False: the checks below decide and answer).
 BEARER = HTTPBearer(auto_error=False, scheme_name="token",
@@ -60,8 +61,17 @@ def errors(*codes: int) -> dict[int | str, dict]:
     return {code: {"model": Error, "description": _ERROR_TEXT[code]} for code in codes}
 
 
+class ConfigError(Exception):
+    """A setting is missing or unusable: the service refuses to start (the message says which)."""
+
+
 @dataclass(frozen=True)
 class Settings:
+    """A service's settings. No secret has a default: the read-back token comes from
+    ``READBACK_TOKEN_FILE`` (a mounted secret) or ``READBACK_TOKEN``, and must be at least
+    :data:`MIN_READBACK_TOKEN_CHARS` long; ``TOKEN_PUBLIC_KEY_FILE`` is required; the private key
+    (``TOKEN_PRIVATE_KEY_FILE``) is login's alone: another service given one refuses to start."""
+
     service: str
     database_url: str
     site: str
@@ -69,15 +79,36 @@ class Settings:
     public_key_file: str
     private_key_file: str | None
 
+    def __post_init__(self):
+        if len(self.readback_token.strip()) < MIN_READBACK_TOKEN_CHARS:
+            raise ConfigError(f"{self.service}: the read-back token must have at least "
+                              f"{MIN_READBACK_TOKEN_CHARS} characters (READBACK_TOKEN_FILE)")
+        if not self.public_key_file:
+            raise ConfigError(f"{self.service}: TOKEN_PUBLIC_KEY_FILE is not set")
+        if self.private_key_file and self.service != "login":
+            raise ConfigError(f"{self.service}: only login signs tokens; it must not be given "
+                              "the private key (TOKEN_PRIVATE_KEY_FILE)")
+
     @classmethod
     def from_env(cls, service: str) -> "Settings":
         env = os.environ.get
+        token_file = env("READBACK_TOKEN_FILE")
+        if token_file:
+            try:
+                token = Path(token_file).read_text().strip()
+            except OSError as e:
+                raise ConfigError(f"{service}: READBACK_TOKEN_FILE {token_file}: {e.strerror}") from e
+        else:
+            token = env("READBACK_TOKEN", "")
+        if not token:
+            raise ConfigError(f"{service}: no read-back token: set READBACK_TOKEN_FILE (the stack "
+                              "mounts the one scripts/make-secrets.sh made) or READBACK_TOKEN")
         return cls(service=service,
                    database_url=env("DATABASE_URL", "postgresql://app:app@dbrouter:5000/mini"),
                    site=env("SITE", "unknown"),
-                   readback_token=env("READBACK_TOKEN", DEFAULT_READBACK_TOKEN),
-                   public_key_file=env("TOKEN_PUBLIC_KEY_FILE", "/keys/token_ed25519.pub.pem"),
-                   private_key_file=env("TOKEN_PRIVATE_KEY_FILE"))
+                   readback_token=token,
+                   public_key_file=env("TOKEN_PUBLIC_KEY_FILE", ""),
+                   private_key_file=env("TOKEN_PRIVATE_KEY_FILE") or None)
 
 
 class ApiError(Exception):
