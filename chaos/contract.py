@@ -135,6 +135,17 @@ def _restart_policy(spec: dict) -> str | None:
     return None
 
 
+def placement(compose_file: Path) -> set[tuple[str, str | None]]:
+    """(site, service) of every compose service labelled with a site: its ``chaos.site`` and its
+    ``chaos.service`` (None when it has none: a database, a router). InvalidInput if unreadable."""
+    found = set()
+    for spec in load_services(compose_file).values():
+        labels = _labels((spec or {}).get("labels")) if isinstance(spec, dict) else {}
+        if labels.get(SITE):
+            found.add((labels[SITE], labels.get(SERVICE) or None))
+    return found
+
+
 def stack_yaml_beside(compose_file: Path) -> dict | None:
     path = compose_file.parent / "stack.yaml"
     if not path.is_file():

@@ -43,7 +43,8 @@ from chaos.reports import iso_utc, render_html, render_summary, write_junit
 from chaos.reports.junit import FILENAME as JUNIT_FILENAME
 from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
 from chaos.stack import (Compose, StackDef, conflicting_stacks, docker_client, find_stack, missing_images,
-                         run_prepare, wait_healthy, wait_steady_state)
+                         placement, run_prepare, wait_healthy, wait_steady_state)
+from chaos.stack import links as stack_links
 from chaos.toxiproxy import Toxiproxy
 
 
@@ -73,12 +74,19 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
     """Load and validate everything that can be checked without touching a container.
 
     ``stack_override`` (the CLI's ``--stack``) must name a stack, and, when the file's ``expect`` is
-    a mapping, one of its keys; the experiment returned carries the expectation for that stack."""
+    a mapping, one of its keys; the experiment returned carries the expectation for that stack.
+    Every name is checked against the stack's: sites, services, workload tasks, links with a proxy,
+    services at their sites (``validate_targets``), so that every verb refuses the same inputs."""
+    if stack_override is not None:  # a name, never a path: checked before the file is even read
+        find_stack(stack_override, what="--stack")
     experiment = load_experiment(path)
     stack = find_stack(stack_override or experiment.stack)  # an unknown stack first, with a did-you-mean
     if stack_override:
         experiment = experiment.with_stack(stack_override)
-    problems = validate_targets(experiment, set(stack.sites), set(stack.services))
+    wan_types = {name for name, impl in IMPLEMENTATIONS.items() if impl.needs_toxiproxy}
+    problems = validate_targets(experiment, set(stack.sites), set(stack.services), stack=stack.name,
+                                tasks=set(stack.tasks), links=stack_links(stack), placement=placement(stack),
+                                wan_types=wan_types)
     for i, spec in enumerate(experiment.faults):
         if spec.type not in IMPLEMENTATIONS:
             problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
