@@ -224,3 +224,26 @@ def test_the_hostile_stack_fixture_itself_is_valid(capsys, tmp_path, monkeypatch
 def test_every_reference_experiment_still_validates(capsys):
     experiments = sorted(str(p) for p in (ROOT / "experiments").glob("*.yaml"))
     assert cli.main(["validate", *experiments]) == 0, capsys.readouterr().err
+
+
+def test_every_number_an_input_file_takes_has_an_upper_bound():
+    """1e300 s is no timeout and 10**400 is no count: a number without a ceiling is a hole."""
+    from chaos import loader, stack_file
+    from chaos.faults.params import REGISTRY
+
+    params = [*loader._TOP_PARAMS, *loader._LOAD_PARAMS, loader._MIX_WEIGHT, loader._AT_S,
+              *loader.CHECK_METRICS.values(), *loader._ABORT_PARAMS.values(), *stack_file._STACK_PARAMS,
+              *(p for decl in REGISTRY.values() for p in decl.params)]
+    # error_ratio_over is a share: the loader itself refuses 1 and above (abort_condition).
+    unbounded = [p.name for p in params
+                 if p.kind in ("number", "int", "duration") and p.ceiling is None and p.name != "error_ratio_over"]
+    assert unbounded == []
+    assert all(p.ceiling is not None and p.ceiling < 1e16 for p in params if p.kind == "duration")
+
+
+def test_error_ratio_of_1e300_is_refused(capsys, tmp_path):
+    experiment = tmp_path / "e.yaml"
+    experiment.write_text(VALID.read_text() + "abort_if:\n  - {error_ratio_over: 1.0e+300}\n")
+    code, lines = validate(capsys, str(experiment))
+    assert code == EXIT_INVALID_INPUT
+    assert len(lines) == 1 and "must be < 1" in lines[0], lines
