@@ -247,3 +247,14 @@ def test_error_ratio_of_1e300_is_refused(capsys, tmp_path):
     code, lines = validate(capsys, str(experiment))
     assert code == EXIT_INVALID_INPUT
     assert len(lines) == 1 and "must be < 1" in lines[0], lines
+
+
+@pytest.mark.parametrize("verb", [["plan", str(VALID)], ["run", str(VALID)], ["gameday", str(VALID)], ["up"],
+                                  ["down"], ["recover"]], ids=lambda v: v[0])
+def test_every_verb_refuses_a_stack_that_is_a_path_before_anything_starts(capsys, verb):
+    start = time.monotonic()
+    code = cli.main([*verb, "--stack", "../../tmp/x"])
+    out, err = capsys.readouterr()
+    assert time.monotonic() - start < 1.0
+    assert code == EXIT_INVALID_INPUT, err
+    assert "expected a stack name" in err and "Traceback" not in out + err
