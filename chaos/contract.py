@@ -242,6 +242,8 @@ def skeleton(compose_file: str | Path) -> str:
         "workload: workload.py     # a Locust file; every request through chaos.load.recorder.request",
         "readback: readback.py     # read_back(base_url, writes) -> {service: {write_id: copies}}",
         "ready_timeout_s: 300",
+        "# tasks: [...]            # optional: the workload's tasks an experiment's load.mix may weigh",
+        "# toxiproxy_config: config/toxiproxy.json   # optional: its proxies; link faults are checked against them",
         "# prepare: [...]          # optional: shell commands (in this folder) before each experiment",
         "# steady_state: {name: command}   # optional: exit 0 = holds, before the load and after recovery",
         "",

@@ -258,3 +258,17 @@ def test_every_verb_refuses_a_stack_that_is_a_path_before_anything_starts(capsys
     assert time.monotonic() - start < 1.0
     assert code == EXIT_INVALID_INPUT, err
     assert "expected a stack name" in err and "Traceback" not in out + err
+
+
+def test_the_stack_yaml_init_stack_drafts_is_read_by_the_stricter_reader(tmp_path):
+    from chaos.contract import skeleton
+    from chaos.stack import find_stack
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(COMPOSE)
+    (folder / "workload.py").write_text("")
+    (folder / "readback.py").write_text("")
+    (folder / "stack.yaml").write_text(skeleton(folder / "compose.yaml"))
+    stack = find_stack("s", tmp_path)
+    assert (stack.sites, stack.services, stack.tasks) == (("pangyo", "chuncheon"), ("web",), ())
