@@ -64,7 +64,6 @@ class StackDef:
     toxiproxy_config: Path | None = None  # Toxiproxy's proxies (its -config file): which links exist
 
 
-
 def available_stacks(root: Path | None = None) -> list[str]:
     root = root or stacks_root()
     return sorted(p.parent.name for p in root.glob("*/stack.yaml"))

@@ -51,11 +51,12 @@ _STACK_MAPPINGS = ("probes", "steady_state")  # name -> string
 _STACK_KEYS = (*(p.name for p in _STACK_PARAMS), *_STACK_NAME_LISTS, *_STACK_MAPPINGS, "prepare")
 _STACK_REQUIRED = ("name", "project", "compose_file", "sites", "entry_url", "services", "workload", "readback")
 _STACK_PATHS = ("compose_file", "toxiproxy_config", "workload", "readback")
+_RESOLVED = ("workload", "readback")
 _COMMAND = Param("command", "str", required=True)
 
 
 def read_stack_file(path: Path, name: str, root: Path) -> dict[str, Any]:
-    """The values of the stack.yaml at ``path`` of the stack ``name`` (paths resolved, lists as
+    """The values of the stack.yaml at ``path`` of the stack ``name`` (files as paths, lists as
     tuples), as ``StackDef`` takes them; ExperimentInvalid lists every problem."""
     reader = Reader(str(path))
     node = reader.compose(read_input(path, "stack file"), "a mapping with name, project, sites, services...")
@@ -67,7 +68,7 @@ def read_stack_file(path: Path, name: str, root: Path) -> dict[str, Any]:
 
 
 def _stack_values(reader: Reader, root_node: Node, name: str, folder: Path, root: Path) -> dict | None:
-    """stack.yaml's values by key (paths resolved); None if anything is wrong (reported)."""
+    """stack.yaml's values by key; None if anything is wrong (reported)."""
     nodes = reader.section(root_node, "", _STACK_KEYS, _STACK_REQUIRED)
     if nodes is None:
         return None
@@ -93,8 +94,11 @@ def _stack_values(reader: Reader, root_node: Node, name: str, folder: Path, root
 
 
 def _stack_file(reader: Reader, node: Node, key: str, value: str, folder: Path, root: Path) -> Path | None:
-    """The file ``value`` (relative to the stack's folder) resolved; None (reported) when it lies
-    outside the stacks folder (its read-back would be imported, its compose file run) or is missing."""
+    """The file ``value`` (relative to the stack's folder); None (reported) when it lies outside the
+    stacks folder, symlinks followed (its read-back would be imported, its compose file run), or is
+    missing. The workload and the read-back are resolved (as they always were); the compose file is
+    kept as written: Compose reads the ``.env`` beside the path it is given, and kv-sentinel-async's
+    compose.yaml is a symlink to kv-sentinel's, beside its own .env (KV_ACK=async)."""
     path = folder / value
     if not inside(path, root):
         reader.report(node, key, f"{value!r} lies outside the stacks folder {root}; a stack's files stay under it")
@@ -103,7 +107,7 @@ def _stack_file(reader: Reader, node: Node, key: str, value: str, folder: Path, 
     if not resolved.is_file():
         reader.report(node, key, f"no such file: {resolved}")
         return None
-    return resolved
+    return resolved if key in _RESOLVED else path
 
 
 def _commands(reader: Reader, node: Node | None, key: str) -> dict[str, str]:

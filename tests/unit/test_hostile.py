@@ -272,3 +272,13 @@ def test_the_stack_yaml_init_stack_drafts_is_read_by_the_stricter_reader(tmp_pat
     (folder / "stack.yaml").write_text(skeleton(folder / "compose.yaml"))
     stack = find_stack("s", tmp_path)
     assert (stack.sites, stack.services, stack.tasks) == (("pangyo", "chuncheon"), ("web",), ())
+
+
+def test_a_compose_file_symlinked_inside_the_root_is_kept_as_written():
+    """Compose reads the .env beside the path it is given: kv-sentinel-async's compose.yaml is a
+    symlink to kv-sentinel's, and its own .env (KV_ACK=async) must still be the one read."""
+    from chaos.stack import find_stack
+
+    stack = find_stack("kv-sentinel-async", ROOT / "stacks")
+    assert stack.compose_file == ROOT / "stacks" / "kv-sentinel-async" / "compose.yaml"
+    assert (stack.compose_file.parent / ".env").read_text().count("KV_ACK=async") == 1
