@@ -282,3 +282,12 @@ def test_a_compose_file_symlinked_inside_the_root_is_kept_as_written():
     stack = find_stack("kv-sentinel-async", ROOT / "stacks")
     assert stack.compose_file == ROOT / "stacks" / "kv-sentinel-async" / "compose.yaml"
     assert (stack.compose_file.parent / ".env").read_text().count("KV_ACK=async") == 1
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_plan_refuses_each_hostile_experiment_as_validate_does(capsys, path):
+    """Every verb goes through runner.prepare: plan prints the same problems as validate."""
+    assert cli.main(["validate", str(path)]) == EXIT_INVALID_INPUT
+    validated = capsys.readouterr().err
+    assert cli.main(["plan", str(path)]) == EXIT_INVALID_INPUT
+    assert capsys.readouterr().err == validated
