@@ -84,6 +84,11 @@ class Interrupted(BaseException):
 
 
 class ExperimentInvalid(InvalidInput):
-    def __init__(self, problems: list[Problem]):
+    """``problems``: every problem of one file. ``partial``: what of it could be read (an
+    ``Experiment`` of its valid parts, or None), so that the checks against the stack can still
+    report their problems with the file's own, all at once; never run."""
+
+    def __init__(self, problems: list[Problem], partial=None):
         self.problems = list(problems)
+        self.partial = partial
         super().__init__("\n".join(str(p) for p in self.problems))

@@ -44,6 +44,7 @@ class FaultSpec:
     at_s: float  # offset from the start of the load
     params: Mapping[str, Any] = field(default_factory=dict)  # checked against the fault's declaration
     line: int | None = None  # where it was written, for messages
+    path: str = field(default="", compare=False)  # its key path in the file (faults[2]), for messages
 
 
 @dataclass(frozen=True)

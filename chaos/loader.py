@@ -219,7 +219,7 @@ def load_experiment_text(text: str, filename: str) -> Experiment:
     root = reader.compose(text, "a mapping with name, stack and load")
     experiment = reader.guarded(reader.experiment, root) if root is not None else None
     if reader.problems or experiment is None:
-        raise ExperimentInvalid(reader.sorted_problems())
+        raise ExperimentInvalid(reader.sorted_problems(), partial=reader.partial)
     return experiment
 
 
@@ -239,13 +239,14 @@ def validate_targets(experiment: Experiment, sites: set[str], services: set[str]
         problems.append(Problem(experiment.source, experiment.lines.get(path, line), None, path, message))
 
     for index, fault in enumerate(experiment.faults):
+        where = fault.path or f"faults[{index}]"
         unknown = False
         for key, noun, name in _target_names(fault.target):
             if name not in known[noun]:
                 unknown = True
-                report(f"faults[{index}].target.{key}", fault.line, _unknown(noun, name, known[noun]))
+                report(f"{where}.target.{key}", fault.line, _unknown(noun, name, known[noun]))
         if not unknown:
-            problems += _unreachable(experiment, index, stack, links, placement, wan_types)
+            problems += _unreachable(experiment, fault, where, stack, links, placement, wan_types)
     for threshold in experiment.checks:
         if threshold.service is not None and threshold.service not in services:
             report(f"{threshold.path}.service", None, _unknown("service", threshold.service, services))
@@ -263,13 +264,13 @@ def validate_targets(experiment: Experiment, sites: set[str], services: set[str]
     return problems
 
 
-def _unreachable(experiment: Experiment, index: int, stack: str, links: set[frozenset[str]] | None,
-                 placement: set[tuple[str, str | None]] | None, wan_types: set[str]) -> list[Problem]:
+def _unreachable(experiment: Experiment, fault: FaultSpec, where: str, stack: str,
+                 links: set[frozenset[str]] | None, placement: set[tuple[str, str | None]] | None,
+                 wan_types: set[str]) -> list[Problem]:
     """The problem of a fault whose target names known sites and services but nothing to act on: a
     link without a proxy, a service that does not run at the named site, a site without containers."""
-    fault = experiment.faults[index]
     target = fault.target
-    path, message = f"faults[{index}].target", None
+    path, message = f"{where}.target", None
     if fault.type in wan_types and links is not None:
         linked = sorted("-".join(sorted(pair)) for pair in links)
         if target.link and frozenset(target.link) not in links:
@@ -490,6 +491,8 @@ class Reader:
         self.file = filename
         self.problems: list[Problem] = []
         self.lines: dict[str, int] = {}
+        self.partial: Experiment | None = None  # an invalid experiment's valid parts (ExperimentInvalid)
+        self.mix_names: tuple[str, ...] = ()
 
     def sorted_problems(self) -> list[Problem]:
         return sorted(self.problems, key=lambda p: (p.line or 0, p.column or 0))
@@ -693,6 +696,12 @@ class Reader:
         abort_if = self.abort_if(values.get("abort_if"), load.duration_s if load else None)
         tags = self.tags(values.get("tags"))
         if self.problems or load is None:
+            if isinstance(scalars["stack"], str) and name_problem(scalars["stack"], "stack name") is None:
+                self.partial = Experiment(
+                    name=scalars["name"] or "", description="", stack=scalars["stack"],
+                    load=Load(mix=dict.fromkeys(self.mix_names, 1)), faults=tuple(f for f in faults if f),
+                    checks=tuple(t for t in checks if t), abort_if=tuple(a for a in abort_if if a),
+                    source=self.file, lines=dict(self.lines))
             return None
         scalars["description"] = scalars["description"].strip()
         return Experiment(**scalars, expect=expect, expect_by_stack=expect_by_stack, load=load, faults=faults,
@@ -749,6 +758,7 @@ class Reader:
         if entries is None:
             return None
         mix = {}
+        self.mix_names = tuple(entries)
         for name, (key, value) in entries.items():
             problem = name_problem(name, "task name")
             if problem:
@@ -764,6 +774,7 @@ class Reader:
 
     def fault(self, node: Node, path: str, duration_s: float | None) -> FaultSpec | None:
         """One fault: its type decides which parameters it takes; defaults fill the ones left out."""
+        before = len(self.problems)
         entries = self.entries(node, path)
         if entries is None:
             return None
@@ -778,9 +789,9 @@ class Reader:
             message = f"at_s {at_s:g} is not before the end of the load (load.duration_s is {duration_s:g})"
             self.report(values["at_s"], _join(path, "at_s"), message)
         params = {p.name: self.field(values, p, path) for p in decl.params} if decl else {}
-        if decl is None or target is None or at_s is None:
-            return None
-        return FaultSpec(decl.type, target, at_s, params, line=node.start_mark.line + 1)
+        if decl is None or target is None or at_s is None or len(self.problems) > before:
+            return None  # (only whole faults reach an invalid file's partial experiment)
+        return FaultSpec(decl.type, target, at_s, params, line=node.start_mark.line + 1, path=path)
 
     def fault_decl(self, entries: dict[str, tuple[Node, Node]], path: str) -> FaultDecl | None:
         """The declaration of the fault's ``type``; None (reported unless the key is missing) if unknown."""

@@ -79,25 +79,40 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
     services at their sites (``validate_targets``), so that every verb refuses the same inputs."""
     if stack_override is not None:  # a name, never a path: checked before the file is even read
         find_stack(stack_override, what="--stack")
-    experiment = load_experiment(path)
-    stack = find_stack(stack_override or experiment.stack)  # an unknown stack first, with a did-you-mean
-    if stack_override:
+    try:
+        experiment, problems = load_experiment(path), []
+    except ExperimentInvalid as invalid:  # its valid parts still go through the stack's checks: all at once
+        if invalid.partial is None:
+            raise
+        experiment, problems = invalid.partial, invalid.problems
+    try:
+        stack = find_stack(stack_override or experiment.stack)  # an unknown stack, with a did-you-mean
+    except InvalidInput as error:
+        if not problems:
+            raise
+        if isinstance(error, ExperimentInvalid):  # the stack's stack.yaml
+            problems += error.problems
+        else:
+            problems.append(Problem(experiment.source, experiment.lines.get("stack"), None,
+                                    "" if stack_override else "stack", str(error)))
+        raise ExperimentInvalid(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
+    if stack_override and not problems:
         experiment = experiment.with_stack(stack_override)
     wan_types = {name for name, impl in IMPLEMENTATIONS.items() if impl.needs_toxiproxy}
-    problems = validate_targets(experiment, set(stack.sites), set(stack.services), stack=stack.name,
-                                tasks=set(stack.tasks), links=stack_links(stack), placement=placement(stack),
-                                wan_types=wan_types)
+    problems += validate_targets(experiment, set(stack.sites), set(stack.services), stack=stack.name,
+                                 tasks=set(stack.tasks), links=stack_links(stack), placement=placement(stack),
+                                 wan_types=wan_types)
     for i, spec in enumerate(experiment.faults):
         if spec.type not in IMPLEMENTATIONS:
-            problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
+            problems.append(Problem(str(path), spec.line, None, f"{spec.path or f'faults[{i}]'}.type",
                                     f"fault type '{spec.type}' is declared but not implemented yet; "
                                     f"implemented: {', '.join(sorted(IMPLEMENTATIONS))}"))
         elif IMPLEMENTATIONS[spec.type].needs_toxiproxy and not stack.toxiproxy_url:
-            problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
+            problems.append(Problem(str(path), spec.line, None, f"{spec.path or f'faults[{i}]'}.type",
                                     f"{spec.type} acts through Toxiproxy, and stack {stack.name} has no "
                                     "toxiproxy_url in its stack.yaml"))
     if problems:
-        raise ExperimentInvalid(problems)
+        raise ExperimentInvalid(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     return experiment, stack
 
 
