@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError, Interrupted, InvalidInput
+from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError, Interrupted, InvalidInput, printable
 
 
 def _progress_stream(args):
@@ -54,15 +54,21 @@ def _cmd_gameday(args) -> int:
 def _cmd_validate(args) -> int:
     from chaos.runner import prepare
 
-    for f in args.files:
-        experiment, stack = prepare(f, args.stack)
-        stacks = [stack.name]
-        if experiment.expect_by_stack and not args.stack:  # every stack it declares a verdict for
-            stacks = [prepare(f, name)[1].name for name in experiment.expect_by_stack]
+    code = EXIT_PASS
+    for f in args.files:  # every file's problems, not only the first file's
+        try:
+            experiment, stack = prepare(f, args.stack)
+            stacks = [stack.name]
+            if experiment.expect_by_stack and not args.stack:  # every stack it declares a verdict for
+                stacks = [prepare(f, name)[1].name for name in experiment.expect_by_stack]
+        except ChaosError as e:
+            print(f"chaos-harness: {printable(str(e), keep_newlines=True)}", file=sys.stderr)
+            code = max(code, e.exit_code)
+            continue
         expect = f"; expect {experiment.expectations()}" if experiment.expect_by_stack else ""
-        print(f"{f}: ok ({experiment.name} on {', '.join(stacks)}, {len(experiment.faults)} faults, "
-              f"{len(experiment.checks)} thresholds{expect})")
-    return EXIT_PASS
+        print(printable(f"{f}: ok ({experiment.name} on {', '.join(stacks)}, {len(experiment.faults)} faults, "
+                        f"{len(experiment.checks)} thresholds{expect})"))
+    return code
 
 
 def _cmd_plan(args) -> int:
@@ -142,7 +148,7 @@ def _cmd_up(args) -> int:
     from chaos.lock import StackLock
     from chaos.stack import Compose, conflicting_stacks, docker_client, find_stack
 
-    stack = find_stack(args.stack)
+    stack = find_stack(args.stack, what="--stack")
     clashes = conflicting_stacks(docker_client(), stack)
     if clashes:
         raise EnvironmentProblem(f"stack {', '.join(clashes)} is up and publishes the same ports; "
@@ -158,7 +164,7 @@ def _cmd_down(args) -> int:
     from chaos.lock import StackLock
     from chaos.stack import Compose, find_stack
 
-    stack = find_stack(args.stack)
+    stack = find_stack(args.stack, what="--stack")
     with StackLock(stack.project, f"down --stack {stack.name}"):
         Compose(stack).down(volumes=not args.keep_volumes)
     print(f"{stack.name} is down")
@@ -292,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ChaosError, Interrupted) as e:
-        print(f"chaos-harness: {e}", file=sys.stderr)
+        print(f"chaos-harness: {printable(str(e), keep_newlines=True)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -135,6 +135,17 @@ def _restart_policy(spec: dict) -> str | None:
     return None
 
 
+def placement(compose_file: Path) -> set[tuple[str, str | None]]:
+    """(site, service) of every compose service labelled with a site: its ``chaos.site`` and its
+    ``chaos.service`` (None when it has none: a database, a router). InvalidInput if unreadable."""
+    found = set()
+    for spec in load_services(compose_file).values():
+        labels = _labels((spec or {}).get("labels")) if isinstance(spec, dict) else {}
+        if labels.get(SITE):
+            found.add((labels[SITE], labels.get(SERVICE) or None))
+    return found
+
+
 def stack_yaml_beside(compose_file: Path) -> dict | None:
     path = compose_file.parent / "stack.yaml"
     if not path.is_file():
@@ -231,6 +242,8 @@ def skeleton(compose_file: str | Path) -> str:
         "workload: workload.py     # a Locust file; every request through chaos.load.recorder.request",
         "readback: readback.py     # read_back(base_url, writes) -> {service: {write_id: copies}}",
         "ready_timeout_s: 300",
+        "# tasks: [...]            # optional: the workload's tasks an experiment's load.mix may weigh",
+        "# toxiproxy_config: config/toxiproxy.json   # optional: its proxies; link faults are checked against them",
         "# prepare: [...]          # optional: shell commands (in this folder) before each experiment",
         "# steady_state: {name: command}   # optional: exit 0 = holds, before the load and after recovery",
         "",

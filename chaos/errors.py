@@ -13,6 +13,7 @@ A failed check is not an exception: it is a verdict (exit 1).
 from __future__ import annotations
 
 import signal
+import unicodedata
 from dataclasses import dataclass
 
 EXIT_PASS = 0
@@ -35,6 +36,22 @@ class EnvironmentProblem(ChaosError):
     exit_code = EXIT_ENVIRONMENT
 
 
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """``text`` with every control character (a user's ESC, NUL, BEL, a newline inside a name...)
+    written as ``\\xNN`` / ``\\uNNNN``, so that nothing a user wrote can move the cursor, recolour
+    or forge lines on the terminal. With ``keep_newlines``, newlines (between messages) stay."""
+    out = []
+    for char in text:
+        if keep_newlines and char == "\n":
+            out.append(char)
+        elif unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in an input file: where it is and what to write instead."""
@@ -52,7 +69,7 @@ class Problem:
             if self.column is not None:
                 where += f":{self.column}"
         key = f" {self.path}:" if self.path else ""
-        return f"{where}:{key} {self.message}"
+        return printable(f"{where}:{key} {self.message}")
 
 
 class Interrupted(BaseException):
@@ -67,6 +84,11 @@ class Interrupted(BaseException):
 
 
 class ExperimentInvalid(InvalidInput):
-    def __init__(self, problems: list[Problem]):
+    """``problems``: every problem of one file. ``partial``: what of it could be read (an
+    ``Experiment`` of its valid parts, or None), so that the checks against the stack can still
+    report their problems with the file's own, all at once; never run."""
+
+    def __init__(self, problems: list[Problem], partial=None):
         self.problems = list(problems)
+        self.partial = partial
         super().__init__("\n".join(str(p) for p in self.problems))

@@ -44,6 +44,7 @@ class FaultSpec:
     at_s: float  # offset from the start of the load
     params: Mapping[str, Any] = field(default_factory=dict)  # checked against the fault's declaration
     line: int | None = None  # where it was written, for messages
+    path: str = field(default="", compare=False)  # its key path in the file (faults[2]), for messages
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Threshold:
     op: str  # "<=" | ">=" | "=="
     value: float
     service: str | None = None
+    path: str = field(default="", compare=False)  # its key path in the file (checks.rto_s[1]), for messages
 
     def holds(self, figure: float | None) -> bool:
         if figure is None:
@@ -132,6 +134,9 @@ class Experiment:
     # ``expect: {stack: pass|fail, ...}`` as written; empty for the scalar form, whose ``expect``
     # holds on any stack. With it, ``expect`` is always this mapping's verdict for ``stack``.
     expect_by_stack: Mapping[str, str] = field(default_factory=dict)
+    # The line of every value as written, by key path (load.mix.send -> 7): for messages about a value
+    # that only the stack can judge.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def expectations(self) -> str:
         """The expectation in words: ``pass``, or ``pass on dual-site, fail on single-site``."""

@@ -4,18 +4,18 @@ Every problem of a file is reported at once, each with its line, column and key 
 (``faults[0].target.site``), and nothing runs on an invalid file. A pure module: no Docker, no
 network. The format, by example::
 
-    name: pangyo-power-cut          # required, [a-z0-9-]+
+    name: pangyo-power-cut          # required, a name: [a-z0-9][a-z0-9_-]*, at most 63 characters
     description: Pangyo loses power  # optional
-    stack: dual-site                 # required; the CLI may override it
+    stack: dual-site                 # required, a name (a folder of stacks/); the CLI may override it
     tags: [nightly, site]            # optional
     expect: pass                     # pass | fail (default pass), on whatever stack the run uses,
                                      # or per stack: {dual-site: pass, single-site: fail}; then
                                      # stack must be one of its keys, and so must the CLI's --stack
     load:                            # required
       users: 20                      # int 1..1000
-      spawn_rate: 20                 # number > 0
-      duration_s: 60                 # number > 0
-      mix: {send: 3, pay: 2}         # optional task weights >= 0
+      spawn_rate: 20                 # number > 0, <= 1000
+      duration_s: 60                 # number 1..604800 (a week)
+      mix: {send: 3, pay: 2}         # optional whole task weights 0..1000, tasks the stack declares
     faults:                          # optional list
       - type: power_cut              # a type in chaos.faults.params.REGISTRY
         target: {site: pangyo}       # {site: X} | {service: S, site: X} | {link: [a, b]}
@@ -28,8 +28,13 @@ network. The format, by example::
       - {all_services_failing_for_s: 120}        # no service had an ok request for 120 s
       - {failing_for_s: 60, service: orders}     # this service (or, without service, any one)
       - {error_ratio_over: 0.9, window_s: 30}    # > 90% not ok over the last 30 s (min_requests: 10)
-    rto_consecutive_ok: 5            # optional int >= 1
-    recovery_wait_s: 30              # optional number >= 0
+    rto_consecutive_ok: 5            # optional int 1..1000
+    recovery_wait_s: 30              # optional number 0..604800
+
+Every number has an upper bound, every duration at most a week (``MAX_DURATION_S``); every name
+(experiment, stack, site, service, task, tag) matches ``NAME_PATTERN``. The file itself is read only
+if it is a regular file of at most 1 MiB, and nested at most ``MAX_DEPTH`` levels deep.
+``validate_targets`` then checks the names against the stack's.
 
 ``json_schema()`` gives the same format as a JSON Schema for editors.
 """
@@ -38,7 +43,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
+import os
+import stat
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -48,25 +54,28 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from chaos.errors import ExperimentInvalid, InvalidInput, Problem
 from chaos.experiment import ABORT_KINDS, AbortCondition, Experiment, FaultSpec, Load, Target, Threshold
-from chaos.faults.params import REGISTRY, FaultDecl, Param, describe
+from chaos.faults.params import NAME_MAX, NAME_PATTERN, REGISTRY, FaultDecl, Param, describe, name_problem
 
 _YAML = "tag:yaml.org,2002:"
 # Tags plain YAML resolves to; anything else (``!foo``, ``!!python/object``, ``!!set``) is refused.
 _SCALAR_TAGS = {_YAML + kind for kind in ("null", "bool", "int", "float", "str", "timestamp")}
 _PLAIN_TAGS = _SCALAR_TAGS | {_YAML + "seq", _YAML + "map"}
-_NAME_PATTERN = "[a-z0-9-]+"
-_STACK_PATTERN = "[a-z0-9][a-z0-9_-]*"  # what an expect mapping's keys look like: a folder of stacks/
+MAX_FILE_BYTES = 1 << 20  # an input file larger than this is refused unread
+MAX_DEPTH = 32  # lists and mappings nested deeper than this are refused before they are built
 _VERDICTS = ("pass", "fail")
 
 _TOP_PARAMS = (
-    Param("name", "str", required=True, doc="The experiment's name, [a-z0-9-]+; it names the run folders."),
+    Param("name", "str", required=True, names="name",
+          doc="The experiment's name (lowercase letters, digits, dashes, underscores); it names the run folders."),
     Param("description", "str", default="", doc="What the experiment shows, in prose."),
-    Param("stack", "str", required=True, doc="The stack (a folder of stacks/) to run; the CLI may override it."),
+    Param("stack", "str", required=True, names="stack name",
+          doc="The stack (a folder of stacks/) to run; the CLI may override it."),
     Param(
         "rto_consecutive_ok",
         "int",
         default=Experiment.rto_consecutive_ok,
         min=1,
+        max=1000,
         doc="Successes in a row that end an outage.",
     ),
     Param(
@@ -105,30 +114,35 @@ _EXPECT_SHAPES = "pass, fail or a mapping of stack to verdict, like {dual-site: 
 
 _LOAD_PARAMS = (
     Param("users", "int", required=True, min=1, max=1000, doc="Simulated users."),
-    Param("spawn_rate", "number", required=True, above=0, doc="Users started per second."),
-    Param("duration_s", "duration", required=True, above=0, doc="Seconds of load; fault offsets count from its start."),
+    Param("spawn_rate", "number", required=True, above=0, max=1000, doc="Users started per second."),
+    # At least a second: Locust's run time is whole seconds, and 0 s is "no limit".
+    Param("duration_s", "duration", required=True, min=1, doc="Seconds of load; fault offsets count from its start."),
 )
 _LOAD_KEYS = tuple(p.name for p in _LOAD_PARAMS) + ("mix",)
-_MIX_WEIGHT = Param("weight", "number", min=0, required=True, doc="Relative weight of a workload task.")
-_TAG = Param("tag", "str", required=True)
+_MIX_WEIGHT = Param("weight", "int", min=0, max=1000, required=True,
+                    doc="Relative weight of a workload task, a whole number (Locust's task weights).")
+_TAG = Param("tag", "str", required=True, names="tag")
 
 _FAULT_TYPE = Param("type", "str", required=True)
 _AT_S = Param("at_s", "duration", required=True, doc="Offset from the start of the load, in seconds.")
 _FAULT_KEYS = ("type", "target", "at_s")
 
 # required=True only makes null invalid; which target keys must be present depends on the target's shape.
-_SITE = Param("site", "str", required=True, doc="A site, e.g. pangyo.")
-_SERVICE = Param("service", "str", required=True, doc="A service, e.g. orders.")
+_SITE = Param("site", "str", required=True, names="site", doc="A site, e.g. pangyo.")
+_SERVICE = Param("service", "str", required=True, names="service", doc="A service, e.g. orders.")
 _TARGET_KEYS = ("site", "service", "link")
 _TARGET_SHAPES = "{site: X}, {service: S, site: X} or {link: [a, b]}"
 
+_MAX_COUNT = 10**12  # more requests or writes than one run makes
 CHECK_METRICS: dict[str, Param] = {
     "rto_s": Param("rto_s", "duration", doc="Longest outage of a service after a fault, in seconds."),
-    "lost_writes": Param("lost_writes", "int", min=0, doc="Acknowledged writes missing after recovery."),
-    "acked_writes": Param("acked_writes", "int", min=0, doc="Writes the system acknowledged."),
+    "lost_writes": Param("lost_writes", "int", min=0, max=_MAX_COUNT, doc="Acknowledged writes missing after recovery."),
+    "acked_writes": Param("acked_writes", "int", min=0, max=_MAX_COUNT, doc="Writes the system acknowledged."),
     "availability": Param("availability", "number", min=0, max=1, doc="Ratio of ok requests to all requests."),
-    "unknown_writes": Param("unknown_writes", "int", min=0, doc="Writes whose outcome is unknown (timeouts)."),
-    "duplicate_writes": Param("duplicate_writes", "int", min=0, doc="Writes the system holds more than once."),
+    "unknown_writes": Param("unknown_writes", "int", min=0, max=_MAX_COUNT,
+                            doc="Writes whose outcome is unknown (timeouts)."),
+    "duplicate_writes": Param("duplicate_writes", "int", min=0, max=_MAX_COUNT,
+                              doc="Writes the system holds more than once."),
 }
 _OPS = {"max": "<=", "min": ">=", "equals": "=="}
 
@@ -145,11 +159,11 @@ _ABORT_PARAMS: dict[str, Param] = {
         "error_ratio_over", "number", required=True, min=0,
         doc="Abort when, over the last window_s seconds, more than this share of the requests were not ok "
         "(fail or unknown); below 1."),
-    "service": Param("service", "str", doc="The service the condition watches, e.g. orders; omit or null: "
+    "service": Param("service", "str", names="service", doc="The service the condition watches, e.g. orders; omit or null: "
                      "any service (failing_for_s) or every request (error_ratio_over)."),
     "window_s": Param("window_s", "duration", default=AbortCondition.window_s, above=0,
                       doc="The sliding window of error_ratio_over, in seconds; judged once that much load ran."),
-    "min_requests": Param("min_requests", "int", default=AbortCondition.min_requests, min=1,
+    "min_requests": Param("min_requests", "int", default=AbortCondition.min_requests, min=1, max=1_000_000,
                           doc="Fewer requests than this in the window never abort."),
 }
 _ABORT_SHAPES: dict[str, tuple[str, ...]] = {
@@ -163,45 +177,124 @@ _THRESHOLD_KEYS = (*_OPS, "service")
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate the experiment file at ``path``; ExperimentInvalid lists every problem."""
     path = Path(path)
+    return load_experiment_text(read_input(path, "experiment file"), str(path))
+
+
+def read_input(path: Path, what: str) -> str:
+    """The UTF-8 text of the input file ``path`` (``what`` names it in messages). Refused unread
+    (InvalidInput) when it is missing, not a regular file (a FIFO would hang, /dev/zero never ends)
+    or larger than MAX_FILE_BYTES; ExperimentInvalid with the line when it is not UTF-8."""
     try:
-        data = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such experiment file") from None
+        raise InvalidInput(f"{path}: no such {what}") from None
     except OSError as error:
-        raise InvalidInput(f"{path}: cannot read the experiment file: {error.strerror}") from None
+        raise InvalidInput(f"{path}: cannot read the {what}: {error.strerror}") from None
+    a = "an" if what[0] in "aeiou" else "a"
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InvalidInput(f"{path}: larger than 1 MiB ({info.st_size} bytes); {a} {what} is small text")
     try:
-        text = data.decode("utf-8")
+        # O_NONBLOCK: should the file have become a FIFO since stat, open does not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read the {what}: {error.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{path}: larger than 1 MiB; {a} {what} is small text")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ExperimentInvalid([Problem(str(path), line, None, "", "not UTF-8 text")]) from None
-    return load_experiment_text(text, str(path))
 
 
 def load_experiment_text(text: str, filename: str) -> Experiment:
     """Validate the YAML ``text`` of an experiment; ``filename`` is only used in messages and ``source``."""
-    reader = _Reader(filename)
-    root = reader.compose(text)
-    experiment = reader.experiment(root) if root is not None else None
+    reader = Reader(filename)
+    root = reader.compose(text, "a mapping with name, stack and load")
+    experiment = reader.guarded(reader.experiment, root) if root is not None else None
     if reader.problems or experiment is None:
-        raise ExperimentInvalid(sorted(reader.problems, key=lambda p: (p.line or 0, p.column or 0)))
+        raise ExperimentInvalid(reader.sorted_problems(), partial=reader.partial)
     return experiment
 
 
-def validate_targets(experiment: Experiment, sites: set[str], services: set[str]) -> list[Problem]:
-    """Problems with fault targets naming a site or service the stack does not have."""
+def validate_targets(experiment: Experiment, sites: set[str], services: set[str], *,
+                     stack: str = "", tasks: set[str] | None = None, links: set[frozenset[str]] | None = None,
+                     placement: set[tuple[str, str | None]] | None = None,
+                     wan_types: set[str] = frozenset()) -> list[Problem]:
+    """Problems with names the stack does not have: fault targets' sites and services, the services
+    of thresholds and abort conditions. When given, also: ``tasks`` the stack's workload declares
+    (``load.mix``); ``links``, the pairs of sites with a Toxiproxy proxy between them (the targets of
+    the ``wan_types`` faults); ``placement``, the (site, service) of every container (None: not an
+    app), so that a container fault's ``{service, site}`` or ``{site}`` has something to act on."""
     known = {"site": sites, "service": services}
     problems = []
+
+    def report(path: str, line: int | None, message: str) -> None:
+        problems.append(Problem(experiment.source, experiment.lines.get(path, line), None, path, message))
+
     for index, fault in enumerate(experiment.faults):
+        where = fault.path or f"faults[{index}]"
+        unknown = False
         for key, noun, name in _target_names(fault.target):
             if name not in known[noun]:
-                path = f"faults[{index}].target.{key}"
-                message = _unknown(noun, name, known[noun])
-                problems.append(Problem(experiment.source, fault.line, None, path, message))
+                unknown = True
+                report(f"{where}.target.{key}", fault.line, _unknown(noun, name, known[noun]))
+        if not unknown:
+            problems += _unreachable(experiment, fault, where, stack, links, placement, wan_types)
+    for threshold in experiment.checks:
+        if threshold.service is not None and threshold.service not in services:
+            report(f"{threshold.path}.service", None, _unknown("service", threshold.service, services))
     for index, condition in enumerate(experiment.abort_if):
         if condition.service is not None and condition.service not in services:
-            message = _unknown("service", condition.service, services)
-            problems.append(Problem(experiment.source, condition.line, None, f"abort_if[{index}].service", message))
+            report(f"abort_if[{index}].service", condition.line, _unknown("service", condition.service, services))
+    if tasks is not None:
+        for name in experiment.load.mix:
+            path = f"load.mix.{name}"
+            if not tasks:
+                report(path, None, f"stack {stack}'s workload declares no tasks (tasks: in its stack.yaml), so "
+                                   "it takes no load.mix; remove load.mix")
+            elif name not in tasks:
+                report(path, None, _unknown("task", name, tasks))
     return problems
+
+
+def _unreachable(experiment: Experiment, fault: FaultSpec, where: str, stack: str,
+                 links: set[frozenset[str]] | None, placement: set[tuple[str, str | None]] | None,
+                 wan_types: set[str]) -> list[Problem]:
+    """The problem of a fault whose target names known sites and services but nothing to act on: a
+    link without a proxy, a service that does not run at the named site, a site without containers."""
+    target = fault.target
+    path, message = f"{where}.target", None
+    if fault.type in wan_types and links is not None:
+        linked = sorted("-".join(sorted(pair)) for pair in links)
+        if target.link and frozenset(target.link) not in links:
+            path += ".link"
+            message = (f"stack {stack} has no Toxiproxy proxy between {target.link[0]} and {target.link[1]}; "
+                       f"links with proxies: {', '.join(linked) or 'none'}")
+        elif target.site and not any(target.site in pair for pair in links):
+            path += ".site"
+            message = (f"stack {stack} has no Toxiproxy proxy to or from {target.site}; "
+                       f"links with proxies: {', '.join(linked) or 'none'}")
+    elif fault.type not in wan_types and placement is not None:
+        if target.service is not None and target.site is not None:
+            if (target.site, target.service) not in placement:
+                where = sorted(site for site, service in placement if service == target.service)
+                message = (f"stack {stack} has no {target.service} at {target.site}; "
+                           f"{target.service} runs at: {', '.join(where) or 'no site'}")
+        elif target.service is not None:
+            if not any(service == target.service for _, service in placement):
+                message = f"stack {stack} has no container of service {target.service} (chaos.service label)"
+        elif target.site is not None and not any(site == target.site for site, _ in placement):
+            message = f"stack {stack} has no container at site {target.site} (chaos.site label)"
+    if message is None:
+        return []
+    return [Problem(experiment.source, fault.line, None, path, message)]
 
 
 def _target_names(target: Target) -> Iterator[tuple[str, str, str]]:
@@ -217,7 +310,6 @@ def _target_names(target: Target) -> Iterator[tuple[str, str, str]]:
 def json_schema() -> dict[str, Any]:
     """The experiment format as a JSON Schema (draft 2020-12), one ``oneOf`` branch per fault type."""
     properties = {p.name: p.json_schema() for p in _TOP_PARAMS}
-    properties["name"]["pattern"] = f"^{_NAME_PATTERN}$"
     properties["expect"] = _expect_schema()
     properties["tags"] = {"type": "array", "items": {"type": "string"}}
     properties["load"] = _load_schema()
@@ -248,7 +340,7 @@ def _expect_schema() -> dict[str, Any]:
                 "description": "The verdict on each stack the experiment may run on; the experiment's stack "
                 "must be one of them.",
                 "type": "object",
-                "propertyNames": {"pattern": f"^{_STACK_PATTERN}$"},
+                "propertyNames": {"pattern": f"^{NAME_PATTERN}$", "maxLength": NAME_MAX},
                 "additionalProperties": verdict,
                 "minProperties": 1,
             },
@@ -339,6 +431,38 @@ def _unknown(noun: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {noun} {name!r}{hint} known: {', '.join(known) or 'none'}"
 
 
+def _flow_too_deep(text: str) -> int | None:
+    """The offset of the first ``[`` or ``{`` nested deeper than MAX_DEPTH in ``text``, or None.
+
+    A fast look at the characters before PyYAML sees them: quoted scalars (a quote opens one only
+    where a token starts) and comments are skipped; a bracket in a block scalar counts, which can
+    only refuse a file more than MAX_DEPTH brackets deep in prose."""
+    depth, quote, escaped, comment, previous = 0, None, False, False, "\n"
+    for offset, char in enumerate(text):
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"" and previous in "\n[{,:-?":
+            quote = char
+        elif char == "#" and (offset == 0 or text[offset - 1] in " \t\n"):
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return offset
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        if char not in " \t":
+            previous = char
+    return None
+
+
 def _stand_in(node: Node) -> Any:
     """A scalar's value; for a list or mapping an empty one, enough to say what the user wrote.
 
@@ -354,26 +478,52 @@ def _stand_in(node: Node) -> Any:
         return node.value
 
 
-class _Reader:
+class Reader:
     """Walks the composed YAML node tree of one file, collecting problems instead of stopping.
 
     Each method reports what it finds wrong and returns None for what it could not read; the
-    Experiment is only built when no problem was found, so a None never reaches it.
+    Experiment is only built when no problem was found, so a None never reaches it. The generic
+    part (``compose`` to ``field``) reads any of the harness's input files (``chaos.stack`` reads
+    ``stack.yaml`` with it). ``lines`` keeps the line of every value read, by key path.
     """
 
     def __init__(self, filename: str):
         self.file = filename
         self.problems: list[Problem] = []
+        self.lines: dict[str, int] = {}
+        self.partial: Experiment | None = None  # an invalid experiment's valid parts (ExperimentInvalid)
+        self.mix_names: tuple[str, ...] = ()
+
+    def sorted_problems(self) -> list[Problem]:
+        return sorted(self.problems, key=lambda p: (p.line or 0, p.column or 0))
+
+    def guarded(self, read, root: Node):
+        """``read(root)``; a RecursionError, MemoryError or OverflowError on the way becomes a problem
+        (at the root: where in the file it arose is not known) instead of a traceback."""
+        try:
+            return read(root)
+        except (RecursionError, MemoryError, OverflowError) as error:
+            what = {RecursionError: "nested too deeply", MemoryError: "too large to read",
+                    OverflowError: "holds a number too large to read"}[type(error)]
+            self.report(root, "", f"the file {what}; write a smaller, flatter file")
+            return None
 
     def report(self, node: Node | None, path: str, message: str) -> None:
         """Record a problem at ``node`` (at line 1 when there is no node)."""
         line, column = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
         self.problems.append(Problem(self.file, line, column, path, message))
 
-    def compose(self, text: str) -> Node | None:
-        """The document's node tree, with line and column marks; None (reported) if empty or not YAML."""
+    def compose(self, text: str, expected: str = "a mapping") -> Node | None:
+        """The document's node tree, with line and column marks; None (reported) if empty, not YAML or
+        nested deeper than MAX_DEPTH (checked on the parser's events first: building the tree of a
+        deeper document would recurse without bound)."""
         try:
+            if not self.shallow(text):
+                return None
             root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except (RecursionError, MemoryError) as error:  # a backstop: shallow() keeps both away
+            self.problems.append(Problem(self.file, 1, None, "", f"cannot read the file ({type(error).__name__})"))
+            return None
         except yaml.MarkedYAMLError as error:
             self._syntax_error(error)
             return None
@@ -384,8 +534,30 @@ class _Reader:
             self.problems.append(Problem(self.file, line, column, "", message))
             return None
         if root is None:
-            self.report(None, "", "the file is empty; expected a mapping with name, stack and load")
+            self.report(None, "", f"the file is empty; expected {expected}")
         return root
+
+    def shallow(self, text: str) -> bool:
+        """Whether no list or mapping of ``text`` is nested deeper than MAX_DEPTH; reported at the first
+        one that is."""
+        deep = _flow_too_deep(text)
+        if deep is not None:  # PyYAML scans a flow collection's nesting in quadratic time: seen first
+            line, column = text.count("\n", 0, deep) + 1, deep - text.rfind("\n", 0, deep)
+            self.problems.append(Problem(self.file, line, column, "", f"lists and mappings nested deeper than "
+                                         f"{MAX_DEPTH} levels; write a flatter file"))
+            return False
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    self.problems.append(Problem(self.file, event.start_mark.line + 1, event.start_mark.column + 1,
+                                                 "", f"lists and mappings nested deeper than {MAX_DEPTH} levels; "
+                                                 "write a flatter file"))
+                    return False
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+        return True
 
     def _syntax_error(self, error: yaml.MarkedYAMLError) -> None:
         mark = error.problem_mark or error.context_mark
@@ -478,6 +650,7 @@ class _Reader:
 
     def value(self, node: Node, path: str, param: Param) -> Any:
         """A scalar checked against ``param``; None (reported) if invalid."""
+        self.lines[path] = node.start_mark.line + 1
         if not self.plain_tag(node, path):
             return None
         try:
@@ -485,6 +658,21 @@ class _Reader:
         except ValueError as error:
             self.report(node, path, str(error))
             return None
+        except OverflowError:  # a backstop: every number has a bound below a float's
+            self.report(node, path, f"too large a number; {param.name} takes at most {param.ceiling:g}")
+            return None
+
+    def names(self, node: Node, path: str, noun: str) -> tuple[str, ...] | None:
+        """A list of distinct names (NAME_PATTERN); None (reported) if it is not one."""
+        items = self.sequence(node, path)
+        if items is None:
+            return None
+        param = Param(noun, "str", required=True, names=noun)
+        names = tuple(self.value(item, f"{path}[{i}]", param) for i, item in enumerate(items))
+        for i, name in enumerate(names):
+            if name is not None and name in names[:i]:
+                self.report(items[i], f"{path}[{i}]", f"{name!r} is listed twice")
+        return None if None in names else names
 
     def field(self, values: dict[str, Node], param: Param, path: str) -> Any:
         """The value of ``param`` in a section, or its default when absent (a missing required key is
@@ -501,9 +689,6 @@ class _Reader:
         if values is None:
             return None
         scalars = {param.name: self.field(values, param, "") for param in _TOP_PARAMS}
-        if isinstance(scalars["name"], str) and not re.fullmatch(_NAME_PATTERN, scalars["name"]):
-            message = "expected lowercase letters, digits and dashes (like pangyo-power-cut)"
-            self.report(values["name"], "name", f"{message}, got {scalars['name']!r}")
         expect, expect_by_stack = self.expect(values.get("expect"), scalars["stack"], values.get("stack"))
         load = self.load(values["load"]) if "load" in values else None
         faults = self.faults(values.get("faults"), load.duration_s if load else None)
@@ -511,10 +696,16 @@ class _Reader:
         abort_if = self.abort_if(values.get("abort_if"), load.duration_s if load else None)
         tags = self.tags(values.get("tags"))
         if self.problems or load is None:
+            if isinstance(scalars["stack"], str) and name_problem(scalars["stack"], "stack name") is None:
+                self.partial = Experiment(
+                    name=scalars["name"] or "", description="", stack=scalars["stack"],
+                    load=Load(mix=dict.fromkeys(self.mix_names, 1)), faults=tuple(f for f in faults if f),
+                    checks=tuple(t for t in checks if t), abort_if=tuple(a for a in abort_if if a),
+                    source=self.file, lines=dict(self.lines))
             return None
         scalars["description"] = scalars["description"].strip()
         return Experiment(**scalars, expect=expect, expect_by_stack=expect_by_stack, load=load, faults=faults,
-                          checks=checks, abort_if=abort_if, tags=tags, source=self.file)
+                          checks=checks, abort_if=abort_if, tags=tags, source=self.file, lines=dict(self.lines))
 
     def expect(self, node: Node | None, stack: str | None, stack_node: Node | None) -> tuple[str | None, dict]:
         """``expect``: one verdict for any stack, or a mapping of stack to verdict, in which ``stack``
@@ -535,9 +726,9 @@ class _Reader:
         by_stack = {}
         for name, (key, value) in entries.items():
             path = _join("expect", name)
-            if not re.fullmatch(_STACK_PATTERN, name):
-                message = "expected a stack name (lowercase letters, digits, dashes and underscores, like single-site)"
-                self.report(key, path, f"{message}, got {name!r}")
+            problem = name_problem(name, "stack name")
+            if problem:
+                self.report(key, path, problem)
             by_stack[name] = self.value(value, path, _EXPECT_VERDICT)
         if isinstance(stack, str) and stack not in by_stack:
             close = difflib.get_close_matches(stack, list(by_stack), n=1)
@@ -562,10 +753,20 @@ class _Reader:
         return Load(**scalars, mix=mix)
 
     def mix(self, node: Node) -> dict[str, float] | None:
+        """Task -> whole weight; the tasks' names are checked against the stack's (``validate_targets``)."""
         entries = self.entries(node, "load.mix", "a mapping of task to weight, like {send: 3, pay: 2}")
         if entries is None:
             return None
-        return {name: self.value(value, f"load.mix.{name}", _MIX_WEIGHT) for name, (_, value) in entries.items()}
+        mix = {}
+        self.mix_names = tuple(entries)
+        for name, (key, value) in entries.items():
+            problem = name_problem(name, "task name")
+            if problem:
+                self.report(key, f"load.mix.{name}", problem)
+            mix[name] = self.value(value, f"load.mix.{name}", _MIX_WEIGHT)
+        if mix and all(weight == 0 for weight in mix.values()):
+            self.report(node, "load.mix", "every task weight is 0; give at least one task a weight above 0")
+        return mix
 
     def faults(self, node: Node | None, duration_s: float | None) -> tuple[FaultSpec, ...]:
         items = self.sequence(node, "faults") if node is not None else []
@@ -573,6 +774,7 @@ class _Reader:
 
     def fault(self, node: Node, path: str, duration_s: float | None) -> FaultSpec | None:
         """One fault: its type decides which parameters it takes; defaults fill the ones left out."""
+        before = len(self.problems)
         entries = self.entries(node, path)
         if entries is None:
             return None
@@ -587,9 +789,9 @@ class _Reader:
             message = f"at_s {at_s:g} is not before the end of the load (load.duration_s is {duration_s:g})"
             self.report(values["at_s"], _join(path, "at_s"), message)
         params = {p.name: self.field(values, p, path) for p in decl.params} if decl else {}
-        if decl is None or target is None or at_s is None:
-            return None
-        return FaultSpec(decl.type, target, at_s, params, line=node.start_mark.line + 1)
+        if decl is None or target is None or at_s is None or len(self.problems) > before:
+            return None  # (only whole faults reach an invalid file's partial experiment)
+        return FaultSpec(decl.type, target, at_s, params, line=node.start_mark.line + 1, path=path)
 
     def fault_decl(self, entries: dict[str, tuple[Node, Node]], path: str) -> FaultDecl | None:
         """The declaration of the fault's ``type``; None (reported unless the key is missing) if unknown."""
@@ -658,7 +860,9 @@ class _Reader:
         bound = dataclasses.replace(CHECK_METRICS[metric], name=ops[0], required=True)
         value = self.field(values, bound, path)
         service = self.field(values, _SERVICE, path)
-        return Threshold(metric, _OPS[ops[0]], float(value), service) if value is not None else None
+        if value is None:
+            return None
+        return Threshold(metric, _OPS[ops[0]], float(value), service, path=path)
 
     def abort_if(self, node: Node | None, duration_s: float | None) -> tuple[AbortCondition, ...]:
         items = self.sequence(node, "abort_if") if node is not None else []

@@ -47,7 +47,8 @@ from chaos.reports import iso_utc, render_html, render_summary, write_junit
 from chaos.reports.junit import FILENAME as JUNIT_FILENAME
 from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
 from chaos.stack import (Compose, StackDef, conflicting_stacks, docker_client, find_stack, missing_images,
-                         run_prepare, wait_healthy, wait_steady_state)
+                         placement, run_prepare, wait_healthy, wait_steady_state)
+from chaos.stack import links as stack_links
 from chaos.toxiproxy import Toxiproxy
 
 
@@ -80,23 +81,45 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
     """Load and validate everything that can be checked without touching a container.
 
     ``stack_override`` (the CLI's ``--stack``) must name a stack, and, when the file's ``expect`` is
-    a mapping, one of its keys; the experiment returned carries the expectation for that stack."""
-    experiment = load_experiment(path)
-    stack = find_stack(stack_override or experiment.stack)  # an unknown stack first, with a did-you-mean
-    if stack_override:
+    a mapping, one of its keys; the experiment returned carries the expectation for that stack.
+    Every name is checked against the stack's: sites, services, workload tasks, links with a proxy,
+    services at their sites (``validate_targets``), so that every verb refuses the same inputs."""
+    if stack_override is not None:  # a name, never a path: checked before the file is even read
+        find_stack(stack_override, what="--stack")
+    try:
+        experiment, problems = load_experiment(path), []
+    except ExperimentInvalid as invalid:  # its valid parts still go through the stack's checks: all at once
+        if invalid.partial is None:
+            raise
+        experiment, problems = invalid.partial, invalid.problems
+    try:
+        stack = find_stack(stack_override or experiment.stack)  # an unknown stack, with a did-you-mean
+    except InvalidInput as error:
+        if not problems:
+            raise
+        if isinstance(error, ExperimentInvalid):  # the stack's stack.yaml
+            problems += error.problems
+        else:
+            problems.append(Problem(experiment.source, experiment.lines.get("stack"), None,
+                                    "" if stack_override else "stack", str(error)))
+        raise ExperimentInvalid(sorted(problems, key=lambda p: (p.line or 0, p.column or 0))) from None
+    if stack_override and not problems:
         experiment = experiment.with_stack(stack_override)
-    problems = validate_targets(experiment, set(stack.sites), set(stack.services))
+    wan_types = {name for name, impl in IMPLEMENTATIONS.items() if impl.needs_toxiproxy}
+    problems += validate_targets(experiment, set(stack.sites), set(stack.services), stack=stack.name,
+                                 tasks=set(stack.tasks), links=stack_links(stack), placement=placement(stack),
+                                 wan_types=wan_types)
     for i, spec in enumerate(experiment.faults):
         if spec.type not in IMPLEMENTATIONS:
-            problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
+            problems.append(Problem(str(path), spec.line, None, f"{spec.path or f'faults[{i}]'}.type",
                                     f"fault type '{spec.type}' is declared but not implemented yet; "
                                     f"implemented: {', '.join(sorted(IMPLEMENTATIONS))}"))
         elif IMPLEMENTATIONS[spec.type].needs_toxiproxy and not stack.toxiproxy_url:
-            problems.append(Problem(str(path), spec.line, None, f"faults[{i}].type",
+            problems.append(Problem(str(path), spec.line, None, f"{spec.path or f'faults[{i}]'}.type",
                                     f"{spec.type} acts through Toxiproxy, and stack {stack.name} has no "
                                     "toxiproxy_url in its stack.yaml"))
     if problems:
-        raise ExperimentInvalid(problems)
+        raise ExperimentInvalid(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     return experiment, stack
 
 

@@ -9,6 +9,7 @@ Docker SDK, always within this stack's compose project (the blast radius).
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from chaos.errors import EnvironmentProblem, InvalidInput
+from chaos import contract
+from chaos.errors import EnvironmentProblem, InvalidInput, printable
+from chaos.toxiproxy import sites_of
 
 PROJECT_LABEL = "com.docker.compose.project"
 COMPOSE_SERVICE_LABEL = "com.docker.compose.service"  # the compose service a container was made from
@@ -57,6 +60,8 @@ class StackDef:
     description: str = ""
     prepare: tuple[str, ...] = ()  # shell commands run in the stack's folder before each experiment
     steady_state: dict = field(default_factory=dict)  # name -> shell command; exit 0 = holds
+    tasks: tuple[str, ...] = ()  # the workload's tasks a load.mix may weigh; empty: it takes no mix
+    toxiproxy_config: Path | None = None  # Toxiproxy's proxies (its -config file): which links exist
 
 
 def available_stacks(root: Path | None = None) -> list[str]:
@@ -64,27 +69,63 @@ def available_stacks(root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/stack.yaml"))
 
 
-def find_stack(name: str, root: Path | None = None) -> StackDef:
+def find_stack(name: str, root: Path | None = None, what: str = "stack") -> StackDef:
+    """The stack ``name`` (a name, never a path: ``what`` names where it was written in messages),
+    whose folder lies under the stacks folder, with its ``stack.yaml`` validated: InvalidInput for a
+    bad name or an unknown stack, ExperimentInvalid listing every problem of its stack.yaml."""
+    from chaos.faults.params import name_problem  # here: chaos.faults imports this module
+
     root = root or stacks_root()
-    path = root / name / "stack.yaml"
+    problem = name_problem(name, "stack name") if isinstance(name, str) else "expected a stack name"
+    if problem:
+        raise InvalidInput(f"{what}: {problem}")
+    folder = root / name
+    path = folder / "stack.yaml"
     if not path.is_file():
         known = available_stacks(root)
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise InvalidInput(f"unknown stack '{name}'{hint} (stacks in {root}: {', '.join(known) or 'none'})")
-    raw = yaml.safe_load(path.read_text()) or {}
-    d = path.parent
+    if not inside(folder, root):
+        raise InvalidInput(f"stack {name}: its folder {folder} leads to {folder.resolve()}, outside the stacks "
+                           f"folder {root.resolve()}; a stack's folder lies under it")
+    from chaos.stack_file import read_stack_file
+
+    return StackDef(dir=folder, **read_stack_file(path, name, root))
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symlinks followed, lies under ``root``."""
     try:
-        return StackDef(
-            name=raw["name"], dir=d, project=raw["project"], compose_file=d / raw["compose_file"],
-            sites=tuple(raw["sites"]), entry_url=raw["entry_url"].rstrip("/"),
-            toxiproxy_url=raw.get("toxiproxy_url"), services=tuple(raw["services"]),
-            probes=dict(raw.get("probes") or {}), workload=(d / raw["workload"]).resolve(),
-            readback=(d / raw["readback"]).resolve(), ready_timeout_s=float(raw.get("ready_timeout_s", 300)),
-            description=raw.get("description", ""), prepare=tuple(raw.get("prepare") or ()),
-            steady_state=dict(raw.get("steady_state") or {}))
-    except KeyError as e:
-        raise InvalidInput(f"{path}: missing key {e.args[0]!r}") from None
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def links(stack: StackDef) -> set[frozenset[str]] | None:
+    """The pairs of sites with a Toxiproxy proxy between them, from the stack's ``toxiproxy_config``;
+    None when the stack names none (then links are known only once Toxiproxy answers)."""
+    if stack.toxiproxy_config is None:
+        return None
+    from chaos.loader import read_input
+
+    path = stack.toxiproxy_config
+    try:
+        proxies = json.loads(read_input(path, "Toxiproxy config"))
+    except (ValueError, RecursionError) as e:
+        raise InvalidInput(f"{path}: not valid JSON: {printable(str(e))[:200]}") from None
+    if not isinstance(proxies, list) or not all(isinstance(p, dict) and isinstance(p.get("name"), str)
+                                                for p in proxies):
+        raise InvalidInput(f"{path}: expected a JSON list of proxies, each with a name")
+    return {frozenset(pair) for p in proxies if (pair := sites_of(p["name"])) and pair[0] != pair[1]}
+
+
+def placement(stack: StackDef) -> set[tuple[str, str | None]]:
+    """(site, service) of every container of the stack by its compose labels (service None: not an app)."""
+    try:
+        return contract.placement(stack.compose_file)
+    except (RecursionError, MemoryError):
+        raise InvalidInput(f"{stack.compose_file}: too deeply nested or too large to read") from None
 
 
 def docker_client():

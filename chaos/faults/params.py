@@ -20,8 +20,31 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
+
+# Every name that becomes a path, a label or a file name (an experiment's name, a stack, a site, a
+# service, a task, a tag): lowercase letters, digits, dashes and underscores, starting with a letter
+# or digit, at most NAME_MAX characters (a Docker label, a DNS label and a file name all take it).
+NAME_PATTERN = "[a-z0-9][a-z0-9_-]*"
+NAME_MAX = 63
+# The longest any duration may be (a week): past it, a figure is a typo, and 1e300 s is no timeout.
+MAX_DURATION_S = 7 * 24 * 3600.0
+# The signals a kill fault may send: those a service is expected to handle or die of.
+SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGABRT", "SIGUSR1", "SIGUSR2")
+_SHOWN_CHARS = 60  # a longer string is shown cut, with its length
+
+
+def name_problem(value: str, noun: str) -> str | None:
+    """Why ``value`` is not a name (see NAME_PATTERN), or None if it is one."""
+    if len(value) > NAME_MAX:
+        return f"expected a {noun} of at most {NAME_MAX} characters, got {len(value)}: {describe(value)}"
+    if not re.fullmatch(NAME_PATTERN, value):
+        return (f"expected a {noun}: lowercase letters, digits, dashes and underscores, starting with a "
+                f"letter or digit, got {describe(value)}")
+    return None
+
 
 KINDS = ("number", "int", "str", "bool", "duration")
 TARGET_KINDS = ("site", "service", "link")
@@ -44,7 +67,11 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, str):
+        if len(value) > _SHOWN_CHARS:
+            return f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
         return repr(value)
+    if isinstance(value, int) and abs(value) >= 10**_SHOWN_CHARS:
+        return f"{str(value)[:_SHOWN_CHARS]}... (an integer of {len(str(abs(value)))} digits)"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, list):
@@ -59,8 +86,10 @@ class Param:
     """One parameter (or one scalar field of the experiment file) and its rules.
 
     ``kind`` is ``number`` (int or float, stored as float), ``int``, ``str``, ``bool`` or
-    ``duration`` (a number of seconds, never negative). ``min`` and ``max`` are inclusive bounds;
-    ``above`` is an exclusive lower bound (``above=0`` reads "> 0"). An optional parameter whose
+    ``duration`` (a number of seconds, never negative, at most MAX_DURATION_S unless ``max`` says
+    less). ``min`` and ``max`` are inclusive bounds; ``above`` is an exclusive lower bound
+    (``above=0`` reads "> 0"). Every number has an upper bound. ``name`` (a noun, for a ``str``)
+    makes the value a name (NAME_PATTERN, at most NAME_MAX characters). An optional parameter whose
     default is None also accepts an explicit ``null``.
     """
 
@@ -73,6 +102,7 @@ class Param:
     choices: tuple = ()
     doc: str = ""
     above: float | None = None
+    names: str = ""  # for a str: the noun of the name it must be ("site"); empty: any string
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -92,12 +122,21 @@ class Param:
             return 0
         return self.min
 
+    @property
+    def ceiling(self) -> float | None:
+        """The inclusive upper bound: ``max``, or MAX_DURATION_S for a duration without one."""
+        if self.max is None and self.kind == "duration":
+            return MAX_DURATION_S
+        return self.max
+
     def validate(self, value: Any) -> Any:
         """``value`` converted to this kind's Python type; ValueError with a message for the user if invalid."""
         if value is None and self.nullable:
             return None
         self._check_type(value)
         self._check_bounds(value)
+        if self.names and (problem := name_problem(value, self.names)):
+            raise ValueError(problem)
         if self.choices and value not in self.choices:
             raise ValueError(_not_a_choice(value, self.choices))
         return float(value) if self.kind in ("number", "duration") else value
@@ -112,20 +151,23 @@ class Param:
         if self.kind in ("str", "bool"):
             return
         if self.floor is not None and value < self.floor:
-            raise ValueError(f"must be >= {self.floor:g}, got {describe(value)}")
+            raise ValueError(f"must be >= {_bound(self.floor)}, got {describe(value)}")
         if self.above is not None and value <= self.above:
-            raise ValueError(f"must be > {self.above:g}, got {describe(value)}")
-        if self.max is not None and value > self.max:
-            raise ValueError(f"must be <= {self.max:g}, got {describe(value)}")
+            raise ValueError(f"must be > {_bound(self.above)}, got {describe(value)}")
+        if self.ceiling is not None and value > self.ceiling:
+            raise ValueError(f"must be <= {_bound(self.ceiling)}, got {describe(value)}")
 
     def json_schema(self) -> dict[str, Any]:
         """This parameter as a JSON Schema (draft 2020-12) fragment."""
         schema: dict[str, Any] = {"type": _JSON_TYPES[self.kind]}
         if self.nullable:
             schema["type"] = [schema["type"], "null"]
-        for key, bound in (("minimum", self.floor), ("exclusiveMinimum", self.above), ("maximum", self.max)):
+        for key, bound in (("minimum", self.floor), ("exclusiveMinimum", self.above), ("maximum", self.ceiling)):
             if bound is not None:
                 schema[key] = bound
+        if self.names:
+            schema["pattern"] = f"^{NAME_PATTERN}$"
+            schema["maxLength"] = NAME_MAX
         if self.choices:
             schema["enum"] = list(self.choices)
         if self.default is not None:
@@ -133,6 +175,11 @@ class Param:
         if self.doc:
             schema["description"] = self.doc
         return schema
+
+
+def _bound(number: float) -> str:
+    """A bound as a user would write it: 3600000, not 3.6e+06; 0.5 as 0.5."""
+    return str(int(number)) if float(number).is_integer() and abs(number) < 1e16 else f"{number:g}"
 
 
 def _not_a_choice(value: Any, choices: tuple) -> str:
@@ -211,7 +258,8 @@ register(
     FaultDecl(
         type="kill",
         targets=("service",),
-        params=(Param("signal", "str", default="SIGKILL", doc="The signal sent to the service's containers."),),
+        params=(Param("signal", "str", default="SIGKILL", choices=SIGNALS,
+                      doc="The signal sent to the service's containers."),),
         doc="One service's containers receive a signal (SIGKILL by default).",
     )
 )
@@ -229,13 +277,16 @@ register(
 # sites whichever end initiates; ``direction`` maps to the toxic's stream.
 
 
+MAX_MS = 3_600_000  # an hour: the longest delay or timeout a toxic takes
+
+
 def _lasts(what: str) -> Param:
     return Param("duration_s", "duration", required=True, above=0, doc=f"Seconds {what}; then it is healed.")
 
 
 def _after_ms(what: str) -> Param:
     """``timeout_ms`` of the Toxiproxy toxics that end connections (timeout, reset_peer)."""
-    return Param("timeout_ms", "int", default=0, min=0, doc=f"Milliseconds before each connection is {what}.")
+    return Param("timeout_ms", "int", default=0, min=0, max=MAX_MS, doc=f"Milliseconds before each connection is {what}.")
 
 
 _DIRECTION = Param(
@@ -251,8 +302,8 @@ register(
         type="latency",
         targets=("link",),
         params=(
-            Param("latency_ms", "int", required=True, min=0, doc="Added delay per direction, in milliseconds."),
-            Param("jitter_ms", "int", default=0, min=0, doc="Random variation of the delay, in milliseconds."),
+            Param("latency_ms", "int", required=True, min=0, max=MAX_MS, doc="Added delay per direction, in milliseconds."),
+            Param("jitter_ms", "int", default=0, min=0, max=MAX_MS, doc="Random variation of the delay, in milliseconds."),
             _lasts("the latency stays in place"),
             _DIRECTION,
         ),
@@ -270,6 +321,7 @@ register(
                 "int",
                 required=True,
                 min=8,
+                max=100_000_000,
                 doc="The link's throughput per connection and direction, in kilobits per second "
                 "(Toxiproxy's rate is set to rate_kbps / 8 kilobytes per second).",
             ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -412,7 +413,8 @@ def test_faults_heal_after_their_duration_without_a_context(kind):
 def test_prepare_refuses_wan_faults_on_a_stack_without_toxiproxy(tmp_path, monkeypatch):
     from chaos.runner import prepare
 
-    (tmp_path / "dual-site").mkdir()
+    for name in ("dual-site", "mini-system"):  # a stack's files lie under its stacks folder
+        shutil.copytree(ROOT / "stacks" / name, tmp_path / name)
     original = (ROOT / "stacks" / "dual-site" / "stack.yaml").read_text().splitlines()
     (tmp_path / "dual-site" / "stack.yaml").write_text(
         "\n".join(line for line in original if not line.startswith("toxiproxy_url")))

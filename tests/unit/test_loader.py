@@ -182,7 +182,7 @@ faults:
 
 def test_thresholds_per_service_and_mix() -> None:
     experiment = load_experiment_text(
-        VALID.replace("duration_s: 60}", "duration_s: 60, mix: {send: 3, pay: 2.5}}")
+        VALID.replace("duration_s: 60}", "duration_s: 60, mix: {send: 3, pay: 2}}")
         + """\
 checks:
   rto_s: [{max: 10, service: login}, {max: 30}]
@@ -191,7 +191,7 @@ checks:
 """,
         "demo.yaml",
     )
-    assert experiment.load.mix == {"send": 3.0, "pay": 2.5}
+    assert experiment.load.mix == {"send": 3, "pay": 2}
     assert experiment.checks == (
         Threshold("rto_s", "<=", 10.0, "login"),
         Threshold("rto_s", "<=", 30.0),

@@ -1,0 +1,124 @@
+"""``stack.yaml``, read like an experiment (with ``chaos.loader.Reader``): every problem of the file at
+once, each with its line, column and key; nothing runs on an invalid one. The format, by example::
+
+    name: dual-site                  # required: the stack's folder name (a name, see NAME_PATTERN)
+    description: ...                 # optional prose
+    project: chaos-dual-site         # required: the compose project (a name)
+    compose_file: compose.yaml       # required: a file under the stacks folder
+    sites: [pangyo, chuncheon]       # required: names, at least one
+    services: [orders, billing]      # required: names (the chaos.service labels)
+    entry_url: http://127.0.0.1:18080
+    toxiproxy_url: http://127.0.0.1:18474   # optional; null: no WAN faults
+    toxiproxy_config: config/toxiproxy.json # optional: Toxiproxy's -config, which links have proxies
+    workload: ../mini-system/workload.py    # required: a file under the stacks folder
+    readback: ../mini-system/readback.py    # required: a file under the stacks folder
+    tasks: [send, pay]               # optional: the workload's tasks a load.mix may weigh
+    probes: {orders: /orders/health} # optional: name -> path through the entry point
+    prepare: [sh prefer-primary.sh]  # optional: shell commands
+    steady_state: {ok: sh check.sh}  # optional: name -> shell command
+    ready_timeout_s: 300             # optional, seconds
+
+Every path (compose file, workload, read-back, Toxiproxy config) must lie under the stacks folder:
+the harness runs the compose file, imports the read-back and runs Locust on the workload.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from yaml.nodes import Node
+
+from chaos.errors import ExperimentInvalid
+from chaos.faults.params import Param, name_problem
+from chaos.loader import Reader, read_input
+from chaos.stack import inside
+
+_STACK_PARAMS = (
+    Param("name", "str", required=True, names="stack name", doc="The stack's name: its folder's name."),
+    Param("description", "str", default=""),
+    Param("project", "str", required=True, names="compose project name"),
+    Param("compose_file", "str", required=True, doc="The compose file, relative to the stack's folder."),
+    Param("entry_url", "str", required=True, doc="The global entry point, http://127.0.0.1:PORT."),
+    Param("toxiproxy_url", "str", doc="Toxiproxy's API, http://127.0.0.1:PORT; omit or null: no WAN faults."),
+    Param("toxiproxy_config", "str", doc="Toxiproxy's -config file (JSON): which links have proxies."),
+    Param("workload", "str", required=True, doc="The Locust workload, a path under the stacks folder."),
+    Param("readback", "str", required=True, doc="The read-back module, a path under the stacks folder."),
+    Param("ready_timeout_s", "duration", default=300.0, above=0),
+)
+_STACK_NAME_LISTS = {"sites": "site", "services": "service", "tasks": "task name"}
+_STACK_MAPPINGS = ("probes", "steady_state")  # name -> string
+_STACK_KEYS = (*(p.name for p in _STACK_PARAMS), *_STACK_NAME_LISTS, *_STACK_MAPPINGS, "prepare")
+_STACK_REQUIRED = ("name", "project", "compose_file", "sites", "entry_url", "services", "workload", "readback")
+_STACK_PATHS = ("compose_file", "toxiproxy_config", "workload", "readback")
+_RESOLVED = ("workload", "readback")
+_COMMAND = Param("command", "str", required=True)
+
+
+def read_stack_file(path: Path, name: str, root: Path) -> dict[str, Any]:
+    """The values of the stack.yaml at ``path`` of the stack ``name`` (files as paths, lists as
+    tuples), as ``StackDef`` takes them; ExperimentInvalid lists every problem."""
+    reader = Reader(str(path))
+    node = reader.compose(read_input(path, "stack file"), "a mapping with name, project, sites, services...")
+    values = reader.guarded(lambda n: _stack_values(reader, n, name, path.parent, root), node) if node else None
+    if reader.problems or values is None:
+        raise ExperimentInvalid(reader.sorted_problems())
+    values["entry_url"] = values["entry_url"].rstrip("/")
+    return values
+
+
+def _stack_values(reader: Reader, root_node: Node, name: str, folder: Path, root: Path) -> dict | None:
+    """stack.yaml's values by key; None if anything is wrong (reported)."""
+    nodes = reader.section(root_node, "", _STACK_KEYS, _STACK_REQUIRED)
+    if nodes is None:
+        return None
+    values = {p.name: reader.field(nodes, p, "") for p in _STACK_PARAMS}
+    if values["name"] is not None and values["name"] != name:
+        reader.report(nodes["name"], "name", f"expected the stack's folder name {name!r}, got {values['name']!r}")
+    for key in ("entry_url", "toxiproxy_url"):
+        url = values[key]
+        if url is not None and not url.startswith(("http://", "https://")):
+            reader.report(nodes[key], key, f"expected an http:// or https:// URL, got {url!r}")
+    for key in _STACK_PATHS:
+        if values[key] is not None:
+            values[key] = _stack_file(reader, nodes[key], key, values[key], folder, root)
+    for key, noun in _STACK_NAME_LISTS.items():
+        values[key] = reader.names(nodes[key], key, noun) if key in nodes else ()
+    if "sites" in nodes and values["sites"] == ():
+        reader.report(nodes["sites"], "sites", "expected at least one site")
+    for key in _STACK_MAPPINGS:
+        values[key] = _commands(reader, nodes.get(key), key)
+    items = reader.sequence(nodes["prepare"], "prepare") if "prepare" in nodes else []
+    values["prepare"] = tuple(reader.value(item, f"prepare[{i}]", _COMMAND) for i, item in enumerate(items or ()))
+    return None if reader.problems else values
+
+
+def _stack_file(reader: Reader, node: Node, key: str, value: str, folder: Path, root: Path) -> Path | None:
+    """The file ``value`` (relative to the stack's folder); None (reported) when it lies outside the
+    stacks folder, symlinks followed (its read-back would be imported, its compose file run), or is
+    missing. The workload and the read-back are resolved (as they always were); the compose file is
+    kept as written: Compose reads the ``.env`` beside the path it is given, and kv-sentinel-async's
+    compose.yaml is a symlink to kv-sentinel's, beside its own .env (KV_ACK=async)."""
+    path = folder / value
+    if not inside(path, root):
+        reader.report(node, key, f"{value!r} lies outside the stacks folder {root}; a stack's files stay under it")
+        return None
+    resolved = path.resolve()
+    if not resolved.is_file():
+        reader.report(node, key, f"no such file: {resolved}")
+        return None
+    return resolved if key in _RESOLVED else path
+
+
+def _commands(reader: Reader, node: Node | None, key: str) -> dict[str, str]:
+    """A mapping of name to string (probes: a path; steady_state: a shell command)."""
+    entries = reader.entries(node, key, "a mapping of name to string") if node is not None else {}
+    found = {}
+    for name, (key_node, value) in (entries or {}).items():
+        problem = name_problem(name, "name")
+        if problem:
+            reader.report(key_node, f"{key}.{name}", problem)
+        found[name] = reader.value(value, f"{key}.{name}", _COMMAND)
+    return found
+
+
