@@ -37,7 +37,7 @@ from chaos.experiment import Experiment
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
 from chaos.history import (HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE, INJECT_FAILED, INVOKED, MARK_ABORTED,
-                           MARK_HISTORY_WRITE_FAILED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED,
+                           MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED,
                            MARK_RECORDS_LOST, DiskReserve, HistoryWriter)
 from chaos.load.recorder import RECORDS_UNWRITTEN_EXIT
 from chaos.lock import StackLock
@@ -302,17 +302,33 @@ class Run:
             self.steady_after = wait_steady_state(self.stack, left)
             for name, (ok, line, took) in self.steady_after.items():
                 say(opts, f"[steady after] {name}: {line} ({took:g} s)")
-            self._complete_history(writer, reserve, locust)
+            self._deferring = True  # a signal in here is noted: a history half completed is not retried
+            try:
+                self._complete_history(writer, reserve, locust)
+            finally:
+                self._deferring = False
+            if self._signalled is not None:
+                raise Interrupted(self._signalled)
             finished = time.time()
             self._read_back()
             self._write_meta(started, finished)
-        except Interrupted:
-            # Every fault is healed by now; leave what a later `analyze` or `recover` needs.
+        except Interrupted as e:
+            # Every fault is healed by now; leave what a later `analyze` or `recover` needs, and say in
+            # the history that the run was cut short: re-judged, it is unknown, never a pass. A
+            # further signal in here is noted, not obeyed.
+            self._deferring = True
             try:
-                self._complete_history(writer, reserve, locust)
-            except EnvironmentProblem as e:
-                say(opts, f"[run] {e}")
-            self._write_meta(started, time.time(), quiet=True)
+                marker = writer if not writer.closed else HistoryWriter(writer.path)
+                marker.mark(MARK_INTERRUPTED, str(e))
+                if marker is not writer:
+                    marker.close()
+                try:
+                    self._complete_history(writer, reserve, locust)
+                except EnvironmentProblem as problem:
+                    say(opts, f"[run] {problem}")
+                self._write_meta(started, time.time(), quiet=True)
+            finally:
+                self._deferring = False
             raise
         journal = judge_run(self.run_dir)
         say(opts, "")

@@ -209,6 +209,22 @@ def test_ctrl_c_during_the_load_heals_and_exits_130(tmp_path):
     assert (run_dir / "meta.json").is_file()
 
 
+@pytest.mark.parametrize("scenario,wait_for,signum", [("load", "injected", signal.SIGINT),
+                                                       ("recovery", "phase recovery", signal.SIGTERM),
+                                                       ("read_back", "phase read_back", signal.SIGTERM)])
+def test_an_interrupted_run_re_judged_later_is_unknown_never_a_pass(tmp_path, scenario, wait_for, signum):
+    # The load cut at a third of its time (or no recovery wait, no read-back): `analyze` or `report`
+    # of the folder must not turn it into the PASS the live run never gave.
+    from chaos.analyze import judge_run
+
+    code, _, runs = run_and_signal(tmp_path, scenario, wait_for, signum)
+    assert code in (EXIT_SIGINT, EXIT_SIGTERM)
+    (run_dir,) = runs.iterdir()
+    journal = judge_run(run_dir, write=False)
+    assert journal["verdict"] == "unknown"
+    assert "the run was interrupted before its end: interrupted by SIG" in journal["reasons"][0]
+
+
 # --- one run per stack -------------------------------------------------------------------------
 
 def test_a_second_run_on_a_held_stack_is_refused_naming_the_holder(tmp_path, events):
