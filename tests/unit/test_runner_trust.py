@@ -61,6 +61,37 @@ def test_the_same_run_with_its_fault_landed_passes(tmp_path, events):
     assert journal["verdict"] == "pass" and code == 0
 
 
+class AbortAtOnce:
+    """A game day's facilitator who aborts before the load's go."""
+
+    def begin(self, writer):
+        pass
+
+    def poll(self, live, due):
+        from chaos.gate import Answer
+
+        return Answer.ABORT
+
+    def end(self):
+        pass
+
+
+def test_a_game_day_aborted_before_the_load_is_never_an_expected_fail(tmp_path, events):
+    # Nothing ran, nothing was injected: history_not_empty and not_aborted fail, and on a stack
+    # expected to fail that was an "as expected" exit 0.
+    from dataclasses import replace
+
+    run = fake_run.make_run(tmp_path / "runs")
+    run.experiment = replace(run.experiment, expect="fail")
+    run.source.write_text(fake_run.EXPERIMENT_YAML + "expect: fail\n")
+    run.opts.gate = AbortAtOnce()
+    journal, code = run.execute()
+    assert events.seen[:1] != ["injected"]
+    assert journal["expected"] == "fail"
+    assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+    assert "the load recorded no request" in journal["reasons"][0]
+
+
 # --- heal first, log second --------------------------------------------------------------------
 
 class FlakyDisk:
