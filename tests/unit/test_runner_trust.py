@@ -291,6 +291,36 @@ def test_a_lock_holder_killed_by_sigkill_leaves_no_lock(tmp_path):
     lock.release()
 
 
+def test_a_full_disk_when_taking_the_lock_neither_crashes_nor_leaves_it_held(tmp_path, monkeypatch):
+    # The holder's description could not be written: a raw OSError escaped (a traceback) and the
+    # flock stayed held by a lost descriptor, so every later run of this process (a nightly) on
+    # that stack was refused, "in use by another chaos-harness process".
+    import chaos.lock as lock_mod
+
+    real_write = os.write
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock_mod.os, "write", full)
+    with StackLock("p", "run a"):
+        pass
+    monkeypatch.setattr(lock_mod.os, "write", real_write)
+    with StackLock("p", "run b"):
+        pass
+
+
+def test_a_lock_folder_this_user_cannot_write_is_an_environment_problem(tmp_path, monkeypatch):
+    import chaos.lock as lock_mod
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(lock_mod.os, "open", denied)
+    with pytest.raises(EnvironmentProblem, match="cannot open the stack lock .*Permission denied.*CHAOS_LOCK_DIR"):
+        StackLock("p", "run a").acquire()
+
+
 # --- run folders -------------------------------------------------------------------------------
 
 def test_two_runs_started_in_the_same_second_get_two_folders(tmp_path, events):
