@@ -418,6 +418,14 @@ class Run:
                     step = None
             if step is not None:
                 schedule.fire(now)
+                if step.action == INJECT and not locust.running():
+                    # An earlier step (a rebuild) held the loop past the load's end: injected now, the
+                    # fault would meet no request, and a window with no request measures nothing.
+                    writer.mark(MARK_LOAD_ENDED_EARLY, (
+                        f"Locust had ended at t={now:.1f} s when {step.fault_id} {step.fault.type} "
+                        f"{step.fault.spec.target.describe()} was due (at {step.at_s + schedule.shift_s:g} s, "
+                        "an earlier step took that long): not injected into no load"))
+                    continue
                 self._run_step(step, writer, now)
                 continue  # the next step may be due as well
             if not locust.running():

@@ -92,6 +92,38 @@ def test_a_game_day_aborted_before_the_load_is_never_an_expected_fail(tmp_path, 
     assert "the load recorded no request" in journal["reasons"][0]
 
 
+def test_a_fault_whose_time_came_after_the_load_had_ended_is_not_injected_into_no_load(tmp_path, events,
+                                                                                       monkeypatch):
+    # f0's scheduled heal (a site_loss rebuild, say) holds the loop past the load's end; f1, due at
+    # 1 s, was then injected with no request left to see it: its window held no op, RTO 0, a PASS.
+    from dataclasses import replace
+
+    from chaos.experiment import FaultSpec, Target
+
+    class SlowHeal(fake_run.FakeFault):
+        @property
+        def heal_after_s(self):
+            return self.spec.params.get("heal_after_s")
+
+        def heal(self):
+            if self.spec.params.get("heal_after_s") is not None:
+                time.sleep(2.5)  # past the 2 s load
+            return super().heal()
+
+    import chaos.runner as runner
+
+    monkeypatch.setattr(runner, "IMPLEMENTATIONS", {"kill": SlowHeal})
+    run = fake_run.make_run(tmp_path / "runs")
+    run.experiment = replace(run.experiment, faults=(
+        FaultSpec("kill", Target(service="truth-3s"), 0.2, {"heal_after_s": 0.1}),
+        FaultSpec("kill", Target(service="truth-3s"), 1.0)))
+    run.source.write_text(fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 1.0}\n")
+    journal, code = run.execute()
+    assert events.seen.count("injected") == 1  # f1 never landed in a run with no load
+    assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+    assert "f1 kill service=truth-3s" in journal["reasons"][0]
+
+
 # --- heal first, log second --------------------------------------------------------------------
 
 class FlakyDisk:
