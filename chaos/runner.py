@@ -73,7 +73,12 @@ EARLY_END_TOLERANCE_S = 1.5
 
 
 def say(opts: RunOptions, text: str) -> None:
-    print(text, file=opts.out, flush=True)
+    """A progress line; never raises: a reader that is gone (``| head``, a hung-up terminal) must
+    not stop a heal, nor turn a landed fault into a failed one."""
+    try:
+        print(text, file=opts.out, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, StackDef]:
@@ -210,7 +215,8 @@ class Run:
     def execute(self) -> tuple[dict, int]:
         """The whole run, under the stack's lock and with SIGINT/SIGTERM turned into ``Interrupted``
         from the first step (bring-up) to the last (reports); see ``_execute``."""
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        # SIGHUP too: a dropped ssh session must heal like Ctrl-C, not kill the harness mid-fault.
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         for s in previous:
             signal.signal(s, self._on_signal)
         try:
@@ -332,7 +338,7 @@ class Run:
             raise
         journal = judge_run(self.run_dir)
         say(opts, "")
-        print(render_summary(journal, color=opts.color), file=opts.out)
+        say(opts, render_summary(journal, color=opts.color))
         say(opts, f"journal: {self.run_dir / 'journal.json'}")
         self._write_reports(journal)
         return journal, exit_code_for(journal["verdict"], journal["expected"])

@@ -124,6 +124,44 @@ def test_a_fault_whose_time_came_after_the_load_had_ended_is_not_injected_into_n
     assert "f1 kill service=truth-3s" in journal["reasons"][0]
 
 
+class BrokenOutput:
+    """The run's output stream once its reader is gone (``| head``, a dropped ssh session's tty):
+    every write raises, as a pipe with no reader (EPIPE) or a hung-up terminal (EIO) does."""
+
+    def __init__(self):
+        self.broken = False
+
+    def write(self, text):
+        if self.broken:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+        return len(text)
+
+    def flush(self):
+        if self.broken:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_an_output_that_breaks_during_the_fault_still_heals_every_fault(tmp_path, events, monkeypatch):
+    # Progress lines are not the measurement: a broken pipe in `say` made _inject record a landed
+    # fault as inject_failed, then escaped _heal (after recording a successful heal as heal_failed)
+    # and _heal_all, so the faults after the first were never healed.
+    from dataclasses import replace
+
+    from chaos.experiment import FaultSpec, Target
+
+    out = BrokenOutput()
+    monkeypatch.setattr(fake_run.FakeFault, "on_inject", staticmethod(lambda: setattr(out, "broken", True)))
+    run = fake_run.make_run(tmp_path / "runs", out=out)
+    run.experiment = replace(run.experiment, faults=(FaultSpec("kill", Target(service="truth-3s"), 0.2),
+                                                     FaultSpec("kill", Target(service="truth-3s"), 0.3)))
+    run.source.write_text(fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 0.4}\n")
+    journal, code = run.execute()
+    assert events.seen.count("injected") == 2 and events.seen.count("healed") == 2
+    steps = [(f.id, f.step) for f in load_history(run.run_dir).faults]
+    assert ("f0", "inject_failed") not in steps and ("f0", "heal_failed") not in steps
+    assert journal["verdict"] == "pass" and code == 0
+
+
 # --- heal first, log second --------------------------------------------------------------------
 
 class FlakyDisk:
@@ -286,6 +324,15 @@ def test_an_interrupted_run_re_judged_later_is_unknown_never_a_pass(tmp_path, sc
     journal = judge_run(run_dir, write=False)
     assert journal["verdict"] == "unknown"
     assert "the run was interrupted before its end: interrupted by SIG" in journal["reasons"][0]
+
+
+def test_a_hang_up_during_the_load_heals_and_exits_129(tmp_path):
+    # The ssh session drops: SIGHUP's default action killed the harness with the fault in place.
+    code, seen, runs = run_and_signal(tmp_path, "load", "injected", signal.SIGHUP)
+    assert code == 128 + signal.SIGHUP
+    assert seen.count("healed") == 1
+    (run_dir,) = runs.iterdir()
+    assert (run_dir / "meta.json").is_file()
 
 
 # --- one run per stack -------------------------------------------------------------------------
