@@ -336,7 +336,13 @@ class Run:
             finally:
                 self._deferring = False
             raise
-        journal = judge_run(self.run_dir)
+        except OSError as e:  # the run folder's disk (readback, invariants, meta): after every heal
+            raise EnvironmentProblem(f"the run cannot be judged: {e}; every heal has run") from None
+        try:
+            journal = judge_run(self.run_dir)
+        except OSError as e:
+            raise EnvironmentProblem(f"the run cannot be judged: journal.json not written in {self.run_dir}: "
+                                     f"{e}; every heal has run") from None
         say(opts, "")
         say(opts, render_summary(journal, color=opts.color))
         say(opts, f"journal: {self.run_dir / 'journal.json'}")

@@ -235,6 +235,26 @@ def test_a_disk_that_stays_full_still_heals_and_ends_in_an_environment_error(tmp
     assert events.seen.count("healed") == 1
 
 
+@pytest.mark.parametrize("where", ["read_back", "journal"])
+def test_a_disk_full_again_after_the_history_is_an_environment_problem_never_a_traceback(
+        tmp_path, events, monkeypatch, where):
+    # readback.json, invariants.json and journal.json were written with no guard: ENOSPC there
+    # escaped as a raw OSError, a traceback and Python's exit 1, the code of "a check failed".
+    import chaos.analyze
+    import chaos.runner as runner
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "read_back":
+        monkeypatch.setattr(runner.Run, "_read_back", full)
+    else:
+        monkeypatch.setattr(chaos.analyze, "write_journal", full)
+    with pytest.raises(EnvironmentProblem, match="No space left on device.*every heal has run"):
+        fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen.count("healed") == 1
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_a_real_tmpfs_that_fills_during_the_fault(tmp_path, events, monkeypatch):
     disk = tmp_path / "disk"
