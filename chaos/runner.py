@@ -229,6 +229,10 @@ class Run:
     def _on_signal(self, signum, _frame):
         self._signalled = signum  # kept, in case a library's cleanup swallows the exception
         if not self._deferring:
+            # The first one is obeyed; the next ones are noted, not raised, until every heal has run
+            # (_stop_and_heal ends the deferral): a second Ctrl-C on the way from here to the heal
+            # (the except clause, the call into _stop_and_heal) would otherwise skip every heal.
+            self._deferring = True
             raise Interrupted(signum)
 
     def _make_run_dir(self) -> None:

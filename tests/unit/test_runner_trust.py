@@ -355,6 +355,18 @@ def test_a_hang_up_during_the_load_heals_and_exits_129(tmp_path):
     assert (run_dir / "meta.json").is_file()
 
 
+def test_a_second_signal_on_the_way_to_the_heal_is_noted_not_raised(tmp_path, events):
+    # Between the first Interrupted and _stop_and_heal's first line (the except clause, the call
+    # itself) a second Ctrl-C raised again, out of the finally, before a single heal ran.
+    from chaos.errors import Interrupted
+
+    run = fake_run.make_run(tmp_path / "runs")
+    with pytest.raises(Interrupted):
+        run._on_signal(signal.SIGINT, None)
+    run._on_signal(signal.SIGINT, None)  # noted
+    assert run._signalled == signal.SIGINT
+
+
 # --- one run per stack -------------------------------------------------------------------------
 
 def test_a_second_run_on_a_held_stack_is_refused_naming_the_holder(tmp_path, events):
