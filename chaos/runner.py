@@ -342,6 +342,10 @@ class Run:
             raise
         except OSError as e:  # the run folder's disk (readback, invariants, meta): after every heal
             raise EnvironmentProblem(f"the run cannot be judged: {e}; every heal has run") from None
+        finally:  # a run ended by an error: the reserve given back, what the history kept in memory written
+            reserve.release()
+            if not writer.closed:
+                writer.close()
         try:
             journal = judge_run(self.run_dir)
         except OSError as e:

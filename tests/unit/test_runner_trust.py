@@ -255,6 +255,27 @@ def test_a_disk_full_again_after_the_history_is_an_environment_problem_never_a_t
     assert events.seen.count("healed") == 1
 
 
+def test_a_run_that_ends_in_an_error_gives_its_reserved_space_back(tmp_path, events, monkeypatch):
+    # Locust dies before a single request: EnvironmentProblem. The 4 MiB reserve stayed behind in
+    # the run folder (one per failed run, on the disk that was running out).
+    import chaos.runner as runner
+
+    class DeadLocust(fake_run.FakeLocust):
+        def start(self):
+            super().start()
+            self.proc.returncode = 1
+
+        def running(self):
+            return False
+
+    monkeypatch.setattr(runner, "LocustProcess", DeadLocust)
+    run = fake_run.make_run(tmp_path / "runs")
+    with pytest.raises(EnvironmentProblem, match="before recording a request"):
+        run.execute()
+    assert "injected" not in events.seen
+    assert not (run.run_dir / history_mod.DiskReserve.NAME).exists()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_a_real_tmpfs_that_fills_during_the_fault(tmp_path, events, monkeypatch):
     disk = tmp_path / "disk"
