@@ -275,14 +275,18 @@ class Run:
             raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))
         say(opts, "[steady] every container healthy, every probe answers")
 
-        self._make_run_dir()
-        hist_dir = history_mod.history_dir(self.run_dir)
-        hist_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.source, self.run_dir / EXPERIMENT_COPY)
-        reserve = DiskReserve(self.run_dir)
-        writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
-            opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "
-                  "fault is still healed, and the run will be judged unknown"))
+        try:  # nothing injected yet: a runs folder that cannot be written is said, not a traceback
+            self._make_run_dir()
+            hist_dir = history_mod.history_dir(self.run_dir)
+            hist_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.source, self.run_dir / EXPERIMENT_COPY)
+            reserve = DiskReserve(self.run_dir)
+            writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
+                opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "
+                      "fault is still healed, and the run will be judged unknown"))
+        except OSError as e:
+            raise EnvironmentProblem(f"cannot make the run folder under {opts.runs_dir}: {e}; no fault was "
+                                     "injected") from None
         started = time.time()
         ctx = FaultContext(client=client, stack=self.stack)
         faults = [(f"f{i}", IMPLEMENTATIONS[spec.type](spec, ctx)) for i, spec in enumerate(self.experiment.faults)]

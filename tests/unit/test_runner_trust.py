@@ -455,6 +455,14 @@ def test_a_lock_folder_this_user_cannot_write_is_an_environment_problem(tmp_path
 
 # --- run folders -------------------------------------------------------------------------------
 
+def test_a_runs_folder_that_cannot_be_made_is_an_environment_problem(tmp_path, events):
+    # --runs-dir naming a file (or a read-only, full disk): a raw OSError, a traceback, exit 1.
+    (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(EnvironmentProblem, match="cannot make the run folder under .*no fault was injected"):
+        fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen == []
+
+
 def test_two_runs_started_in_the_same_second_get_two_folders(tmp_path, events):
     a = fake_run.make_run(tmp_path / "runs")
     b = fake_run.make_run(tmp_path / "runs")
