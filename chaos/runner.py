@@ -200,6 +200,12 @@ class Run:
         self.stack = stack
         self.opts = opts
         self.source = source
+        # The file as loaded, copied into the run folder as is: read again after the bring-up
+        # (minutes), an edit made meanwhile would be what the run is judged by.
+        try:
+            self.source_bytes: bytes | None = Path(source).read_bytes()
+        except OSError:
+            self.source_bytes = None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
         self.run_dir = Path(opts.runs_dir) / self.run_id  # made (with a suffix if taken) by _make_run_dir
@@ -279,7 +285,10 @@ class Run:
             self._make_run_dir()
             hist_dir = history_mod.history_dir(self.run_dir)
             hist_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.source, self.run_dir / EXPERIMENT_COPY)
+            if self.source_bytes is not None:
+                (self.run_dir / EXPERIMENT_COPY).write_bytes(self.source_bytes)
+            else:
+                shutil.copyfile(self.source, self.run_dir / EXPERIMENT_COPY)
             reserve = DiskReserve(self.run_dir)
             writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
                 opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "

@@ -43,6 +43,14 @@ def events(monkeypatch):
     return seen
 
 
+def with_file(run, text: str):
+    """The same run, loaded from an experiment file that says ``text`` (copied into its folder)."""
+    import chaos.runner as runner
+
+    run.source.write_text(text)
+    return runner.Run(run.experiment, run.stack, run.opts, run.source)
+
+
 # --- a fault that never landed -----------------------------------------------------------------
 
 def test_a_failed_injection_is_healed_and_the_run_is_unknown_with_exit_3(tmp_path, events, monkeypatch):
@@ -83,7 +91,7 @@ def test_a_game_day_aborted_before_the_load_is_never_an_expected_fail(tmp_path, 
 
     run = fake_run.make_run(tmp_path / "runs")
     run.experiment = replace(run.experiment, expect="fail")
-    run.source.write_text(fake_run.EXPERIMENT_YAML + "expect: fail\n")
+    run = with_file(run, fake_run.EXPERIMENT_YAML + "expect: fail\n")
     run.opts.gate = AbortAtOnce()
     journal, code = run.execute()
     assert events.seen[:1] != ["injected"]
@@ -117,7 +125,7 @@ def test_a_fault_whose_time_came_after_the_load_had_ended_is_not_injected_into_n
     run.experiment = replace(run.experiment, faults=(
         FaultSpec("kill", Target(service="truth-3s"), 0.2, {"heal_after_s": 0.1}),
         FaultSpec("kill", Target(service="truth-3s"), 1.0)))
-    run.source.write_text(fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 1.0}\n")
+    run = with_file(run, fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 1.0}\n")
     journal, code = run.execute()
     assert events.seen.count("injected") == 1  # f1 never landed in a run with no load
     assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
@@ -154,7 +162,7 @@ def test_an_output_that_breaks_during_the_fault_still_heals_every_fault(tmp_path
     run = fake_run.make_run(tmp_path / "runs", out=out)
     run.experiment = replace(run.experiment, faults=(FaultSpec("kill", Target(service="truth-3s"), 0.2),
                                                      FaultSpec("kill", Target(service="truth-3s"), 0.3)))
-    run.source.write_text(fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 0.4}\n")
+    run = with_file(run, fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 0.4}\n")
     journal, code = run.execute()
     assert events.seen.count("injected") == 2 and events.seen.count("healed") == 2
     steps = [(f.id, f.step) for f in load_history(run.run_dir).faults]
@@ -461,6 +469,22 @@ def test_a_runs_folder_that_cannot_be_made_is_an_environment_problem(tmp_path, e
     with pytest.raises(EnvironmentProblem, match="cannot make the run folder under .*no fault was injected"):
         fake_run.make_run(tmp_path / "runs").execute()
     assert events.seen == []
+
+
+def test_an_experiment_file_edited_during_the_bring_up_is_not_what_the_run_is_judged_by(
+        tmp_path, events, monkeypatch):
+    # The file was copied into the run folder after the bring-up (minutes): loosening a threshold
+    # meanwhile ("for the next run") made this run, which ran under the strict one, a PASS.
+    import chaos.runner as runner
+
+    first = fake_run.make_run(tmp_path / "runs")  # writes the file as loaded
+    strict = fake_run.EXPERIMENT_YAML + "checks:\n  acked_writes:\n    - {min: 1}\n"
+    first.source.write_text(strict)
+    run = runner.Run(first.experiment, first.stack, first.opts, first.source)  # loaded: the strict one
+    monkeypatch.setattr(runner, "run_prepare", lambda stack: run.source.write_text(fake_run.EXPERIMENT_YAML) and [])
+    journal, code = run.execute()
+    assert (run.run_dir / "experiment.yaml").read_text() == strict
+    assert journal["verdict"] == "fail" and code == 1
 
 
 def test_two_runs_started_in_the_same_second_get_two_folders(tmp_path, events):
