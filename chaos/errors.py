@@ -5,7 +5,7 @@
      |    +-- ExperimentInvalid     every problem of one file at once, with line and key path
      +-- EnvironmentProblem         exit 3 (no Docker engine, image missing, stack not ready)
 
-    Interrupted (a BaseException)   exit 130 / 143 (Ctrl-C or SIGTERM during a run)
+    Interrupted (a BaseException)   exit 130 / 143 / 129 (Ctrl-C, SIGTERM or SIGHUP during a run)
 
 A failed check is not an exception: it is a verdict (exit 1).
 """
@@ -79,7 +79,7 @@ class Interrupted(BaseException):
 
     def __init__(self, signum: int):
         self.signum = signum
-        self.exit_code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+        self.exit_code = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}.get(signum, 128 + signum)
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 

@@ -83,10 +83,12 @@ MARK_ABORTED = "aborted"  # an abort_if condition held, or a game day's facilita
 MARK_LOAD_ENDED_EARLY = "load_ended_early"
 MARK_RECORDS_LOST = "records_lost"
 MARK_HISTORY_WRITE_FAILED = "history_write_failed"
+MARK_INTERRUPTED = "interrupted"  # SIGINT/SIGTERM cut the run short (the load, the recovery wait, the read-back)
 INTEGRITY_MARKS = {
     MARK_LOAD_ENDED_EARLY: "the load ended before its time",
     MARK_RECORDS_LOST: "the load's requests did not all reach the history",
     MARK_HISTORY_WRITE_FAILED: "the history could not be written as the run went",
+    MARK_INTERRUPTED: "the run was interrupted before its end",
 }
 
 
@@ -172,6 +174,10 @@ class HistoryWriter:
         self._pending: list[bytes] = []  # lines not (or not wholly) on disk yet, oldest first
         self.error: OSError | None = None  # the first write that failed, if any
         self.on_error = on_error
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
 
     @property
     def unwritten(self) -> int:

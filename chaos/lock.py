@@ -48,8 +48,12 @@ class StackLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:  # another user's lock folder, a read-only or full disk: said, not a traceback
+            raise EnvironmentProblem(f"cannot open the stack lock {self.path}: {e.strerror or e}; set "
+                                     "CHAOS_LOCK_DIR to a folder this user can write") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -58,13 +62,16 @@ class StackLock:
             raise EnvironmentProblem(
                 f"stack project {self.project} is in use by {holder}; wait for it to end (or stop it: "
                 f"Ctrl-C heals its faults), then try again") from None
-        except OSError:
+        except OSError as e:
             os.close(fd)
-            raise
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what, "host": socket.gethostname(),
-                                 "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}).encode())
-        self._fd = fd
+            raise EnvironmentProblem(f"cannot lock {self.path}: {e.strerror or e}") from None
+        self._fd = fd  # held from here: released by release(), whatever happens below
+        try:  # who holds it, for the next one refused; best effort (a full disk must not leak the lock)
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what, "host": socket.gethostname(),
+                                     "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}).encode())
+        except OSError:
+            pass
 
     def release(self) -> None:
         if self._fd is not None:

@@ -35,6 +35,7 @@ from chaos.errors import EXIT_ENVIRONMENT, EXIT_PASS, InvalidInput
 from chaos.experiment import Experiment
 from chaos.history import History
 from chaos.loader import load_experiment
+from chaos.lock import StackLock
 from chaos.reports import build_journal, iso_utc, write_junit
 from chaos.reports.html import FILENAME as REPORT
 from chaos.reports.index import write_index
@@ -111,7 +112,10 @@ def make_room(stack_name: str) -> list[str]:
     stack = find_stack(stack_name)
     clashes = conflicting_stacks(docker_client(), stack)
     for name in clashes:
-        Compose(find_stack(name, stack.dir.parent)).down()
+        other = find_stack(name, stack.dir.parent)
+        # Under the other stack's lock: a stack another run holds is never taken down under it.
+        with StackLock(other.project, f"nightly: make room for {stack.name}"):
+            Compose(other).down()
     return clashes
 
 

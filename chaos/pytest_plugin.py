@@ -44,6 +44,7 @@ class StackPool:
         self.touched: dict[str, object] = {}
 
     def use(self, name: str):
+        from chaos.lock import StackLock
         from chaos.stack import Compose, docker_client, find_stack, missing_images, published_ports
 
         if name in self.up:
@@ -54,22 +55,26 @@ class StackPool:
             pytest.fail(f"images missing: {', '.join(missing)}; run `make images`")
         for other_name, other in list(self.up.items()):
             if published_ports(other) & published_ports(stack):
-                Compose(other).down(volumes=not self.keep)
+                with StackLock(other.project, "pytest session: make room"):  # never under a run
+                    Compose(other).down(volumes=not self.keep)
                 del self.up[other_name]
         self.touched[name] = stack
-        if not self.keep:
-            Compose(stack).down(volumes=True)  # fresh: no state left by an earlier session
-        self.up[name] = stack
-        Compose(stack).up()
+        with StackLock(stack.project, "pytest session: bring up"):
+            if not self.keep:
+                Compose(stack).down(volumes=True)  # fresh: no state left by an earlier session
+            self.up[name] = stack
+            Compose(stack).up()
         return stack
 
     def close(self) -> None:
         if self.keep:
             return
+        from chaos.lock import StackLock
         from chaos.stack import Compose
 
         for stack in self.touched.values():
-            Compose(stack).down(volumes=True)
+            with StackLock(stack.project, "pytest session: take down"):
+                Compose(stack).down(volumes=True)
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ from chaos.files import write_atomic
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
 from chaos.history import (HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE, INJECT_FAILED, INVOKED, MARK_ABORTED,
-                           MARK_HISTORY_WRITE_FAILED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED,
+                           MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED,
                            MARK_RECORDS_LOST, DiskReserve, HistoryWriter)
 from chaos.load.recorder import RECORDS_UNWRITTEN_EXIT
 from chaos.lock import StackLock
@@ -74,7 +74,12 @@ EARLY_END_TOLERANCE_S = 1.5
 
 
 def say(opts: RunOptions, text: str) -> None:
-    print(text, file=opts.out, flush=True)
+    """A progress line; never raises: a reader that is gone (``| head``, a hung-up terminal) must
+    not stop a heal, nor turn a landed fault into a failed one."""
+    try:
+        print(text, file=opts.out, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, StackDef]:
@@ -218,6 +223,12 @@ class Run:
         self.stack = stack
         self.opts = opts
         self.source = source
+        # The file as loaded, copied into the run folder as is: read again after the bring-up
+        # (minutes), an edit made meanwhile would be what the run is judged by.
+        try:
+            self.source_bytes: bytes | None = Path(source).read_bytes()
+        except OSError:
+            self.source_bytes = None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
         self.run_dir = Path(opts.runs_dir) / self.run_id  # made (with a suffix if taken) by _make_run_dir
@@ -233,7 +244,8 @@ class Run:
     def execute(self) -> tuple[dict, int]:
         """The whole run, under the stack's lock and with SIGINT/SIGTERM turned into ``Interrupted``
         from the first step (bring-up) to the last (reports); see ``_execute``."""
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        # SIGHUP too: a dropped ssh session must heal like Ctrl-C, not kill the harness mid-fault.
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         for s in previous:
             signal.signal(s, self._on_signal)
         try:
@@ -246,6 +258,10 @@ class Run:
     def _on_signal(self, signum, _frame):
         self._signalled = signum  # kept, in case a library's cleanup swallows the exception
         if not self._deferring:
+            # The first one is obeyed; the next ones are noted, not raised, until every heal has run
+            # (_stop_and_heal ends the deferral): a second Ctrl-C on the way from here to the heal
+            # (the except clause, the call into _stop_and_heal) would otherwise skip every heal.
+            self._deferring = True
             raise Interrupted(signum)
 
     def _make_run_dir(self) -> None:
@@ -288,14 +304,19 @@ class Run:
             raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))
         say(opts, "[steady] every container healthy, every probe answers")
 
-        self._make_run_dir()
-        hist_dir = history_mod.history_dir(self.run_dir)
-        hist_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.run_dir / EXPERIMENT_COPY, Path(self.source).read_bytes())
-        reserve = DiskReserve(self.run_dir)
-        writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
-            opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "
-                  "fault is still healed, and the run will be judged unknown"))
+        try:  # nothing injected yet: a runs folder that cannot be written is said, not a traceback
+            self._make_run_dir()
+            hist_dir = history_mod.history_dir(self.run_dir)
+            hist_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.run_dir / EXPERIMENT_COPY,
+                         self.source_bytes if self.source_bytes is not None else Path(self.source).read_bytes())
+            reserve = DiskReserve(self.run_dir)
+            writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
+                opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "
+                      "fault is still healed, and the run will be judged unknown"))
+        except (OSError, EnvironmentProblem) as e:
+            raise EnvironmentProblem(f"cannot make the run folder under {opts.runs_dir}: {e}; no fault was "
+                                     "injected") from None
         started = time.time()
         ctx = FaultContext(client=client, stack=self.stack)
         faults = [(f"f{i}", IMPLEMENTATIONS[spec.type](spec, ctx)) for i, spec in enumerate(self.experiment.faults)]
@@ -325,21 +346,47 @@ class Run:
             self.steady_after = wait_steady_state(self.stack, left)
             for name, (ok, line, took) in self.steady_after.items():
                 say(opts, f"[steady after] {name}: {line} ({took:g} s)")
-            self._complete_history(writer, reserve, locust)
+            self._deferring = True  # a signal in here is noted: a history half completed is not retried
+            try:
+                self._complete_history(writer, reserve, locust)
+            finally:
+                self._deferring = False
+            if self._signalled is not None:
+                raise Interrupted(self._signalled)
             finished = time.time()
             self._read_back()
             self._write_meta(started, finished)
-        except Interrupted:
-            # Every fault is healed by now; leave what a later `analyze` or `recover` needs.
+        except Interrupted as e:
+            # Every fault is healed by now; leave what a later `analyze` or `recover` needs, and say in
+            # the history that the run was cut short: re-judged, it is unknown, never a pass. A
+            # further signal in here is noted, not obeyed.
+            self._deferring = True
             try:
-                self._complete_history(writer, reserve, locust)
-            except EnvironmentProblem as e:
-                say(opts, f"[run] {e}")
-            self._write_meta(started, time.time(), quiet=True)
+                marker = writer if not writer.closed else HistoryWriter(writer.path)
+                marker.mark(MARK_INTERRUPTED, str(e))
+                if marker is not writer:
+                    marker.close()
+                try:
+                    self._complete_history(writer, reserve, locust)
+                except EnvironmentProblem as problem:
+                    say(opts, f"[run] {problem}")
+                self._write_meta(started, time.time(), quiet=True)
+            finally:
+                self._deferring = False
             raise
-        journal = judge_run(self.run_dir)
+        except OSError as e:  # the run folder's disk (readback, invariants, meta): after every heal
+            raise EnvironmentProblem(f"the run cannot be judged: {e}; every heal has run") from None
+        finally:  # a run ended by an error: the reserve given back, what the history kept in memory written
+            reserve.release()
+            if not writer.closed:
+                writer.close()
+        try:
+            journal = judge_run(self.run_dir)
+        except OSError as e:
+            raise EnvironmentProblem(f"the run cannot be judged: journal.json not written in {self.run_dir}: "
+                                     f"{e}; every heal has run") from None
         say(opts, "")
-        print(render_summary(journal, color=opts.color), file=opts.out)
+        say(opts, render_summary(journal, color=opts.color))
         say(opts, f"journal: {self.run_dir / 'journal.json'}")
         self._write_reports(journal)
         return journal, exit_code_for(journal["verdict"], journal["expected"])
@@ -425,6 +472,14 @@ class Run:
                     step = None
             if step is not None:
                 schedule.fire(now)
+                if step.action == INJECT and not locust.running():
+                    # An earlier step (a rebuild) held the loop past the load's end: injected now, the
+                    # fault would meet no request, and a window with no request measures nothing.
+                    writer.mark(MARK_LOAD_ENDED_EARLY, (
+                        f"Locust had ended at t={now:.1f} s when {step.fault_id} {step.fault.type} "
+                        f"{step.fault.spec.target.describe()} was due (at {step.at_s + schedule.shift_s:g} s, "
+                        "an earlier step took that long): not injected into no load"))
+                    continue
                 self._run_step(step, writer, now)
                 continue  # the next step may be due as well
             if not locust.running():

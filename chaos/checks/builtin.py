@@ -35,8 +35,10 @@ def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckR
       injected, unless the run was aborted before its time;
     * an injection that failed (``inject_failed``), or that never said it was done;
     * a heal that failed with no later successful heal, or a fault never healed;
+    * a load that recorded no request at all (it never ran, or a game day was aborted before it):
+      nothing was measured, so even the fail a single-site stack is expected to give is not shown;
     * the runner's marks that say the load or the history did not do its job: ``load_ended_early``,
-      ``records_lost``, ``history_write_failed``;
+      ``records_lost``, ``history_write_failed``, ``interrupted``;
     * a history file whose last line is torn (``History.torn``: a writer stopped in the middle of a
       line): a record that did not reach the history.
     """
@@ -63,6 +65,8 @@ def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckR
             problems.append(f"{what}: never healed")
         elif last_heal.step == HEAL_FAILED:
             problems.append(f"{what}: heal failed: {last_heal.detail or 'no detail recorded'}")
+    if not history.ops:
+        problems.append("the load recorded no request: nothing was measured")
     for mark in history.marks:
         if mark.name in INTEGRITY_MARKS:
             problems.append(f"{INTEGRITY_MARKS[mark.name]}: {mark.detail or 'no detail recorded'}")

@@ -116,6 +116,21 @@ def test_expected_failure_is_skipped_and_the_verdict_case_passes(journals):
     assert props["expected"] == "fail"
 
 
+def test_a_run_not_as_written_is_an_error_even_on_a_stack_expected_to_fail(journals):
+    # ran_as_written is not a check the stack is expected to fail: shown as "skipped: expected to
+    # fail", the reason the run cannot be trusted was hidden in a green-looking case.
+    from copy import deepcopy
+
+    journal = deepcopy(journals["expected_fail"])
+    journal["verdict"] = "unknown"
+    journal["checks"][0] = dict(journal["checks"][0], verdict="unknown",
+                                detail="f0 site_loss site=pangyo: injection failed: boom")
+    assert journal["checks"][0]["name"] == "ran_as_written"
+    case = _cases(_parse([journal]).find("testsuite"))["ran_as_written"]
+    assert case.find("skipped") is None
+    assert "injection failed: boom" in case.find("error").get("message")
+
+
 def test_an_expected_failure_that_passed_fails_the_verdict_case(journals):
     suite = _parse([journals["surprise"]]).find("testsuite")
     failure = _cases(suite)[VERDICT_CASE].find("failure")

@@ -188,7 +188,8 @@ def test_an_invalid_tagged_experiment_stops_the_suite_before_any_run(tmp_path, e
     assert fake.calls == []
 
 
-def test_make_room_takes_down_only_the_clashing_stacks(monkeypatch):
+def test_make_room_takes_down_only_the_clashing_stacks(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
     downs = []
 
     class FakeCompose:
@@ -203,6 +204,31 @@ def test_make_room_takes_down_only_the_clashing_stacks(monkeypatch):
     monkeypatch.setattr(nightly, "Compose", FakeCompose)
     assert nightly.make_room("single-site") == ["dual-site"]
     assert downs == ["dual-site"]
+
+
+def test_make_room_never_takes_down_a_stack_another_run_holds(monkeypatch, tmp_path):
+    # A run on dual-site holds its lock; the nightly wants single-site on the same ports: taking
+    # dual-site down would wreck that run's measurement. Refused, naming the holder.
+    from chaos.lock import StackLock
+    from chaos.stack import find_stack
+
+    downs = []
+
+    class FakeCompose:
+        def __init__(self, stack):
+            self.stack = stack
+
+        def down(self, volumes=True):
+            downs.append(self.stack.name)
+
+    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
+    monkeypatch.setattr(nightly, "docker_client", lambda: object())
+    monkeypatch.setattr(nightly, "conflicting_stacks", lambda client, stack: ["dual-site"])
+    monkeypatch.setattr(nightly, "Compose", FakeCompose)
+    with StackLock(find_stack("dual-site").project, "run 20261130T000000Z-x-dual-site"):
+        with pytest.raises(EnvironmentProblem, match="in use by run 20261130T000000Z-x-dual-site"):
+            nightly.make_room("single-site")
+    assert downs == []
 
 
 def test_default_out_is_a_dated_folder_under_runs():

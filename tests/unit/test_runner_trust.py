@@ -43,6 +43,14 @@ def events(monkeypatch):
     return seen
 
 
+def with_file(run, text: str):
+    """The same run, loaded from an experiment file that says ``text`` (copied into its folder)."""
+    import chaos.runner as runner
+
+    run.source.write_text(text)
+    return runner.Run(run.experiment, run.stack, run.opts, run.source)
+
+
 # --- a fault that never landed -----------------------------------------------------------------
 
 def test_a_failed_injection_is_healed_and_the_run_is_unknown_with_exit_3(tmp_path, events, monkeypatch):
@@ -58,6 +66,107 @@ def test_a_failed_injection_is_healed_and_the_run_is_unknown_with_exit_3(tmp_pat
 def test_the_same_run_with_its_fault_landed_passes(tmp_path, events):
     journal, code = fake_run.make_run(tmp_path / "runs").execute()
     assert events.seen == ["injected", "healed", "phase recovery", "phase read_back"]
+    assert journal["verdict"] == "pass" and code == 0
+
+
+class AbortAtOnce:
+    """A game day's facilitator who aborts before the load's go."""
+
+    def begin(self, writer):
+        pass
+
+    def poll(self, live, due):
+        from chaos.gate import Answer
+
+        return Answer.ABORT
+
+    def end(self):
+        pass
+
+
+def test_a_game_day_aborted_before_the_load_is_never_an_expected_fail(tmp_path, events):
+    # Nothing ran, nothing was injected: history_not_empty and not_aborted fail, and on a stack
+    # expected to fail that was an "as expected" exit 0.
+    from dataclasses import replace
+
+    run = fake_run.make_run(tmp_path / "runs")
+    run.experiment = replace(run.experiment, expect="fail")
+    run = with_file(run, fake_run.EXPERIMENT_YAML + "expect: fail\n")
+    run.opts.gate = AbortAtOnce()
+    journal, code = run.execute()
+    assert events.seen[:1] != ["injected"]
+    assert journal["expected"] == "fail"
+    assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+    assert "the load recorded no request" in journal["reasons"][0]
+
+
+def test_a_fault_whose_time_came_after_the_load_had_ended_is_not_injected_into_no_load(tmp_path, events,
+                                                                                       monkeypatch):
+    # f0's scheduled heal (a site_loss rebuild, say) holds the loop past the load's end; f1, due at
+    # 1 s, was then injected with no request left to see it: its window held no op, RTO 0, a PASS.
+    from dataclasses import replace
+
+    from chaos.experiment import FaultSpec, Target
+
+    class SlowHeal(fake_run.FakeFault):
+        @property
+        def heal_after_s(self):
+            return self.spec.params.get("heal_after_s")
+
+        def heal(self):
+            if self.spec.params.get("heal_after_s") is not None:
+                time.sleep(2.5)  # past the 2 s load
+            return super().heal()
+
+    import chaos.runner as runner
+
+    monkeypatch.setattr(runner, "IMPLEMENTATIONS", {"kill": SlowHeal})
+    run = fake_run.make_run(tmp_path / "runs")
+    run.experiment = replace(run.experiment, faults=(
+        FaultSpec("kill", Target(service="truth-3s"), 0.2, {"heal_after_s": 0.1}),
+        FaultSpec("kill", Target(service="truth-3s"), 1.0)))
+    run = with_file(run, fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 1.0}\n")
+    journal, code = run.execute()
+    assert events.seen.count("injected") == 1  # f1 never landed in a run with no load
+    assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+    assert "f1 kill service=truth-3s" in journal["reasons"][0]
+
+
+class BrokenOutput:
+    """The run's output stream once its reader is gone (``| head``, a dropped ssh session's tty):
+    every write raises, as a pipe with no reader (EPIPE) or a hung-up terminal (EIO) does."""
+
+    def __init__(self):
+        self.broken = False
+
+    def write(self, text):
+        if self.broken:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+        return len(text)
+
+    def flush(self):
+        if self.broken:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_an_output_that_breaks_during_the_fault_still_heals_every_fault(tmp_path, events, monkeypatch):
+    # Progress lines are not the measurement: a broken pipe in `say` made _inject record a landed
+    # fault as inject_failed, then escaped _heal (after recording a successful heal as heal_failed)
+    # and _heal_all, so the faults after the first were never healed.
+    from dataclasses import replace
+
+    from chaos.experiment import FaultSpec, Target
+
+    out = BrokenOutput()
+    monkeypatch.setattr(fake_run.FakeFault, "on_inject", staticmethod(lambda: setattr(out, "broken", True)))
+    run = fake_run.make_run(tmp_path / "runs", out=out)
+    run.experiment = replace(run.experiment, faults=(FaultSpec("kill", Target(service="truth-3s"), 0.2),
+                                                     FaultSpec("kill", Target(service="truth-3s"), 0.3)))
+    run = with_file(run, fake_run.EXPERIMENT_YAML + "  - {type: kill, target: {service: truth-3s}, at_s: 0.4}\n")
+    journal, code = run.execute()
+    assert events.seen.count("injected") == 2 and events.seen.count("healed") == 2
+    steps = [(f.id, f.step) for f in load_history(run.run_dir).faults]
+    assert ("f0", "inject_failed") not in steps and ("f0", "heal_failed") not in steps
     assert journal["verdict"] == "pass" and code == 0
 
 
@@ -132,6 +241,47 @@ def test_a_disk_that_stays_full_still_heals_and_ends_in_an_environment_error(tmp
                                                  "Every fault was healed"):
         fake_run.make_run(tmp_path / "runs").execute()
     assert events.seen.count("healed") == 1
+
+
+@pytest.mark.parametrize("where", ["read_back", "journal"])
+def test_a_disk_full_again_after_the_history_is_an_environment_problem_never_a_traceback(
+        tmp_path, events, monkeypatch, where):
+    # readback.json, invariants.json and journal.json were written with no guard: ENOSPC there
+    # escaped as a raw OSError, a traceback and Python's exit 1, the code of "a check failed".
+    import chaos.analyze
+    import chaos.runner as runner
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "read_back":
+        monkeypatch.setattr(runner.Run, "_read_back", full)
+    else:
+        monkeypatch.setattr(chaos.analyze, "write_journal", full)
+    with pytest.raises(EnvironmentProblem, match="No space left on device.*every heal has run"):
+        fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen.count("healed") == 1
+
+
+def test_a_run_that_ends_in_an_error_gives_its_reserved_space_back(tmp_path, events, monkeypatch):
+    # Locust dies before a single request: EnvironmentProblem. The 4 MiB reserve stayed behind in
+    # the run folder (one per failed run, on the disk that was running out).
+    import chaos.runner as runner
+
+    class DeadLocust(fake_run.FakeLocust):
+        def start(self):
+            super().start()
+            self.proc.returncode = 1
+
+        def running(self):
+            return False
+
+    monkeypatch.setattr(runner, "LocustProcess", DeadLocust)
+    run = fake_run.make_run(tmp_path / "runs")
+    with pytest.raises(EnvironmentProblem, match="before recording a request"):
+        run.execute()
+    assert "injected" not in events.seen
+    assert not (run.run_dir / history_mod.DiskReserve.NAME).exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
@@ -209,6 +359,43 @@ def test_ctrl_c_during_the_load_heals_and_exits_130(tmp_path):
     assert (run_dir / "meta.json").is_file()
 
 
+@pytest.mark.parametrize("scenario,wait_for,signum", [("load", "injected", signal.SIGINT),
+                                                       ("recovery", "phase recovery", signal.SIGTERM),
+                                                       ("read_back", "phase read_back", signal.SIGTERM)])
+def test_an_interrupted_run_re_judged_later_is_unknown_never_a_pass(tmp_path, scenario, wait_for, signum):
+    # The load cut at a third of its time (or no recovery wait, no read-back): `analyze` or `report`
+    # of the folder must not turn it into the PASS the live run never gave.
+    from chaos.analyze import judge_run
+
+    code, _, runs = run_and_signal(tmp_path, scenario, wait_for, signum)
+    assert code in (EXIT_SIGINT, EXIT_SIGTERM)
+    (run_dir,) = runs.iterdir()
+    journal = judge_run(run_dir, write=False)
+    assert journal["verdict"] == "unknown"
+    assert "the run was interrupted before its end: interrupted by SIG" in journal["reasons"][0]
+
+
+def test_a_hang_up_during_the_load_heals_and_exits_129(tmp_path):
+    # The ssh session drops: SIGHUP's default action killed the harness with the fault in place.
+    code, seen, runs = run_and_signal(tmp_path, "load", "injected", signal.SIGHUP)
+    assert code == 128 + signal.SIGHUP
+    assert seen.count("healed") == 1
+    (run_dir,) = runs.iterdir()
+    assert (run_dir / "meta.json").is_file()
+
+
+def test_a_second_signal_on_the_way_to_the_heal_is_noted_not_raised(tmp_path, events):
+    # Between the first Interrupted and _stop_and_heal's first line (the except clause, the call
+    # itself) a second Ctrl-C raised again, out of the finally, before a single heal ran.
+    from chaos.errors import Interrupted
+
+    run = fake_run.make_run(tmp_path / "runs")
+    with pytest.raises(Interrupted):
+        run._on_signal(signal.SIGINT, None)
+    run._on_signal(signal.SIGINT, None)  # noted
+    assert run._signalled == signal.SIGINT
+
+
 # --- one run per stack -------------------------------------------------------------------------
 
 def test_a_second_run_on_a_held_stack_is_refused_naming_the_holder(tmp_path, events):
@@ -244,7 +431,61 @@ def test_a_lock_holder_killed_by_sigkill_leaves_no_lock(tmp_path):
     lock.release()
 
 
+def test_a_full_disk_when_taking_the_lock_neither_crashes_nor_leaves_it_held(tmp_path, monkeypatch):
+    # The holder's description could not be written: a raw OSError escaped (a traceback) and the
+    # flock stayed held by a lost descriptor, so every later run of this process (a nightly) on
+    # that stack was refused, "in use by another chaos-harness process".
+    import chaos.lock as lock_mod
+
+    real_write = os.write
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock_mod.os, "write", full)
+    with StackLock("p", "run a"):
+        pass
+    monkeypatch.setattr(lock_mod.os, "write", real_write)
+    with StackLock("p", "run b"):
+        pass
+
+
+def test_a_lock_folder_this_user_cannot_write_is_an_environment_problem(tmp_path, monkeypatch):
+    import chaos.lock as lock_mod
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(lock_mod.os, "open", denied)
+    with pytest.raises(EnvironmentProblem, match="cannot open the stack lock .*Permission denied.*CHAOS_LOCK_DIR"):
+        StackLock("p", "run a").acquire()
+
+
 # --- run folders -------------------------------------------------------------------------------
+
+def test_a_runs_folder_that_cannot_be_made_is_an_environment_problem(tmp_path, events):
+    # --runs-dir naming a file (or a read-only, full disk): a raw OSError, a traceback, exit 1.
+    (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(EnvironmentProblem, match="cannot make the run folder under .*no fault was injected"):
+        fake_run.make_run(tmp_path / "runs").execute()
+    assert events.seen == []
+
+
+def test_an_experiment_file_edited_during_the_bring_up_is_not_what_the_run_is_judged_by(
+        tmp_path, events, monkeypatch):
+    # The file was copied into the run folder after the bring-up (minutes): loosening a threshold
+    # meanwhile ("for the next run") made this run, which ran under the strict one, a PASS.
+    import chaos.runner as runner
+
+    first = fake_run.make_run(tmp_path / "runs")  # writes the file as loaded
+    strict = fake_run.EXPERIMENT_YAML + "checks:\n  acked_writes:\n    - {min: 1}\n"
+    first.source.write_text(strict)
+    run = runner.Run(first.experiment, first.stack, first.opts, first.source)  # loaded: the strict one
+    monkeypatch.setattr(runner, "run_prepare", lambda stack: run.source.write_text(fake_run.EXPERIMENT_YAML) and [])
+    journal, code = run.execute()
+    assert (run.run_dir / "experiment.yaml").read_text() == strict
+    assert journal["verdict"] == "fail" and code == 1
+
 
 def test_two_runs_started_in_the_same_second_get_two_folders(tmp_path, events):
     a = fake_run.make_run(tmp_path / "runs")
