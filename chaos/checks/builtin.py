@@ -32,7 +32,9 @@ def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckR
     did not happen is never an expected fail either):
 
     * a fault declared in the experiment (``faults``, ids ``f0``, ``f1``... in order) that was never
-      injected, unless the run was aborted before its time;
+      injected, an abort before its time included: an abort that came before the decisive fault
+      must not read as the fail a single-site stack is expected to give (an aborted run whose
+      faults all landed fails ``not_aborted`` instead);
     * an injection that failed (``inject_failed``), or that never said it was done;
     * a heal that failed with no later successful heal, or a fault never healed;
     * a load that recorded no request at all (it never ran, or a game day was aborted before it):
@@ -46,11 +48,12 @@ def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckR
     steps: dict[str, list[FaultStep]] = {}
     for step in sorted(history.faults, key=lambda s: s.mono):
         steps.setdefault(step.id, []).append(step)
-    aborted = history.mark(MARK_ABORTED) is not None
+    aborted = history.mark(MARK_ABORTED)
     for i, spec in enumerate(faults):
         fid = f"f{i}"
-        if fid not in steps and not aborted:
-            problems.append(f"{fid} {spec.type} {spec.target.describe()}: never injected")
+        if fid not in steps:
+            why = f" (the run was aborted first: {aborted.detail or 'no reason recorded'})" if aborted else ""
+            problems.append(f"{fid} {spec.type} {spec.target.describe()}: never injected{why}")
     for fid, fsteps in steps.items():
         first = fsteps[0]
         what = f"{fid} {first.type} {first.target}"

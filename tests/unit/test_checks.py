@@ -349,7 +349,7 @@ def test_a_run_that_did_not_happen_is_never_an_expected_fail():
     assert j.verdict == Verdict.UNKNOWN
 
 
-def test_a_declared_fault_never_injected_makes_the_run_unknown_unless_aborted():
+def test_a_declared_fault_never_injected_makes_the_run_unknown_even_when_aborted():
     from chaos.experiment import FaultSpec, Target
 
     exp = Experiment(name="t", description="", stack="dual-site", load=Load(),
@@ -357,12 +357,15 @@ def test_a_declared_fault_never_injected_makes_the_run_unknown_unless_aborted():
     j = judge(history(timeline("login", 40.0)), exp, ["login"], {})
     assert check(j, "ran_as_written").detail == "f0 power_cut site=pangyo: never injected"
     assert j.verdict == Verdict.UNKNOWN
+    # Aborted before the decisive fault: not the fail a single-site stack is expected to give.
     aborted = History(tuple(timeline("login", 10.0)), (), (Mark("load_started", 1_700_000_000.0, 0.0),
                                                            Mark("aborted", 1_700_000_010.0, 10.0, "stop"),
                                                            Mark("load_stopped", 1_700_000_010.0, 10.0)))
     j = judge(aborted, exp, ["login"], {})
-    assert check(j, "ran_as_written").verdict == Verdict.PASS
-    assert j.verdict == Verdict.FAIL  # not_aborted
+    assert check(j, "ran_as_written").detail == ("f0 power_cut site=pangyo: never injected "
+                                                 "(the run was aborted first: stop)")
+    assert check(j, "not_aborted").verdict == Verdict.FAIL
+    assert j.verdict == Verdict.UNKNOWN
 
 
 @pytest.mark.parametrize("name, says", [
