@@ -48,6 +48,7 @@ A live reader (the runner's ``LiveTally``) leaves an unfinished last line for it
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -198,7 +199,9 @@ class HistoryWriter:
 
     def _flush_locked(self) -> bool:
         while self._pending:
-            if self._fd is None:
+            if self._fd is None:  # a record after close: it will never reach the file, and must not go unsaid
+                if self.error is None:
+                    self.error = OSError(errno.EBADF, f"a record was written after {self.path} was closed")
                 return False
             data = self._pending[0]
             try:

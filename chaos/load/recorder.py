@@ -62,24 +62,27 @@ def _history() -> HistoryWriter | None:
 
 
 def _on_quit(writer: HistoryWriter) -> None:
-    """In a Locust process: when Locust quits, a last try to write what the disk refused, and the
-    exit code ``RECORDS_UNWRITTEN_EXIT`` if any write failed during the run."""
+    """In a Locust process: once Locust's users have stopped (its ``quit`` event, the last before the
+    process exits: on a SIGTERM stop, requests still in flight finish after ``quitting``), a last
+    try to write what the disk refused, and the exit code ``RECORDS_UNWRITTEN_EXIT`` if any write
+    failed during the run. Locust has chosen its exit code by then, so this one ends the process
+    itself (``os._exit``)."""
     if "locust" not in sys.modules:  # a unit test or a plain script: no Locust to report to
         return
     from locust import events  # already imported by the locustfile that imported us
 
-    @events.quitting.add_listener
-    def _report(environment, **_kw):
+    @events.quit.add_listener
+    def _report(**_kw):
         complete = writer.close()
         if writer.error is None:
             return
-        environment.process_exit_code = RECORDS_UNWRITTEN_EXIT  # first: stderr may be on the full disk too
-        try:
+        try:  # stderr may sit on the full disk too
             left = "" if complete else "; some are lost"
             print(f"chaos-harness recorder: the history could not be written as the run went "
                   f"({writer.error}){left}", file=sys.stderr, flush=True)
         except OSError:
             pass
+        os._exit(RECORDS_UNWRITTEN_EXIT)
 
 
 def classify(status: int, error: BaseException | str | None, headers, is_write: bool,

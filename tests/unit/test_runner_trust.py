@@ -207,6 +207,14 @@ def test_the_writer_keeps_what_the_disk_refuses_and_never_tears_a_line(tmp_path,
     assert [r["name"] for r in records] == ["one", "two", "three"]
 
 
+def test_a_record_written_after_close_is_an_error_not_a_silent_loss(tmp_path):
+    w = HistoryWriter(tmp_path / "h.jsonl")
+    w.mark("one")
+    assert w.close() is True and w.error is None
+    w.mark("late")
+    assert w.unwritten == 1 and w.error is not None and "after" in str(w.error)
+
+
 def test_a_full_disk_during_the_fault_still_heals_and_the_run_is_unknown_naming_the_disk(
         tmp_path, events, monkeypatch):
     disk = FlakyDisk()
