@@ -41,12 +41,15 @@ class Finding:
 
 
 def _load_yaml(path: Path) -> dict:
+    from chaos.loader import read_input  # the one safe reader of input files (no FIFO, no /dev/zero, <= 1 MiB)
+
+    text = read_input(Path(path), "compose file")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as e:
-        raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise InvalidInput(f"{path}: not valid YAML: {e}") from None
+    except (RecursionError, OverflowError, MemoryError, ValueError) as e:
+        raise InvalidInput(f"{path}: cannot be read as a compose file ({type(e).__name__})") from None
     if not isinstance(raw, dict):
         raise InvalidInput(f"{path}: not a compose file (the top level is not a mapping)")
     return raw

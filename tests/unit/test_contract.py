@@ -141,7 +141,7 @@ def test_cli_exit_codes_and_messages(tmp_path):
     assert p.returncode == 1
     assert "compose.yaml: service db-a: restart: always" in p.stdout and "1 thing(s) missing" in p.stdout
     p = cli("init-stack", str(tmp_path / "absent.yaml"))
-    assert p.returncode == 2 and "cannot read" in p.stderr
+    assert p.returncode == 2 and "no such compose file" in p.stderr
 
 
 def test_write_stack_yaml_drafts_a_skeleton_and_never_overwrites(tmp_path):
@@ -172,3 +172,27 @@ def test_skeleton_of_a_shipped_stack_names_its_sites_and_services():
 def test_every_shipped_stack_has_nothing_missing(name):
     stack = yaml.safe_load((ROOT / "stacks" / name / "stack.yaml").read_text())
     assert problems(ROOT / "stacks" / name / stack["compose_file"]) == []
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "fifo", "deep.yaml", "huge.yaml"])
+def test_init_stack_refuses_what_is_not_a_compose_file_without_hanging(tmp_path, capsys, name):
+    """/dev/zero made init-stack read forever; a FIFO waited for a writer; deep nesting was a RecursionError."""
+    import os
+    import threading
+
+    from chaos.cli import main
+
+    path = Path(name) if name.startswith("/") else tmp_path / name
+    if name == "fifo":
+        os.mkfifo(path)
+    elif name == "deep.yaml":
+        path.write_text("services: " + "[" * 5000 + "]" * 5000 + "\n")
+    elif name == "huge.yaml":
+        path.write_text("# " + "x" * (2 << 20) + "\n")
+    result = []
+    worker = threading.Thread(target=lambda: result.append(main(["init-stack", str(path)])), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert result == [2], "init-stack hung or did not refuse the file"
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
