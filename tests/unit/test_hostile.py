@@ -183,17 +183,23 @@ HOSTILE_STACKS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE_STACKS))
-def test_hostile_stack_yaml_is_refused_with_every_problem(capsys, tmp_path, monkeypatch, case):
-    text, expected = HOSTILE_STACKS[case]
+def stack_folder(tmp_path, monkeypatch, stack_yaml: str):
+    """A stacks root with one stack ``s`` whose stack.yaml is ``stack_yaml``; CHAOS_STACKS_DIR points at it."""
     root = tmp_path / "stacks"
     folder = root / "s"
     folder.mkdir(parents=True)
-    (folder / "stack.yaml").write_text(text)
+    (folder / "stack.yaml").write_text(stack_yaml)
     (folder / "compose.yaml").write_text(COMPOSE)
     (folder / "workload.py").write_text("")
     (folder / "readback.py").write_text("")
     monkeypatch.setenv("CHAOS_STACKS_DIR", str(root))
+    return folder
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_STACKS))
+def test_hostile_stack_yaml_is_refused_with_every_problem(capsys, tmp_path, monkeypatch, case):
+    text, expected = HOSTILE_STACKS[case]
+    folder = stack_folder(tmp_path, monkeypatch, text)
     experiment = tmp_path / "e.yaml"
     experiment.write_text("name: e\nstack: s\nload: {users: 1, spawn_rate: 1, duration_s: 5}\n")
     code, lines = validate(capsys, str(experiment))
@@ -207,14 +213,7 @@ def test_hostile_stack_yaml_is_refused_with_every_problem(capsys, tmp_path, monk
 
 def test_the_hostile_stack_fixture_itself_is_valid(capsys, tmp_path, monkeypatch):
     """The cases above fail for the one thing each changes, not for the fixture."""
-    root = tmp_path / "stacks"
-    folder = root / "s"
-    folder.mkdir(parents=True)
-    (folder / "stack.yaml").write_text(GOOD_STACK)
-    (folder / "compose.yaml").write_text(COMPOSE)
-    (folder / "workload.py").write_text("")
-    (folder / "readback.py").write_text("")
-    monkeypatch.setenv("CHAOS_STACKS_DIR", str(root))
+    folder = stack_folder(tmp_path, monkeypatch, GOOD_STACK)
     experiment = tmp_path / "e.yaml"
     experiment.write_text("name: e\nstack: s\nload: {users: 1, spawn_rate: 1, duration_s: 5, mix: {ping: 2}}\n"
                           "faults:\n  - {type: kill, target: {service: web, site: chuncheon}, at_s: 1}\n")

@@ -188,9 +188,9 @@ def test_an_invalid_tagged_experiment_stops_the_suite_before_any_run(tmp_path, e
     assert fake.calls == []
 
 
-def test_make_room_takes_down_only_the_clashing_stacks(monkeypatch, tmp_path):
-    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
-    downs = []
+def recording_compose():
+    """A stand-in for chaos.stack.Compose whose ``down`` only records the stack's name."""
+    downs: list[str] = []
 
     class FakeCompose:
         def __init__(self, stack):
@@ -198,6 +198,13 @@ def test_make_room_takes_down_only_the_clashing_stacks(monkeypatch, tmp_path):
 
         def down(self, volumes=True):
             downs.append(self.stack.name)
+
+    return downs, FakeCompose
+
+
+def test_make_room_takes_down_only_the_clashing_stacks(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
+    downs, FakeCompose = recording_compose()
 
     monkeypatch.setattr(nightly, "docker_client", lambda: object())
     monkeypatch.setattr(nightly, "conflicting_stacks", lambda client, stack: ["dual-site"])
@@ -212,14 +219,7 @@ def test_make_room_never_takes_down_a_stack_another_run_holds(monkeypatch, tmp_p
     from chaos.lock import StackLock
     from chaos.stack import find_stack
 
-    downs = []
-
-    class FakeCompose:
-        def __init__(self, stack):
-            self.stack = stack
-
-        def down(self, volumes=True):
-            downs.append(self.stack.name)
+    downs, FakeCompose = recording_compose()
 
     monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
     monkeypatch.setattr(nightly, "docker_client", lambda: object())
