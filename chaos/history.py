@@ -467,7 +467,12 @@ class DiskReserve:
         self.path = Path(run_dir) / self.NAME
         try:
             with open(self.path, "wb") as f:
-                f.write(b"\0" * nbytes)
+                try:  # blocks really allocated, even on a filesystem that would compress zeros away
+                    os.posix_fallocate(f.fileno(), 0, nbytes)
+                except OSError as e:
+                    if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                        raise
+                    f.write(b"\0" * nbytes)  # a filesystem without fallocate: written out instead
                 f.flush()
                 os.fsync(f.fileno())
             self.held = nbytes

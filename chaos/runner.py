@@ -217,18 +217,25 @@ class LiveTally:
             consumer.add(op)
 
 
+def source_snapshot(source: Path) -> bytes | None:
+    """The experiment file's bytes now (None if it cannot be read: the run then copies it later)."""
+    try:
+        return Path(source).read_bytes()
+    except OSError:
+        return None
+
+
 class Run:
-    def __init__(self, experiment: Experiment, stack: StackDef, opts: RunOptions, source: Path):
+    def __init__(self, experiment: Experiment, stack: StackDef, opts: RunOptions, source: Path,
+                 source_bytes: bytes | None = None):
         self.experiment = experiment
         self.stack = stack
         self.opts = opts
         self.source = source
         # The file as loaded, copied into the run folder as is: read again after the bring-up
-        # (minutes), an edit made meanwhile would be what the run is judged by.
-        try:
-            self.source_bytes: bytes | None = Path(source).read_bytes()
-        except OSError:
-            self.source_bytes = None
+        # (minutes), an edit made meanwhile would be what the run is judged by. A caller that waits
+        # between loading and running (a game day's prompts) reads it when it loads it.
+        self.source_bytes = source_bytes if source_bytes is not None else source_snapshot(source)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
         self.run_dir = Path(opts.runs_dir) / self.run_id  # made (with a suffix if taken) by _make_run_dir
@@ -418,9 +425,13 @@ class Run:
         if self._history_done:
             return
         self._history_done = True
-        if locust.proc is not None and locust.proc.returncode == RECORDS_UNWRITTEN_EXIT:
+        code = locust.proc.returncode if locust.proc is not None else None
+        if code == RECORDS_UNWRITTEN_EXIT:
             writer.mark(MARK_RECORDS_LOST, f"the load could not write every request to {writer.path.parent} "
                                            f"(see {locust.log_path})")
+        elif code == -signal.SIGKILL:  # it never reached its quit event, where the recorder says what it kept
+            writer.mark(MARK_RECORDS_LOST, "Locust was killed (SIGKILL) before it could say whether every "
+                                           f"request reached the history (see {locust.log_path})")
         if writer.error is not None:
             writer.mark(MARK_HISTORY_WRITE_FAILED, f"{writer.path}: {writer.error}")
         if not writer.close():

@@ -13,7 +13,7 @@ from chaos.gameday.console import Console
 from chaos.gameday.facilitator import Facilitator
 from chaos.gameday.keys import parse_participants
 from chaos.plan import plan_text
-from chaos.runner import Run, RunOptions, prepare
+from chaos.runner import Run, RunOptions, prepare, source_snapshot
 
 WHO_PROMPT = "Who takes part? Names separated by commas, the facilitator first: "
 
@@ -32,6 +32,7 @@ def run_gameday(path: str | Path, *, stack: str | None = None, auto: bool = Fals
                 out: TextIO = sys.stdout) -> tuple[dict, int]:
     """Run one experiment as a game day; (journal, exit code) as ``run_experiment``."""
     experiment, stack_def = prepare(path, stack)  # every input problem before anything is asked
+    as_loaded = source_snapshot(Path(path))  # judged by the file as it was now, not after the prompts
     console = Console(fd_in, out)
     interactive = os.isatty(fd_in)  # stdout may be a pipe (| tee): then the live view comes as lines
     if not auto and not interactive:
@@ -45,6 +46,6 @@ def run_gameday(path: str | Path, *, stack: str | None = None, auto: bool = Fals
     opts = RunOptions(stack=stack, runs_dir=Path(runs_dir), bring_up=bring_up, color=console.screen,
                       out=console.stream, gate=facilitator, participants=participants)
     try:
-        return Run(experiment, stack_def, opts, Path(path)).execute()
+        return Run(experiment, stack_def, opts, Path(path), source_bytes=as_loaded).execute()
     finally:
         console.close()

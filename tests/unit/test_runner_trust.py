@@ -503,3 +503,39 @@ def test_two_runs_started_in_the_same_second_get_two_folders(tmp_path, events):
     b._make_run_dir()
     assert a.run_dir != b.run_dir and b.run_id == f"{a.run_id}-2"
     assert a.run_dir.is_dir() and b.run_dir.is_dir()
+
+
+def test_a_locust_killed_by_sigkill_is_a_run_whose_records_may_be_lost(tmp_path, events, monkeypatch):
+    """Killed, Locust never reaches the quit event where its recorder reports unwritten records."""
+    real_stop = fake_run.FakeLocust.stop
+
+    def killed(self):
+        real_stop(self)
+        self.proc.returncode = -signal.SIGKILL
+        return self.proc.returncode
+
+    monkeypatch.setattr(fake_run.FakeLocust, "stop", killed)
+    journal, code = fake_run.make_run(tmp_path / "runs").execute()
+    assert journal["verdict"] == "unknown" and code == EXIT_ENVIRONMENT
+    assert "Locust was killed (SIGKILL)" in journal["reasons"][0]
+
+
+def test_the_disk_reserve_holds_real_blocks_and_is_given_back(tmp_path):
+    reserve = history_mod.DiskReserve(tmp_path, nbytes=1 << 20)
+    assert reserve.held == 1 << 20
+    assert os.stat(reserve.path).st_blocks * 512 >= 1 << 20
+    reserve.release()
+    assert not reserve.path.exists() and reserve.held == 0
+
+
+def test_a_game_day_is_judged_by_the_file_as_it_was_loaded(tmp_path):
+    """The run folder's copy is what the runner read when it loaded the file (a game day passes it
+    through its prompts), not what the file says later."""
+    from chaos.runner import source_snapshot
+
+    f = tmp_path / "e.yaml"
+    f.write_text("strict")
+    as_loaded = source_snapshot(f)
+    f.write_text("loosened")
+    run = fake_run.make_run(tmp_path / "runs")
+    assert fake_run.runner.Run(run.experiment, run.stack, run.opts, f, source_bytes=as_loaded).source_bytes == b"strict"
