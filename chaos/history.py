@@ -52,6 +52,7 @@ import errno
 import json
 import math
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -155,6 +156,9 @@ class History:
         return sorted({o.service for o in self.ops})
 
 
+_DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
 class HistoryWriter:
     """Appends records to one file, one JSON object a line, each line in its own ``write(2)``.
 
@@ -205,7 +209,7 @@ class HistoryWriter:
                 return False
             data = self._pending[0]
             try:
-                n = os.write(self._fd, data)
+                n = self._write_once(data)
             except OSError as e:
                 first = self.error is None
                 if first:
@@ -216,11 +220,25 @@ class HistoryWriter:
                     except Exception:  # noqa: BLE001 - a warning must not stop the caller's work
                         pass
                 return False
+        return True
+
+    def _write_once(self, data: bytes) -> int:
+        """One ``write(2)`` of the oldest pending line, and the bookkeeping of what reached the file,
+        as one step: in the main thread, SIGINT, SIGTERM and SIGHUP wait until both are done, so a
+        handler that raises (the runner's) cannot come between them and have the line written twice."""
+        masked = threading.current_thread() is threading.main_thread()
+        if masked:
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+        try:
+            n = os.write(self._fd, data)
             if n < len(data):
                 self._pending[0] = data[n:]  # the rest of the line next time
             else:
                 self._pending.pop(0)
-        return True
+            return n
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     def fault(self, id: str, type: str, target: str, step: str, detail: str = "") -> None:
         self.write({"kind": "fault", "id": id, "type": type, "target": target, "step": step,

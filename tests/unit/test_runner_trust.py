@@ -539,3 +539,32 @@ def test_a_game_day_is_judged_by_the_file_as_it_was_loaded(tmp_path):
     f.write_text("loosened")
     run = fake_run.make_run(tmp_path / "runs")
     assert fake_run.runner.Run(run.experiment, run.stack, run.opts, f, source_bytes=as_loaded).source_bytes == b"strict"
+
+
+def test_a_signal_during_a_history_write_never_writes_the_line_twice(tmp_path, monkeypatch):
+    """The runner's handler raises Interrupted; arriving just after write(2) returned, before the line
+    was struck from memory, it made the next flush write the line again."""
+    real_write = os.write
+
+    def write_then_signal(fd, data):
+        n = real_write(fd, data)
+        os.kill(os.getpid(), signal.SIGINT)  # delivered at once unless the writer defers it
+        return n
+
+    class Raised(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Raised()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        w = HistoryWriter(tmp_path / "h.jsonl")
+        monkeypatch.setattr(history_mod.os, "write", write_then_signal)
+        with pytest.raises(Raised):
+            w.mark("once")
+        monkeypatch.setattr(history_mod.os, "write", real_write)
+        assert w.close() is True
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert [json.loads(line)["name"] for line in (tmp_path / "h.jsonl").read_text().splitlines()] == ["once"]
