@@ -28,7 +28,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def fuzz(examples: int) -> settings:
-    return settings(max_examples=examples, derandomize=True, database=None, deadline=1000, print_blob=True,
+    return settings(max_examples=examples, derandomize=True, database=None, deadline=10_000, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # Words the loader knows, so that generated documents reach deep into it instead of stopping at an

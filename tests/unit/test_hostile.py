@@ -28,6 +28,11 @@ VALID = ROOT / "experiments" / "pangyo-power-cut.yaml"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but \t and \n
 
 
+# A hang guard, not a speed goal: the issue's "under a second" is measured (bench/validate_hostile.py),
+# and a shared CI machine must not turn a slow second into a red build.
+HANG_S = 10.0
+
+
 def expectations(path: Path) -> list[list[str]]:
     """The ``# expect:`` lines of a corpus file: per problem, the fragments its message must hold."""
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -40,7 +45,7 @@ def validate(capsys, *args: str) -> tuple[int, list[str]]:
     code = cli.main(["validate", *args])
     elapsed = time.monotonic() - start
     out, err = capsys.readouterr()
-    assert elapsed < 1.0, f"validate took {elapsed:.2f} s"
+    assert elapsed < HANG_S, f"validate took {elapsed:.2f} s"
     assert "Traceback" not in out + err
     assert not CONTROL.search(out + err), f"a raw control character reached the terminal: {err!r}"
     return code, err.removeprefix("chaos-harness: ").splitlines()
@@ -254,7 +259,7 @@ def test_every_verb_refuses_a_stack_that_is_a_path_before_anything_starts(capsys
     start = time.monotonic()
     code = cli.main([*verb, "--stack", "../../tmp/x"])
     out, err = capsys.readouterr()
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < HANG_S
     assert code == EXIT_INVALID_INPUT, err
     assert "expected a stack name" in err and "Traceback" not in out + err
 
