@@ -52,7 +52,6 @@ import errno
 import json
 import math
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -156,7 +155,15 @@ class History:
         return sorted({o.service for o in self.ops})
 
 
-_DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+def _strike(pending: tuple[bytes, ...], n: int) -> tuple[bytes, ...]:
+    """``pending`` without its first ``n`` bytes (a line written in part keeps its rest)."""
+    out = list(pending)
+    while n > 0 and out:
+        if n >= len(out[0]):
+            n -= len(out.pop(0))
+        else:
+            out[0], n = out[0][n:], 0
+    return tuple(out)
 
 
 class HistoryWriter:
@@ -169,6 +176,12 @@ class HistoryWriter:
     the runner writes may stand between a fault and its heal: this is why.
 
     Safe to share between threads of one process; each process must use its own file.
+
+    A signal handler that raises (the runner's) may interrupt the writer between a ``write(2)`` and
+    the note of what it wrote. So what is in memory and how long the file is known to be are one
+    value, replaced in one assignment (``_state``), and before each write the file's real length
+    says whether the last write landed unnoted: those bytes are struck from memory, never written
+    twice. (Masking signals cannot do this: another thread of the process would take the signal.)
     """
 
     def __init__(self, path: Path, on_error=None):
@@ -176,7 +189,8 @@ class HistoryWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._lock = threading.Lock()
-        self._pending: list[bytes] = []  # lines not (or not wholly) on disk yet, oldest first
+        # (lines not, or not wholly, on disk yet, oldest first; the file's length once they are not)
+        self._state: tuple[tuple[bytes, ...], int] = ((), os.fstat(self._fd).st_size)
         self.error: OSError | None = None  # the first write that failed, if any
         self.on_error = on_error
 
@@ -188,12 +202,13 @@ class HistoryWriter:
     def unwritten(self) -> int:
         """How many records are still only in memory."""
         with self._lock:
-            return len(self._pending)
+            return len(self._state[0])
 
     def write(self, record: dict) -> None:
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
-            self._pending.append(line)
+            pending, length = self._state
+            self._state = (pending + (line,), length)
             self._flush_locked()
 
     def flush(self) -> bool:
@@ -202,14 +217,13 @@ class HistoryWriter:
             return self._flush_locked()
 
     def _flush_locked(self) -> bool:
-        while self._pending:
+        while self._state[0]:
             if self._fd is None:  # a record after close: it will never reach the file, and must not go unsaid
                 if self.error is None:
                     self.error = OSError(errno.EBADF, f"a record was written after {self.path} was closed")
                 return False
-            data = self._pending[0]
             try:
-                n = self._write_once(data)
+                self._write_once()
             except OSError as e:
                 first = self.error is None
                 if first:
@@ -222,23 +236,16 @@ class HistoryWriter:
                 return False
         return True
 
-    def _write_once(self, data: bytes) -> int:
-        """One ``write(2)`` of the oldest pending line, and the bookkeeping of what reached the file,
-        as one step: in the main thread, SIGINT, SIGTERM and SIGHUP wait until both are done, so a
-        handler that raises (the runner's) cannot come between them and have the line written twice."""
-        masked = threading.current_thread() is threading.main_thread()
-        if masked:
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
-        try:
-            n = os.write(self._fd, data)
-            if n < len(data):
-                self._pending[0] = data[n:]  # the rest of the line next time
-            else:
-                self._pending.pop(0)
-            return n
-        finally:
-            if masked:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    def _write_once(self) -> None:
+        """Write the oldest pending line (or its rest) once, after striking what an interrupted
+        earlier write put on disk unnoted."""
+        pending, length = self._state
+        landed = os.fstat(self._fd).st_size - length
+        if landed > 0:  # the last write landed, and a raising signal handler cut its note short
+            self._state = (_strike(pending, landed), length + landed)
+            return
+        n = os.write(self._fd, pending[0])
+        self._state = (_strike(pending, n), length + n)  # one assignment: a signal comes before or after it
 
     def fault(self, id: str, type: str, target: str, step: str, detail: str = "") -> None:
         self.write({"kind": "fault", "id": id, "type": type, "target": target, "step": step,
