@@ -321,7 +321,10 @@ def test_a_real_tmpfs_that_fills_during_the_fault(tmp_path, events, monkeypatch)
 
 # --- signals at every phase --------------------------------------------------------------------
 
-def run_and_signal(tmp_path: Path, scenario: str, wait_for: str, signum: int) -> tuple[int, list[str], Path]:
+def run_and_signal(tmp_path: Path, scenario: str, wait_for: str, signum: int,
+                   ready: Path | None = None) -> tuple[int, list[str], Path]:
+    """Run the fake run in its own process; once it said ``wait_for`` (and ``ready`` exists, if
+    given), send it ``signum``; (exit code, what it said, its runs folder)."""
     state = tmp_path / "state"
     runs = tmp_path / "runs"
     env = dict(os.environ, CHAOS_LOCK_DIR=str(tmp_path / "locks"))
@@ -329,7 +332,7 @@ def run_and_signal(tmp_path: Path, scenario: str, wait_for: str, signum: int) ->
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if state.exists() and wait_for in state.read_text().splitlines():
+        if state.exists() and wait_for in state.read_text().splitlines() and (ready is None or ready.exists()):
             break
         if proc.poll() is not None:
             pytest.fail(f"the run ended before {wait_for}: {proc.stdout.read()}")
@@ -341,7 +344,10 @@ def run_and_signal(tmp_path: Path, scenario: str, wait_for: str, signum: int) ->
 
 
 def test_sigterm_during_bring_up_ends_the_compose_child_too(tmp_path):
-    code, seen, _ = run_and_signal(tmp_path, "bring_up", "phase bring_up", signal.SIGTERM)
+    # The signal once the stand-in compose CLI runs (it writes its pid first): sent before, it
+    # would find no child to end, and the test would prove nothing.
+    code, seen, _ = run_and_signal(tmp_path, "bring_up", "phase bring_up", signal.SIGTERM,
+                                   ready=tmp_path / "state.compose-pid")
     assert code == EXIT_SIGTERM
     pid = int((tmp_path / "state.compose-pid").read_text())
     with pytest.raises(ProcessLookupError):
