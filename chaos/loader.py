@@ -17,7 +17,7 @@ network. The format, by example::
       duration_s: 60                 # number 1..604800 (a week)
       mix: {send: 3, pay: 2}         # optional whole task weights 0..1000, tasks the stack declares
     faults:                          # optional list
-      - type: power_cut              # a type in chaos.faults.params.REGISTRY
+      - type: power_cut              # a type in chaos.faults.REGISTRY (a module of chaos/faults/)
         target: {site: pangyo}       # {site: X} | {service: S, site: X} | {link: [a, b]}
         at_s: 15                     # offset from load start, before load.duration_s
         power_returns_after_s: 30    # the type's own parameters
@@ -54,7 +54,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from chaos.errors import ExperimentInvalid, InvalidInput, Problem
 from chaos.experiment import ABORT_KINDS, AbortCondition, Experiment, FaultSpec, Load, Target, Threshold
-from chaos.faults.params import NAME_MAX, NAME_PATTERN, REGISTRY, FaultDecl, Param, describe, name_problem
+from chaos.faults import REGISTRY  # every fault module's declaration (importing chaos.faults finds them)
+from chaos.faults.params import NAME_MAX, NAME_PATTERN, FaultDecl, Param, describe, name_problem
 
 _YAML = "tag:yaml.org,2002:"
 # Tags plain YAML resolves to; anything else (``!foo``, ``!!python/object``, ``!!set``) is refused.

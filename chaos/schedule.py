@@ -37,9 +37,32 @@ class Step:
         return f"{self.fault_id} {getattr(self.fault, 'heal_verb', 'healed')} (end of {what})"
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A fault as its declaration (``chaos.faults.params.FaultDecl``) describes it, no implementation
+    built: what ``plan`` schedules. It has what ``steps_of`` and ``Step.describe`` read of a fault."""
+
+    spec: object  # FaultSpec
+    decl: object  # FaultDecl
+
+    @property
+    def type(self) -> str:
+        return self.decl.type
+
+    @property
+    def heal_verb(self) -> str:
+        return self.decl.heal_verb
+
+    @property
+    def heal_after_s(self) -> float | None:
+        return self.decl.heal_after_s(self.spec.params)
+
+
 def steps_of(faults: Iterable[tuple[str, object]]) -> list[Step]:
     """Every fault's injection, and its heal when it has a duration (``heal_after_s``), in the order
-    they are due; a fault healed only at the end of the run has no heal step."""
+    they are due; a fault healed only at the end of the run has no heal step. A fault is anything
+    with a ``spec`` and a ``heal_after_s``: a ``chaos.faults.Fault`` for a run, a ``Planned`` for a
+    plan."""
     steps = []
     for fid, fault in faults:
         steps.append(Step(fault.spec.at_s, INJECT, fid, fault))

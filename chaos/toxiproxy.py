@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import requests
-
 TIMEOUT_S = 5
 
 
@@ -41,6 +39,8 @@ class Toxiproxy:
         self.url = url.rstrip("/")
 
     def _call(self, method: str, path: str, **kw):
+        import requests  # here: the stack, validate and plan read proxy names (sites_of) and need no HTTP client
+
         try:
             r = requests.request(method, self.url + path, timeout=TIMEOUT_S, **kw)
         except requests.RequestException as e:

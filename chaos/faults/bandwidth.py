@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import implementation
-from chaos.faults.link import ToxicFault
+from chaos.faults.link import DIRECTION, ToxicFault, lasts
+from chaos.faults.params import FaultDecl, Param
 
 
 def kilobytes_per_s(kbps: int) -> int:
@@ -13,9 +13,27 @@ def kilobytes_per_s(kbps: int) -> int:
     return max(1, round(kbps / 8))
 
 
-@implementation
 class Bandwidth(ToxicFault):
-    type = "bandwidth"
+    decl = FaultDecl(
+        type="bandwidth",
+        targets=("link",),
+        params=(
+            Param(
+                "rate_kbps",
+                "int",
+                required=True,
+                min=8,
+                max=100_000_000,
+                doc="The link's throughput per connection and direction, in kilobits per second "
+                "(Toxiproxy's rate is set to rate_kbps / 8 kilobytes per second).",
+            ),
+            lasts("the throttle stays in place"),
+            DIRECTION,
+        ),
+        duration="duration_s",
+        needs_toxiproxy=True,
+        doc="Throttle a link between two sites (a Toxiproxy bandwidth toxic).",
+    )
     toxic = "bandwidth"
 
     def attributes(self) -> dict:

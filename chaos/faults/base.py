@@ -1,6 +1,16 @@
-"""What every fault is: an injection and a heal that is safe to repeat, acting only on the
-containers of the experiment's own compose project, found by their labels (or, for the WAN, on the
-stack's Toxiproxy: ``chaos.faults.link``)."""
+"""What every fault is: a declaration (``chaos.faults.params.FaultDecl``), an injection and a heal
+that is safe to repeat, acting only on the containers of the experiment's own compose project,
+found by their labels (or, for the WAN, on the stack's Toxiproxy: ``chaos.faults.link``).
+
+A subclass of ``Fault`` with its own ``decl`` is registered when it is defined: its declaration in
+``chaos.faults.params.REGISTRY`` (what the loader, ``plan`` and ``schema`` read), its class in
+``IMPLEMENTATIONS`` (what the runner builds). A class without one (``ToxicFault``, a test's fake)
+is a base or a stand-in, and registers nothing.
+
+Importing a fault module must stay cheap, because ``validate`` and ``plan`` import every one to
+read the declarations: the Docker SDK, ``requests`` and anything heavy are imported inside
+``inject`` and ``heal``, never at the top of the module (a unit test holds it).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,7 @@ from typing import Callable, ClassVar
 
 from chaos.errors import InvalidInput
 from chaos.experiment import FaultSpec
+from chaos.faults.params import FaultDecl, register
 from chaos.stack import StackDef, containers
 
 IMPLEMENTATIONS: dict[str, type["Fault"]] = {}
@@ -22,13 +33,26 @@ class FaultContext:
 
 
 class Fault:
-    """One scheduled fault. ``heal_after_s``: seconds after injection when the runner heals it
-    (None: only at the end of the run, in ``finally``)."""
+    """One scheduled fault. ``decl`` is its declaration; ``type``, ``needs_toxiproxy`` and
+    ``heal_verb`` are read from it when the class is defined. ``heal_after_s``: seconds after
+    injection when the runner heals it (None: only at the end of the run, in ``finally``)."""
 
+    decl: ClassVar[FaultDecl | None] = None
     type: ClassVar[str]
     needs_toxiproxy: ClassVar[bool] = False  # acts on the stack's Toxiproxy (needs its toxiproxy_url)
     heal_verb: ClassVar[str] = "healed"  # what its heal is called in plans ("rebuilt" for a site loss)
-    heal_after_param: ClassVar[str | None] = None  # the parameter holding heal_after_s, if any
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        decl = cls.__dict__.get("decl")
+        if decl is None:
+            return
+        known = IMPLEMENTATIONS.get(decl.type)
+        if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise ValueError(f"fault type {decl.type!r} is already implemented by {known.__module__}.{known.__qualname__}")
+        register(decl)
+        cls.type, cls.needs_toxiproxy, cls.heal_verb = decl.type, decl.needs_toxiproxy, decl.heal_verb
+        IMPLEMENTATIONS[decl.type] = cls
 
     def __init__(self, spec: FaultSpec, ctx: FaultContext):
         self.spec = spec
@@ -36,7 +60,7 @@ class Fault:
 
     @property
     def heal_after_s(self) -> float | None:
-        return self.spec.params.get(self.heal_after_param) if self.heal_after_param else None
+        return self.decl.heal_after_s(self.spec.params) if self.decl else None
 
     def inject(self) -> str:
         """Inject; return a short description of what was done."""
@@ -63,11 +87,6 @@ def start_if_stopped(container) -> None:
         container.unpause()
     elif container.status != "running":
         container.start()
-
-
-def implementation(cls: type[Fault]) -> type[Fault]:
-    IMPLEMENTATIONS[cls.type] = cls
-    return cls
 
 
 def at_once(items: list, action: Callable) -> list[str]:

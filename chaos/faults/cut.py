@@ -3,10 +3,16 @@ refused, open ones closed) for ``duration_s``; the heal re-enables them."""
 
 from __future__ import annotations
 
-from chaos.faults.base import implementation
-from chaos.faults.link import DisableFault
+from chaos.faults.link import DisableFault, lasts
+from chaos.faults.params import FaultDecl
 
 
-@implementation
 class Cut(DisableFault):
-    type = "cut"
+    decl = FaultDecl(
+        type="cut",
+        targets=("link",),
+        params=(lasts("the link stays cut"),),
+        duration="duration_s",
+        needs_toxiproxy=True,
+        doc="Cut a link between two sites: its proxies are disabled, connections refused and open ones closed.",
+    )

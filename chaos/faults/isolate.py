@@ -4,10 +4,17 @@ and the other sites keep their links. The heal re-enables them."""
 
 from __future__ import annotations
 
-from chaos.faults.base import implementation
-from chaos.faults.link import DisableFault
+from chaos.faults.link import DisableFault, lasts
+from chaos.faults.params import FaultDecl
 
 
-@implementation
 class Isolate(DisableFault):
-    type = "isolate"
+    decl = FaultDecl(
+        type="isolate",
+        targets=("site",),
+        params=(lasts("the site stays isolated"),),
+        duration="duration_s",
+        needs_toxiproxy=True,
+        doc="A site loses every link (split brain): every proxy to or from it is disabled; "
+        "its internal traffic continues.",
+    )

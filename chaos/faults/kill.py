@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, all_at_once, implementation, restart
+from chaos.faults.base import Fault, all_at_once, restart
+from chaos.faults.params import FaultDecl, Param
+
+# The signals a kill fault may send: those a service is expected to handle or die of.
+SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGABRT", "SIGUSR1", "SIGUSR2")
 
 
-@implementation
 class Kill(Fault):
-    type = "kill"
+    decl = FaultDecl(
+        type="kill",
+        targets=("service",),
+        params=(Param("signal", "str", default="SIGKILL", choices=SIGNALS,
+                      doc="The signal sent to the service's containers."),),
+        doc="One service's containers receive a signal (SIGKILL by default).",
+    )
 
     def inject(self) -> str:
         sig = self.spec.params.get("signal", "SIGKILL")

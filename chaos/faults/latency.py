@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import implementation
-from chaos.faults.link import ToxicFault
+from chaos.faults.link import DIRECTION, MAX_MS, ToxicFault, lasts
+from chaos.faults.params import FaultDecl, Param
 
 
-@implementation
 class Latency(ToxicFault):
-    type = "latency"
+    decl = FaultDecl(
+        type="latency",
+        targets=("link",),
+        params=(
+            Param("latency_ms", "int", required=True, min=0, max=MAX_MS, doc="Added delay per direction, in milliseconds."),
+            Param("jitter_ms", "int", default=0, min=0, max=MAX_MS, doc="Random variation of the delay, in milliseconds."),
+            lasts("the latency stays in place"),
+            DIRECTION,
+        ),
+        duration="duration_s",
+        needs_toxiproxy=True,
+        doc="Slow a link between two sites (a Toxiproxy latency toxic).",
+    )
     toxic = "latency"
 
     def attributes(self) -> dict:

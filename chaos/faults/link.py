@@ -11,7 +11,8 @@ sites are {a, b} in either order (``a.b.db`` and ``b.a.db``); a site
 - ``DisableFault`` disables the proxies (new connections refused, open ones closed) and the heal
   re-enables the ones it disabled; a proxy some other fault had disabled first is left to it.
 
-Both are healed ``duration_s`` after injection.
+Both are healed ``duration_s`` after injection, and declare ``needs_toxiproxy``. The parameters
+they share (``lasts``, ``after_ms``, ``DIRECTION``) are made here.
 """
 
 from __future__ import annotations
@@ -20,17 +21,41 @@ from typing import ClassVar
 
 from chaos.errors import InvalidInput
 from chaos.faults.base import Fault, all_at_once
+from chaos.faults.params import Param
 from chaos.toxiproxy import Toxiproxy
 
 STREAMS = {"both": ("upstream", "downstream"), "upstream": ("upstream",), "downstream": ("downstream",)}
+MAX_MS = 3_600_000  # an hour: the longest delay or timeout a toxic takes
+
+
+def lasts(what: str) -> Param:
+    """``duration_s`` of a WAN fault (its ``duration``): ``what`` says what lasts."""
+    return Param("duration_s", "duration", required=True, above=0, doc=f"Seconds {what}; then it is healed.")
+
+
+def after_ms(what: str) -> Param:
+    """``timeout_ms`` of the Toxiproxy toxics that end connections (timeout, reset_peer)."""
+    return Param("timeout_ms", "int", default=0, min=0, max=MAX_MS, doc=f"Milliseconds before each connection is {what}.")
+
+
+DIRECTION = Param(
+    "direction",
+    "str",
+    default="both",
+    choices=("both", "upstream", "downstream"),
+    doc="Which way it applies: upstream = client to server, downstream = server to client, both = each way.",
+)
 
 
 class WanFault(Fault):
-    """A fault on the Toxiproxy proxies of its target (a link, or every link of a site)."""
+    """A fault on the Toxiproxy proxies of its target (a link, or every link of a site); its
+    declaration says ``needs_toxiproxy=True``."""
 
-    needs_toxiproxy = True
-
-    heal_after_param = "duration_s"
+    def __init_subclass__(cls, **kwargs):
+        decl = cls.__dict__.get("decl")
+        if decl is not None and not decl.needs_toxiproxy:
+            raise ValueError(f"fault {decl.type!r}: a WAN fault acts through Toxiproxy: declare needs_toxiproxy=True")
+        super().__init_subclass__(**kwargs)
 
     def toxiproxy(self) -> Toxiproxy:
         url = self.ctx.stack.toxiproxy_url

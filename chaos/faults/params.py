@@ -1,19 +1,27 @@
-"""How a fault declares its YAML ``type:``, what it may target and the parameters it takes.
+"""How a fault declares itself: its YAML ``type:``, what it may target, the parameters it takes,
+which of them is its duration and how a plan words its heal. A pure module (no Docker, no network):
+the loader, ``plan`` and ``schema`` read declarations only.
 
-A fault module declares itself once::
+A fault is one module of ``chaos.faults``; its declaration sits next to its inject and heal, on
+its class (``chaos.faults.base.Fault``), which registers both when the class is defined::
 
-    DECL = register(FaultDecl(
-        type="pause",
-        targets=("service", "site"),
-        params=(Param("duration_s", "duration", required=True, above=0, doc="..."),),
-    ))
+    class Pause(Fault):
+        decl = FaultDecl(
+            type="pause",
+            targets=("service", "site"),
+            params=(Param("duration_s", "duration", required=True, above=0, doc="..."),),
+            duration="duration_s",  # healed this long after injection; None: at the end of the run
+            doc="Freeze containers ...",
+        )
 
-and the loader (``chaos.loader``) checks every fault of an experiment against ``REGISTRY``:
-unknown parameters, types, bounds and required ones, all at load time, before anything runs.
-Parameters the file leaves out are filled with their defaults, so a fault reads
-``spec.params["name"]`` without guessing.
+        def inject(self) -> str: ...
+        def heal(self) -> str: ...
 
-The built-in declarations live at the bottom of this module until each fault has its own file.
+``chaos.faults`` imports every module of its package, so the new module is all there is to add.
+The loader (``chaos.loader``) checks every fault of an experiment against ``REGISTRY``: unknown
+parameters, types, bounds and required ones, all at load time, before anything runs. Parameters
+the file leaves out are filled with their defaults, so a fault reads ``spec.params["name"]``
+without guessing.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 # Every name that becomes a path, a label or a file name (an experiment's name, a stack, a site, a
 # service, a task, a tag): lowercase letters, digits, dashes and underscores, starting with a letter
@@ -31,8 +39,6 @@ NAME_PATTERN = "[a-z0-9][a-z0-9_-]*"
 NAME_MAX = 63
 # The longest any duration may be (a week): past it, a figure is a typo, and 1e300 s is no timeout.
 MAX_DURATION_S = 7 * 24 * 3600.0
-# The signals a kill fault may send: those a service is expected to handle or die of.
-SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGABRT", "SIGUSR1", "SIGUSR2")
 _SHOWN_CHARS = 60  # a longer string is shown cut, with its length
 
 
@@ -192,12 +198,22 @@ def _not_a_choice(value: Any, choices: tuple) -> str:
 
 @dataclass(frozen=True)
 class FaultDecl:
-    """A fault's YAML ``type``, the target kinds it accepts (site, service, link) and its parameters."""
+    """A fault's YAML ``type``, the target kinds it accepts (site, service, link), its parameters
+    and how it is scheduled and worded.
+
+    ``duration``: the parameter (of kind ``duration``) holding the seconds after injection when the
+    fault is healed; None, or that parameter null: healed only when the load ends. ``heal_verb``:
+    what a plan calls its heal ("rebuilt ..." for a site loss). ``needs_toxiproxy``: it acts on the
+    stack's Toxiproxy, so the stack needs a ``toxiproxy_url``.
+    """
 
     type: str
     targets: tuple[str, ...]
     params: tuple[Param, ...]
     doc: str = ""
+    duration: str | None = None
+    heal_verb: str = "healed"
+    needs_toxiproxy: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.targets) - set(TARGET_KINDS)
@@ -206,6 +222,12 @@ class FaultDecl:
         names = [p.name for p in self.params]
         if len(names) != len(set(names)) or {"type", "target", "at_s"} & set(names):
             raise ValueError(f"fault {self.type!r}: parameter names must be unique and not type/target/at_s")
+        if self.duration is not None and self.duration not in {p.name for p in self.params if p.kind == "duration"}:
+            raise ValueError(f"fault {self.type!r}: duration {self.duration!r} is not one of its duration parameters")
+
+    def heal_after_s(self, params: Mapping[str, Any]) -> float | None:
+        """Seconds after injection when a fault with ``params`` is healed; None: when the load ends."""
+        return params.get(self.duration) if self.duration else None
 
 
 REGISTRY: dict[str, FaultDecl] = {}
@@ -218,185 +240,3 @@ def register(decl: FaultDecl) -> FaultDecl:
         raise ValueError(f"fault type {decl.type!r} is already registered with another declaration")
     REGISTRY[decl.type] = decl
     return decl
-
-
-# Built-in declarations.
-
-register(
-    FaultDecl(
-        type="power_cut",
-        targets=("site",),
-        params=(
-            Param(
-                "power_returns_after_s",
-                "duration",
-                doc="Seconds until power returns and the site's containers start again; omit or null: never.",
-            ),
-        ),
-        doc="Every container of a site is SIGKILLed at the same instant; disks survive.",
-    )
-)
-
-register(
-    FaultDecl(
-        type="site_loss",
-        targets=("site",),
-        params=(
-            Param(
-                "rebuild_after_s",
-                "duration",
-                doc="Seconds until the site is rebuilt: its services recreated empty, rejoining from the "
-                "survivors; omit or null: never (rebuilt at the end of the run).",
-            ),
-        ),
-        doc="The fire: every container of a site is SIGKILLed at the same instant, then the containers "
-        "and their named volumes are destroyed; the site is rebuilt empty from the survivors.",
-    )
-)
-
-register(
-    FaultDecl(
-        type="kill",
-        targets=("service",),
-        params=(Param("signal", "str", default="SIGKILL", choices=SIGNALS,
-                      doc="The signal sent to the service's containers."),),
-        doc="One service's containers receive a signal (SIGKILL by default).",
-    )
-)
-
-register(
-    FaultDecl(
-        type="pause",
-        targets=("service", "site"),
-        params=(Param("duration_s", "duration", required=True, above=0, doc="Seconds the containers stay frozen."),),
-        doc="Freeze containers (docker pause): the gray failure, alive but not answering.",
-    )
-)
-
-# The WAN faults (Toxiproxy): a link fault targets {link: [a, b]}, every proxy between the two
-# sites whichever end initiates; ``direction`` maps to the toxic's stream.
-
-
-MAX_MS = 3_600_000  # an hour: the longest delay or timeout a toxic takes
-
-
-def _lasts(what: str) -> Param:
-    return Param("duration_s", "duration", required=True, above=0, doc=f"Seconds {what}; then it is healed.")
-
-
-def _after_ms(what: str) -> Param:
-    """``timeout_ms`` of the Toxiproxy toxics that end connections (timeout, reset_peer)."""
-    return Param("timeout_ms", "int", default=0, min=0, max=MAX_MS, doc=f"Milliseconds before each connection is {what}.")
-
-
-_DIRECTION = Param(
-    "direction",
-    "str",
-    default="both",
-    choices=("both", "upstream", "downstream"),
-    doc="Which way it applies: upstream = client to server, downstream = server to client, both = each way.",
-)
-
-register(
-    FaultDecl(
-        type="latency",
-        targets=("link",),
-        params=(
-            Param("latency_ms", "int", required=True, min=0, max=MAX_MS, doc="Added delay per direction, in milliseconds."),
-            Param("jitter_ms", "int", default=0, min=0, max=MAX_MS, doc="Random variation of the delay, in milliseconds."),
-            _lasts("the latency stays in place"),
-            _DIRECTION,
-        ),
-        doc="Slow a link between two sites (a Toxiproxy latency toxic).",
-    )
-)
-
-register(
-    FaultDecl(
-        type="bandwidth",
-        targets=("link",),
-        params=(
-            Param(
-                "rate_kbps",
-                "int",
-                required=True,
-                min=8,
-                max=100_000_000,
-                doc="The link's throughput per connection and direction, in kilobits per second "
-                "(Toxiproxy's rate is set to rate_kbps / 8 kilobytes per second).",
-            ),
-            _lasts("the throttle stays in place"),
-            _DIRECTION,
-        ),
-        doc="Throttle a link between two sites (a Toxiproxy bandwidth toxic).",
-    )
-)
-
-register(
-    FaultDecl(
-        type="cut",
-        targets=("link",),
-        params=(_lasts("the link stays cut"),),
-        doc="Cut a link between two sites: its proxies are disabled, connections refused and open ones closed.",
-    )
-)
-
-register(
-    FaultDecl(
-        type="timeout",
-        targets=("link",),
-        params=(
-            _after_ms("closed; 0: held open forever, data dropped"),
-            _lasts("the link swallows data"),
-            _DIRECTION,
-        ),
-        doc="A link that swallows data (a Toxiproxy timeout toxic): the black hole clients wait on.",
-    )
-)
-
-register(
-    FaultDecl(
-        type="reset_peer",
-        targets=("link",),
-        params=(
-            _after_ms("reset; 0: at once"),
-            _lasts("connections are reset"),
-            _DIRECTION,
-        ),
-        doc="Connections across a link are reset by peer (a Toxiproxy reset_peer toxic).",
-    )
-)
-
-register(
-    FaultDecl(
-        type="isolate",
-        targets=("site",),
-        params=(_lasts("the site stays isolated"),),
-        doc="A site loses every link (split brain): every proxy to or from it is disabled; "
-        "its internal traffic continues.",
-    )
-)
-
-register(
-    FaultDecl(
-        type="site_stop",
-        targets=("site",),
-        params=(
-            Param(
-                "grace_s",
-                "int",
-                default=10,
-                min=0,
-                max=600,
-                doc="Seconds each container has to shut down after SIGTERM before it is killed.",
-            ),
-            Param(
-                "duration_s",
-                "duration",
-                above=0,
-                doc="Seconds until the site's containers start again; omit or null: at the end of the run.",
-            ),
-        ),
-        doc="A planned evacuation: every container of a site is stopped gracefully, all at once.",
-    )
-)

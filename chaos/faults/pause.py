@@ -3,7 +3,8 @@ of failing fast) for ``duration_s``; healed by unpausing."""
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, all_at_once, implementation
+from chaos.faults.base import Fault, all_at_once
+from chaos.faults.params import FaultDecl, Param
 
 
 def _unpause(container) -> None:
@@ -12,10 +13,14 @@ def _unpause(container) -> None:
         container.unpause()
 
 
-@implementation
 class Pause(Fault):
-    type = "pause"
-    heal_after_param = "duration_s"
+    decl = FaultDecl(
+        type="pause",
+        targets=("service", "site"),
+        params=(Param("duration_s", "duration", required=True, above=0, doc="Seconds the containers stay frozen."),),
+        duration="duration_s",
+        doc="Freeze containers (docker pause): the gray failure, alive but not answering.",
+    )
 
     def inject(self) -> str:
         victims = [c for c in self.targets() if c.status == "running"]

@@ -4,13 +4,24 @@ the end of the run when it is null ("never" within the experiment)."""
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, cut_power, implementation, names_of, restart
+from chaos.faults.base import Fault, cut_power, names_of, restart
+from chaos.faults.params import FaultDecl, Param
 
 
-@implementation
 class PowerCut(Fault):
-    type = "power_cut"
-    heal_after_param = "power_returns_after_s"
+    decl = FaultDecl(
+        type="power_cut",
+        targets=("site",),
+        params=(
+            Param(
+                "power_returns_after_s",
+                "duration",
+                doc="Seconds until power returns and the site's containers start again; omit or null: never.",
+            ),
+        ),
+        duration="power_returns_after_s",
+        doc="Every container of a site is SIGKILLed at the same instant; disks survive.",
+    )
 
     def inject(self) -> str:
         victims = cut_power(self.targets())

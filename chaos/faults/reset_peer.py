@@ -3,11 +3,21 @@
 
 from __future__ import annotations
 
-from chaos.faults.base import implementation
-from chaos.faults.link import ConnectionEndingToxic
+from chaos.faults.link import DIRECTION, ConnectionEndingToxic, after_ms, lasts
+from chaos.faults.params import FaultDecl
 
 
-@implementation
 class ResetPeer(ConnectionEndingToxic):
-    type = "reset_peer"
+    decl = FaultDecl(
+        type="reset_peer",
+        targets=("link",),
+        params=(
+            after_ms("reset; 0: at once"),
+            lasts("connections are reset"),
+            DIRECTION,
+        ),
+        duration="duration_s",
+        needs_toxiproxy=True,
+        doc="Connections across a link are reset by peer (a Toxiproxy reset_peer toxic).",
+    )
     toxic = "reset_peer"

@@ -18,7 +18,8 @@ they are.
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, all_at_once, cut_power, implementation, names_of
+from chaos.faults.base import Fault, all_at_once, cut_power, names_of
+from chaos.faults.params import FaultDecl, Param
 from chaos.stack import COMPOSE_SERVICE_LABEL, PROJECT_LABEL, Compose
 
 
@@ -28,17 +29,28 @@ def named_volumes(container) -> list[str]:
     return [m["Name"] for m in mounts if m.get("Type") == "volume" and m.get("Name")]
 
 
-@implementation
 class SiteLoss(Fault):
-    type = "site_loss"
-    heal_verb = "rebuilt (its services recreated empty, rejoining from the survivors)"
+    decl = FaultDecl(
+        type="site_loss",
+        targets=("site",),
+        params=(
+            Param(
+                "rebuild_after_s",
+                "duration",
+                doc="Seconds until the site is rebuilt: its services recreated empty, rejoining from the "
+                "survivors; omit or null: never (rebuilt at the end of the run).",
+            ),
+        ),
+        duration="rebuild_after_s",
+        heal_verb="rebuilt (its services recreated empty, rejoining from the survivors)",
+        doc="The fire: every container of a site is SIGKILLed at the same instant, then the containers "
+        "and their named volumes are destroyed; the site is rebuilt empty from the survivors.",
+    )
 
     def __init__(self, spec, ctx):
         super().__init__(spec, ctx)
         self.services: list[str] = []  # the site's compose services: what the rebuild recreates
         self.destroyed: list[str] = []  # the volumes the fire destroyed
-
-    heal_after_param = "rebuild_after_s"
 
     def inject(self) -> str:
         site = self.targets()

@@ -4,13 +4,33 @@ run when it is null."""
 
 from __future__ import annotations
 
-from chaos.faults.base import Fault, all_at_once, implementation, names_of, restart
+from chaos.faults.base import Fault, all_at_once, names_of, restart
+from chaos.faults.params import FaultDecl, Param
 
 
-@implementation
 class SiteStop(Fault):
-    type = "site_stop"
-    heal_after_param = "duration_s"
+    decl = FaultDecl(
+        type="site_stop",
+        targets=("site",),
+        params=(
+            Param(
+                "grace_s",
+                "int",
+                default=10,
+                min=0,
+                max=600,
+                doc="Seconds each container has to shut down after SIGTERM before it is killed.",
+            ),
+            Param(
+                "duration_s",
+                "duration",
+                above=0,
+                doc="Seconds until the site's containers start again; omit or null: at the end of the run.",
+            ),
+        ),
+        duration="duration_s",
+        doc="A planned evacuation: every container of a site is stopped gracefully, all at once.",
+    )
 
     def inject(self) -> str:
         grace = int(self.spec.params.get("grace_s", 10))  # Docker takes whole seconds

@@ -5,11 +5,21 @@ connections it held."""
 
 from __future__ import annotations
 
-from chaos.faults.base import implementation
-from chaos.faults.link import ConnectionEndingToxic
+from chaos.faults.link import DIRECTION, ConnectionEndingToxic, after_ms, lasts
+from chaos.faults.params import FaultDecl
 
 
-@implementation
 class Timeout(ConnectionEndingToxic):
-    type = "timeout"
+    decl = FaultDecl(
+        type="timeout",
+        targets=("link",),
+        params=(
+            after_ms("closed; 0: held open forever, data dropped"),
+            lasts("the link swallows data"),
+            DIRECTION,
+        ),
+        duration="duration_s",
+        needs_toxiproxy=True,
+        doc="A link that swallows data (a Toxiproxy timeout toxic): the black hole clients wait on.",
+    )
     toxic = "timeout"
