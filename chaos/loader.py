@@ -21,7 +21,8 @@ network. The format, by example::
         target: {site: pangyo}       # {site: X} | {service: S, site: X} | {link: [a, b]}
         at_s: 15                     # offset from load start, before load.duration_s
         power_returns_after_s: 30    # the type's own parameters
-    checks:                          # optional: metric -> {max|min|equals: N, service: S}
+    checks:                          # optional: metric -> {max|min|equals: N, service: S}, a metric
+                                     # of chaos.checks.metrics.METRICS, N within its bounds
       rto_s: {max: 15}               # or a list of those, e.g. one per service
       lost_writes: {max: 0}
     abort_if:                        # optional list: stop the run early when one holds
@@ -45,6 +46,7 @@ import dataclasses
 import difflib
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -52,6 +54,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from chaos.checks.metrics import METRICS
 from chaos.errors import ExperimentInvalid, InvalidInput, Problem
 from chaos.experiment import ABORT_KINDS, AbortCondition, Experiment, FaultSpec, Load, Target, Threshold
 from chaos.faults import REGISTRY  # every fault module's declaration (importing chaos.faults finds them)
@@ -134,17 +137,22 @@ _SERVICE = Param("service", "str", required=True, names="service", doc="A servic
 _TARGET_KEYS = ("site", "service", "link")
 _TARGET_SHAPES = "{site: X}, {service: S, site: X} or {link: [a, b]}"
 
-_MAX_COUNT = 10**12  # more requests or writes than one run makes
-CHECK_METRICS: dict[str, Param] = {
-    "rto_s": Param("rto_s", "duration", doc="Longest outage of a service after a fault, in seconds."),
-    "lost_writes": Param("lost_writes", "int", min=0, max=_MAX_COUNT, doc="Acknowledged writes missing after recovery."),
-    "acked_writes": Param("acked_writes", "int", min=0, max=_MAX_COUNT, doc="Writes the system acknowledged."),
-    "availability": Param("availability", "number", min=0, max=1, doc="Ratio of ok requests to all requests."),
-    "unknown_writes": Param("unknown_writes", "int", min=0, max=_MAX_COUNT,
-                            doc="Writes whose outcome is unknown (timeouts)."),
-    "duplicate_writes": Param("duplicate_writes", "int", min=0, max=_MAX_COUNT,
-                              doc="Writes the system holds more than once."),
-}
+class _CheckMetrics(Mapping[str, Param]):
+    """The metrics a threshold may name, as the loader reads a threshold's value: a live view of
+    ``chaos.checks.metrics.METRICS`` (a metric registered after this module was imported is in it)."""
+
+    def __getitem__(self, name: str) -> Param:
+        metric = METRICS[name]
+        return Param(metric.name, metric.kind, min=metric.min, max=metric.max, doc=metric.doc)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(METRICS)
+
+    def __len__(self) -> int:
+        return len(METRICS)
+
+
+CHECK_METRICS: Mapping[str, Param] = _CheckMetrics()
 _OPS = {"max": "<=", "min": ">=", "equals": "=="}
 
 # abort_if: each condition is one of ABORT_KINDS, with the keys its kind takes.

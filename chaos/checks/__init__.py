@@ -1,12 +1,14 @@
 """Checkers: pure functions from a history (and the read-back) to verdicts with figures.
 
-No Docker, no network, no clock: every time comes from the history. ``judge`` is the entry point.
+No Docker, no network, no clock: every time comes from the history. ``judge`` is the entry point;
+``METRICS`` (``chaos.checks.metrics``) is every metric a threshold may name.
 """
 
-from chaos.checks.figures import METRICS, ServiceFigures
+from chaos.checks.figures import ServiceFigures
 from chaos.checks.judge import Judgement, Readback, judge
+from chaos.checks.metrics import METRICS, Metric, register
 from chaos.checks.verdict import CheckResult, Verdict, check_safe, compose, exit_code_for
 from chaos.checks.windows import FaultWindow, fault_windows
 
-__all__ = ["METRICS", "CheckResult", "FaultWindow", "Judgement", "Readback", "ServiceFigures",
-           "Verdict", "check_safe", "compose", "exit_code_for", "fault_windows", "judge"]
+__all__ = ["METRICS", "CheckResult", "FaultWindow", "Judgement", "Metric", "Readback", "ServiceFigures",
+           "Verdict", "check_safe", "compose", "exit_code_for", "fault_windows", "judge", "register"]

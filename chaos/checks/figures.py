@@ -1,30 +1,30 @@
-"""Every figure of one service, measured from the history and the read-back."""
+"""Every figure of one service, measured from the history and the read-back.
+
+``measure`` makes the measurements (counts, latency, phases, outages, writes), then computes every
+metric of the registry (``chaos.checks.metrics``) from them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence, TypeVar
 
 from chaos.checks import availability, rto
 from chaos.checks.data_loss import data_loss
+from chaos.checks.metrics import ADDED, KEY, METRICS, READBACK, RECOVERY, TRAFFIC, WRITES
 from chaos.checks.windows import FaultWindow
 from chaos.history import Op
 
 T = TypeVar("T")
 
-TRAFFIC_METRICS = ("requests", "ok", "failed", "unknown", "availability",
-                   *(f"availability_{p}" for p in availability.PHASES),
-                   *(f"latency_p{p}_ms" for p in availability.PERCENTILES))
-WRITE_METRICS = ("acked_writes", "unknown_writes", "lost_writes", "recovered_writes",
-                 "duplicate_writes")
-READBACK_METRICS = ("lost_writes", "recovered_writes", "duplicate_writes")
-# Every metric a threshold may name.
-METRICS = (*TRAFFIC_METRICS, "rto_s", *WRITE_METRICS)
-
 
 @dataclass(frozen=True)
 class ServiceFigures:
-    """One service's figures. ``missing`` says, per metric, why its figure could not be measured."""
+    """One service's measurements and its metrics' figures (``values``, by metric name).
+    ``missing`` says, per metric, why its figure could not be measured. ``ops`` and ``windows``
+    are what it was measured from (for a metric that needs the raw history)."""
 
     service: str
     requests: int | None = None
@@ -43,37 +43,66 @@ class ServiceFigures:
     availability_by_phase: Mapping[str, Mapping] = field(default_factory=dict)
     outages: tuple[rto.Outage, ...] = ()
     missing: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, float | None] = field(default_factory=dict)
+    ops: tuple[Op, ...] = field(default=(), repr=False, compare=False)
+    windows: tuple[FaultWindow, ...] = field(default=(), repr=False, compare=False)
 
     def figure(self, metric: str) -> float | None:
         """The figure a threshold on ``metric`` (one of ``METRICS``) compares."""
         if metric not in METRICS:
             raise KeyError(f"unknown metric {metric!r}")
-        if metric.startswith("availability_"):
-            return self.availability_by_phase[metric.removeprefix("availability_")]["availability"]
-        if metric.startswith("latency_"):
-            return self.latency_ms[metric.removeprefix("latency_").removesuffix("_ms")]
-        return getattr(self, metric)
+        return self.values.get(metric)
 
     def to_dict(self) -> dict:
-        """The journal's form of a service (exactly these keys)."""
-        return {"requests": self.requests, "ok": self.ok, "failed": self.failed,
-                "unknown": self.unknown, "availability": self.availability, "rto_s": self.rto_s,
-                "acked_writes": self.acked_writes, "lost_writes": self.lost_writes,
-                "unknown_writes": self.unknown_writes, "recovered_writes": self.recovered_writes,
-                "duplicate_writes": self.duplicate_writes,
+        """The journal's form of a service: the journal/1 keys (its metrics, then the details),
+        then the metrics added since."""
+        def figures(where: str) -> dict:
+            return {m.name: self.values.get(m.name) for m in METRICS.values() if m.journal == where}
+
+        return {**figures(KEY),
                 "lost_ids": None if self.lost_ids is None else list(self.lost_ids),
                 "latency_ms": dict(self.latency_ms),
-                "availability_by_phase": {k: dict(v) for k, v in self.availability_by_phase.items()}}
+                "availability_by_phase": {k: dict(v) for k, v in self.availability_by_phase.items()},
+                **figures(ADDED)}
 
 
-def _attempt(compute: Callable[[], T], metrics: Sequence[str], missing: dict[str, str]) -> T | None:
-    """``compute()``, or None with the error noted against ``metrics`` if it raises."""
+def _crashed(e: Exception) -> str:
+    return f"measurement crashed: {type(e).__name__}: {e}"
+
+
+def _attempt(compute: Callable[[], T], what: str, unavailable: dict[str, str]) -> T | None:
+    """``compute()``, or None with the error noted against the measurement ``what`` if it raises."""
     try:
         return compute()
     except Exception as e:  # noqa: BLE001 - a crashing measurement makes its checks unknown
-        for m in metrics:
-            missing[m] = f"measurement crashed: {type(e).__name__}: {e}"
+        unavailable[what] = _crashed(e)
         return None
+
+
+def _is_figure(value: object) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                             and math.isfinite(value))
+
+
+def _metrics(figures: ServiceFigures, unavailable: Mapping[str, str]) -> tuple[dict, dict]:
+    """Every registered metric's figure, and why those without one are missing."""
+    values: dict[str, float | None] = {}
+    missing: dict[str, str] = {}
+    for metric in METRICS.values():
+        why = next((unavailable[n] for n in metric.needs if n in unavailable), None)
+        if why is not None:
+            missing[metric.name] = why
+            continue
+        try:
+            value = metric.compute(figures)
+        except Exception as e:  # noqa: BLE001 - a crashing metric is unknown, the others still count
+            missing[metric.name] = _crashed(e)
+            continue
+        if _is_figure(value):
+            values[metric.name] = value
+        else:
+            missing[metric.name] = f"measurement crashed: not a finite number: {value!r}"
+    return values, missing
 
 
 def measure(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
@@ -83,7 +112,7 @@ def measure(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
 
     ``copies`` is its read-back (None if there is none, ``no_readback`` saying why).
     """
-    missing: dict[str, str] = {}
+    unavailable: dict[str, str] = {}
     figures: dict = {}
     counts = _attempt(lambda: {
         "requests": len(ops),
@@ -93,17 +122,18 @@ def measure(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
         "availability": availability.ratio(ops),
         "latency_ms": availability.latency_ms(ops),
         "availability_by_phase": availability.by_phase(ops, windows, stopped),
-    }, TRAFFIC_METRICS, missing)
+    }, TRAFFIC, unavailable)
     figures.update(counts or {})
-    outages = _attempt(lambda: tuple(rto.outages(ops, windows, consecutive_ok)), ("rto_s",), missing)
+    outages = _attempt(lambda: tuple(rto.outages(ops, windows, consecutive_ok)), RECOVERY, unavailable)
     if outages is not None:
         figures.update(outages=outages, rto_s=rto.service_rto(outages))
-    loss = _attempt(lambda: data_loss(ops, copies), WRITE_METRICS, missing)
+    loss = _attempt(lambda: data_loss(ops, copies), WRITES, unavailable)
     if loss is not None:
         figures.update(acked_writes=loss.acked, unknown_writes=loss.unknown, lost_writes=loss.lost,
                        recovered_writes=loss.recovered, duplicate_writes=loss.duplicates,
                        lost_ids=loss.lost_ids)
         if loss.lost is None:
-            for m in READBACK_METRICS:
-                missing[m] = no_readback
-    return ServiceFigures(service=service, missing=missing, **figures)
+            unavailable[READBACK] = no_readback
+    measured = ServiceFigures(service=service, ops=tuple(ops), windows=tuple(windows), **figures)
+    values, missing = _metrics(measured, unavailable)
+    return dataclasses.replace(measured, values=values, missing=missing)

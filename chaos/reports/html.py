@@ -8,7 +8,8 @@ phase), ``meta.json`` (environment), ``experiment.yaml`` (shown as run) and ``in
 Sections: header (verdict, expected, experiment, stack, times; a game day's participants), reasons,
 faults, a game day's notes (``<section id="notes">``), one timeline per service (``<figure
 class="timeline" data-service="...">``, the notes marked on it), RTO / data loss / money, latency per
-phase, every check, the experiment as run, the environment.
+phase, every check, the experiment as run, the environment. The columns of the figures' table are
+the metrics of the registry (``chaos.checks.metrics``) that have one.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from typing import Sequence
 
 from chaos import __version__
 from chaos.checks import availability
+from chaos.checks.metrics import Metric
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
 from chaos.files import read_text, write_atomic
 from chaos.history import History
 from chaos.reports.journal import FILENAME as JOURNAL, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
-from chaos.reports.summary import figure_text, number_text, percent_text, since_text
+from chaos.reports.summary import figure_text, metric_columns, metric_text, number_text, percent_text, since_text
 from chaos.reports.timeline import NoteMarker, timeline_svg, window_id
 
 FILENAME = "report.html"
@@ -132,15 +134,17 @@ def _num(value, none: str = "n/a") -> tuple[str, str]:
     return number_text(value, none), "num"
 
 
+def _metric_cell(metric: Metric, value) -> tuple[str, str]:
+    """A metric's figure as a right-aligned cell, marked as bad for an alarm metric above 0."""
+    return metric_text(metric, value), "num fail" if metric.alarm and value else "num"
+
+
 def _outcomes(journal: dict, invariant_names: set[str]) -> str:
-    rows = [(name, _num(s["requests"]), (percent_text(s["availability"]), "num"),
-             _num(s["rto_s"], "never"), _num(s["acked_writes"]),
-             (number_text(s["lost_writes"]), "num fail" if s["lost_writes"] else "num"),
-             _num(s["unknown_writes"]), _num(s["recovered_writes"]), _num(s["duplicate_writes"]),
-             _lost_ids(s["lost_ids"]))
+    """Every service's figures, one column per metric of the registry that has one."""
+    columns = metric_columns(journal, lambda m: m.heading)
+    rows = [(name, *(_metric_cell(m, s.get(m.name)) for m, _ in columns), _lost_ids(s["lost_ids"]))
             for name, s in journal["services"].items()]
-    parts = [table(("service", "requests", "availability %", "RTO s", "acked writes", "lost",
-                    "unknown writes", "recovered", "duplicates", "lost ids"), rows)]
+    parts = [table(("service", *(heading for _, heading in columns), "lost ids"), rows)]
     invariants = [(c["name"], (c["verdict"], c["verdict"]), figure_text(c), c["threshold"] or "",
                    c["detail"]) for c in journal["checks"] if c["name"] in invariant_names]
     if invariants:

@@ -15,12 +15,17 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
      "faults": [{"id", "type", "target", "injected_at", "healed_at" (null if never), "heal_ok"}],
      "services": {name: {"requests", "ok", "failed", "unknown", "availability", "rto_s",
                          "acked_writes", "lost_writes", "unknown_writes", "recovered_writes",
-                         "duplicate_writes", "lost_ids", "latency_ms", "availability_by_phase"}},
+                         "duplicate_writes", "lost_ids", "latency_ms", "availability_by_phase",
+                         and one key per metric added since}},
      "checks": [{"name", "verdict", "figure", "threshold", "service", "detail"}],
      "reasons": [str], "environment": {...}}
 
 Optional keys (present only when they apply): ``aborted``; ``participants`` and ``notes`` (both, in
 every game day's journal, and in any journal whose history holds notes).
+
+A service's metric keys come from the metric registry (``chaos.checks.metrics``): those marked
+``KEY`` are the fixed keys above, in that order; a metric added since (``ADDED``) is written too,
+and checked only when present, so a journal written before it was added still reads.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from chaos.checks import Judgement, fault_windows
+from chaos.checks.metrics import ADDED, KEY, METRICS
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
 from chaos.files import read_json, refuse, shown, write_atomic
@@ -51,15 +57,15 @@ _LOAD = {"users": _NUMBER, "spawn_rate": _NUMBER, "duration_s": _NUMBER, "mix": 
 _PHASE = {"requests": _NULLABLE_NUMBER, "availability": _NULLABLE_NUMBER}
 _FAULT = {"id": str, "type": str, "target": str, "injected_at": str,
           "healed_at": (str, type(None)), "heal_ok": bool}
-_SERVICE = {"requests": _NULLABLE_NUMBER, "ok": _NULLABLE_NUMBER, "failed": _NULLABLE_NUMBER,
-            "unknown": _NULLABLE_NUMBER, "availability": _NULLABLE_NUMBER,
-            "rto_s": _NULLABLE_NUMBER, "acked_writes": _NULLABLE_NUMBER,
-            "lost_writes": _NULLABLE_NUMBER, "unknown_writes": _NULLABLE_NUMBER,
-            "recovered_writes": _NULLABLE_NUMBER, "duplicate_writes": _NULLABLE_NUMBER,
-            "lost_ids": (list, type(None)), "latency_ms": dict, "availability_by_phase": dict}
+_DETAILS = {"lost_ids": (list, type(None)), "latency_ms": dict, "availability_by_phase": dict}
 _NOTE = {"id": str, "at": str, "t_s": _NULLABLE_NUMBER, "author": (str, type(None)), "text": str}
 _CHECK = {"name": str, "verdict": str, "figure": _NULLABLE_NUMBER, "threshold": (str, type(None)),
           "service": (str, type(None)), "detail": str}
+
+
+def _service_keys(where: str) -> dict:
+    """The metric keys of a journal's service that the registry places ``where`` (KEY or ADDED)."""
+    return {m.name: _NULLABLE_NUMBER for m in METRICS.values() if m.journal == where}
 
 
 def iso_utc(wall: float) -> str:
@@ -194,7 +200,9 @@ def validate_journal_shape(journal: dict) -> list[str]:
             if not isinstance(service, dict):
                 problems.append(f"{where}: expected object, got {type(service).__name__}")
                 continue
-            problems += _check_keys(service, _SERVICE, where)
+            problems += _check_keys(service, {**_service_keys(KEY), **_DETAILS}, where)
+            problems += _check_keys(service, {k: t for k, t in _service_keys(ADDED).items() if k in service},
+                                    where)
             if isinstance(service.get("lost_ids"), list):
                 problems += [f"{where}.lost_ids[{i}]: expected str, got {type(w).__name__}"
                              for i, w in enumerate(service["lost_ids"]) if not isinstance(w, str)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
+
+from chaos.checks.metrics import KEY, METRICS, Metric
 
 _COLORS = {"pass": "32", "fail": "31", "unknown": "33"}
-_COLUMNS = ("service", "requests", "avail %", "RTO s", "acked", "lost", "unknown")
 
 
 def _paint(text: str, verdict: str, color: bool, bold: bool = False) -> str:
@@ -29,9 +31,26 @@ def percent_text(ratio) -> str:
     return "n/a" if ratio is None else f"{ratio * 100:.2f}"
 
 
+def metric_text(metric: Metric, value) -> str:
+    """A metric's figure for people: a ratio as a percentage; its ``none`` word when there is none."""
+    return percent_text(value) if metric.unit == "ratio" else number_text(value, metric.none)
+
+
+def metric_columns(journal: dict, heading: Callable[[Metric], str | None]) -> list[tuple[Metric, str]]:
+    """The registry's metrics that have a column (``heading(metric)`` is not None) and a figure in
+    the journal's services (a fixed key of the journal, or an added metric some service has), each
+    with its heading."""
+    services = journal["services"].values()
+    return [(m, h) for m in METRICS.values() if (h := heading(m)) is not None
+            and (m.journal == KEY or any(m.name in s for s in services))]
+
+
 def figure_text(check: dict) -> str:
-    """A journal check's figure for people: ``never`` for an RTO without one, ``n/a`` otherwise."""
-    return number_text(check["figure"], "never" if check["name"].startswith("rto_s[") else "n/a")
+    """A journal check's figure for people: a threshold's metric says how a missing figure reads
+    (``never`` for an RTO), ``n/a`` otherwise."""
+    name, bracket, _ = check["name"].partition("[")
+    metric = METRICS.get(name) if bracket else None
+    return number_text(check["figure"], metric.none if metric else "n/a")
 
 
 def since_text(start: str, stamp: str | None) -> str:
@@ -53,11 +72,10 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def _services(journal: dict) -> list[str]:
-    rows = [_COLUMNS]
+    columns = metric_columns(journal, lambda m: m.summary_heading)
+    rows = [("service", *(heading for _, heading in columns))]
     for name, s in journal["services"].items():
-        rows.append((name, number_text(s["requests"]), percent_text(s["availability"]),
-                     number_text(s["rto_s"], none="never"), number_text(s["acked_writes"]),
-                     number_text(s["lost_writes"]), number_text(s["unknown_writes"])))
+        rows.append((name, *(metric_text(m, s.get(m.name)) for m, _ in columns)))
     return ["services"] + _table(rows)
 
 
