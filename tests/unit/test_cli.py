@@ -163,3 +163,103 @@ def test_validate_checks_every_stack_of_an_expect_mapping(tmp_path):
     p = cli("validate", str(bad))
     assert p.returncode == 2
     assert "unknown stack 'single-sit'; did you mean 'single-site'?" in p.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# validate: many files and folders, every file reported, a summary line.
+
+def test_validate_reports_every_file_and_ends_with_a_summary(tmp_path):
+    bad = edited_power_cut(tmp_path, "bad.yaml", "duration_s:", "duraton_s:")
+    p = cli("validate", "experiments/wan-latency.yaml", str(bad), "experiments/pangyo-isolated.yaml")
+    assert p.returncode == 2
+    out = p.stdout.splitlines()
+    assert out[0].startswith("experiments/wan-latency.yaml: ok (")
+    assert out[1].startswith("experiments/pangyo-isolated.yaml: ok (")  # after the invalid one: not skipped
+    assert out[2] == "3 files: 2 ok, 1 invalid"
+    assert f"{bad}:" in p.stderr and "did you mean 'duration_s'" in p.stderr
+
+
+def test_validate_a_folder_takes_its_yaml_files_sorted(tmp_path):
+    folder = tmp_path / "exp"
+    (folder / "sub").mkdir(parents=True)
+    good = (ROOT / "experiments" / "wan-latency.yaml").read_text()
+    for name in ("b.yml", "a.yaml", ".hidden.yaml", "sub/c.yaml", "C.YAML"):
+        (folder / name).write_text(good)
+    (folder / "notes.txt").write_text("not an experiment\n")
+    (folder / "m.yaml").write_text("name: x\n")
+    p = cli("validate", str(folder))
+    assert p.returncode == 2
+    names = [line.split(":", 1)[0] for line in p.stdout.splitlines()[:-1]]
+    assert names == [str(folder / n) for n in ("C.YAML", "a.yaml", "b.yml")]
+    assert f"{folder / 'm.yaml'}:1:1: missing required key" in p.stderr
+    assert p.stdout.splitlines()[-1] == "4 files: 3 ok, 1 invalid"
+
+
+def test_validate_the_shipped_folder():
+    p = cli("validate", "experiments/")
+    assert p.returncode == 0, p.stderr
+    n = len(list((ROOT / "experiments").glob("*.yaml")))
+    assert n >= 5 and p.stdout.splitlines()[-1] == f"{n} files: {n} ok, 0 invalid"
+    assert p.stdout.splitlines()[0].startswith("experiments/")  # as typed, one slash
+
+
+def test_validate_an_empty_folder_and_a_missing_file(tmp_path):
+    p = cli("validate", str(tmp_path), "no-such.yaml")
+    assert p.returncode == 2
+    assert f"{tmp_path}: no *.yaml or *.yml file in this folder" in p.stderr
+    assert "no-such.yaml: no such experiment file" in p.stderr
+    assert p.stdout.splitlines()[-1] == "1 file: 0 ok, 1 invalid, 1 folder without any"
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe defaults: down names its stack; analyze reads unless --write.
+
+def test_down_requires_a_stack_before_anything_is_touched():
+    p = cli("down")
+    assert p.returncode == 2
+    assert "the following arguments are required: --stack" in p.stderr
+    p = cli("down", "--keep-volumes")
+    assert p.returncode == 2 and "--stack" in p.stderr
+
+
+def test_up_recover_doctor_name_the_stack_they_act_on():
+    p = cli("doctor")
+    assert p.stdout.splitlines()[0] == "doctor: this machine, for the stack dual-site"
+    p = cli("recover", "--stack", "single-site")  # no engine: exit 3, after saying which stack
+    assert p.returncode == 3
+    assert p.stdout.startswith("recovering single-site (compose project ")
+
+
+def _files(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_analyze_reads_only_unless_write(tmp_path):
+    sys.path.insert(0, str(ROOT / "tests" / "unit"))
+    from run_folder import make_run
+
+    run_dir = make_run(tmp_path, step_s=0.5, judge=False)
+    before = _files(run_dir)
+    for flags in ([], ["--dry"]):
+        p = cli("analyze", *flags, str(run_dir))
+        assert p.returncode == 0, p.stderr
+        assert "VERDICT: PASS" in p.stdout
+        assert f"note: {run_dir} has no journal.json; --write saves this one" in p.stderr
+        assert _files(run_dir) == before  # nothing written, nothing changed
+    p = cli("analyze", "--write", "--dry", str(run_dir))
+    assert p.returncode == 2 and "not allowed with argument" in p.stderr
+    p = cli("analyze", "--write", str(run_dir))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == f"journal: {run_dir}/journal.json (written)"
+    journal = json.loads((run_dir / "journal.json").read_text())
+    assert journal["verdict"] == "pass"
+    # A saved journal that disagrees is named, and left as it was without --write.
+    journal["verdict"] = "fail"
+    (run_dir / "journal.json").write_text(json.dumps(journal))
+    saved = (run_dir / "journal.json").read_bytes()
+    p = cli("analyze", str(run_dir))
+    assert p.returncode == 0
+    assert ("note: the saved journal said fail; re-judged: pass; journal.json left as it was "
+            "(--write saves the new one)") in p.stderr
+    assert (run_dir / "journal.json").read_bytes() == saved
+
