@@ -6,9 +6,13 @@ have exited 3 (environment), not 2 (invalid input)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -263,3 +267,20 @@ def test_analyze_reads_only_unless_write(tmp_path):
             "(--write saves the new one)") in p.stderr
     assert (run_dir / "journal.json").read_bytes() == saved
 
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_run_and_gameday_need_an_experiment_and_clean_names_its_stack():
+    def make(*args: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in ("STACK", "EXP", "MAKEFLAGS")}
+        return subprocess.run(["make", "-n", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+
+    for target in ("run", "gameday"):
+        p = make(target)
+        assert p.returncode == 2 and f"make {target} needs an experiment: make {target} EXP=" in p.stderr, p.stderr
+        assert "chaos-harness" not in p.stdout
+    p = make("run", "EXP=experiments/wan-latency.yaml")
+    assert p.returncode == 0 and p.stdout.splitlines()[-1].rstrip().endswith("chaos-harness run experiments/wan-latency.yaml")
+    p = make("clean", "STACK=single-site")
+    assert "taking down the stack single-site" in p.stdout and "down --stack single-site" in p.stdout
+    for target in ("down", "up", "recover", "doctor"):  # the Makefile always names the stack
+        assert f"{target} --stack dual-site" in make(target).stdout
