@@ -5,10 +5,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HARNESS := $(BIN)/chaos-harness
 STACK ?= dual-site
-EXP ?= experiments/pangyo-power-cut.yaml
 OUT ?= runs/nightly-$(shell date -u +%Y%m%dT%H%M%SZ)
 
 .DEFAULT_GOAL := help
+
+# run and gameday need the experiment named: never the demo by default (`make demo` is that).
+ifneq ($(filter run gameday,$(MAKECMDGOALS)),)
+ifeq ($(strip $(EXP)),)
+$(error make $(firstword $(filter run gameday,$(MAKECMDGOALS))) needs an experiment: make $(firstword $(filter run gameday,$(MAKECMDGOALS))) EXP=experiments/<name>.yaml (make demo runs the pangyo power cut))
+endif
+endif
 .PHONY: help setup venv images up down demo run gameday nightly test unit integration bench recover doctor clean
 
 help: ## this list
@@ -31,7 +37,7 @@ images: setup ## build every image, offline when no registry answers
 up: images ## bring the stack up (STACK=dual-site) and wait until every healthcheck passes
 	$(HARNESS) up --stack $(STACK)
 
-down: ## take the stack down, volumes too
+down: ## take the stack down, volumes too (STACK=dual-site unless given)
 	$(HARNESS) down --stack $(STACK)
 
 demo: images ## the pangyo power cut under load on dual-site: RTO per service, lost writes
@@ -60,12 +66,13 @@ test: images ## every test: unit, then integration against the real stack
 bench: images ## steady mixed load through the entry point: req/s and p50/p99 per service
 	HARNESS=$(HARNESS) bash bench/run.sh
 
-recover: venv ## heal whatever a killed harness left behind
+recover: venv ## heal whatever a killed harness left behind (STACK=dual-site unless given)
 	$(HARNESS) recover --stack $(STACK)
 
-doctor: venv ## engine, compose, images, ports: and the command that fixes each
+doctor: venv ## engine, compose, images, ports for STACK (dual-site unless given): and the command that fixes each
 	$(HARNESS) doctor --stack $(STACK)
 
-clean: ## take the stack down and remove runs/ and the venv
+clean: ## take STACK down (dual-site unless given; volumes too) and remove runs/ and the venv
+	@echo "clean: taking down the stack $(STACK) (volumes too), then removing runs/, $(VENV) and .cache/wheelhouse"
 	-$(HARNESS) down --stack $(STACK)
 	rm -rf runs $(VENV) .cache/wheelhouse

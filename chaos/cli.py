@@ -1,7 +1,9 @@
 """``chaos-harness``: a thin layer over the library; the exit code follows the result.
 
-0 pass (as expected), 1 a check failed (verdict differs from the experiment's expectation),
-2 invalid input, 3 harness or environment error, 130/143 interrupted (after healing).
+0 as expected (the verdict is the one the experiment expects), 1 a check failed (the verdict is the
+other one), 2 invalid input, 3 environment error or an unknown verdict, 130/143 interrupted (after
+healing; 129 for a SIGHUP during a run). Every verb's ``--help`` says which of these it gives, with
+examples; ``build_parser`` holds those texts, and a test walks it for an argument without help.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
-from chaos.errors import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_PASS, ChaosError, Interrupted, InvalidInput, printable
+from chaos.errors import (EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INVALID_INPUT, EXIT_PASS, ChaosError, Interrupted,
+                          InvalidInput, printable)
 
 
 def _progress_stream(args):
@@ -51,23 +55,55 @@ def _cmd_gameday(args) -> int:
     return code
 
 
+EXPERIMENT_SUFFIXES = (".yaml", ".yml")
+
+
+def experiment_files(paths: list[str]) -> tuple[list[str], list[str]]:
+    """(the files to validate, the folders that hold none): each path as given; a folder's own
+    ``*.yaml`` and ``*.yml`` files, sorted by name (not its subfolders, not hidden files, as the
+    shell's ``DIR/*.yaml`` would list them)."""
+    files, empty = [], []
+    for path in paths:
+        if not os.path.isdir(path):
+            files.append(path)
+            continue
+        try:
+            names = sorted(e.name for e in os.scandir(path) if not e.name.startswith(".")
+                           and e.name.lower().endswith(EXPERIMENT_SUFFIXES) and not e.is_dir())
+        except OSError as e:
+            raise InvalidInput(f"{path}: cannot list: {e.strerror or e}") from None
+        if not names:
+            empty.append(path)
+        files.extend(str(Path(path) / name) for name in names)
+    return files, empty
+
+
 def _cmd_validate(args) -> int:
     from chaos.runner import prepare
 
-    code = EXIT_PASS
-    for f in args.files:  # every file's problems, not only the first file's
+    files, empty = experiment_files(args.files)
+    code, invalid = EXIT_PASS, 0
+    for folder in empty:
+        print(f"chaos-harness: {printable(folder)}: no *.yaml or *.yml file in this folder", file=sys.stderr,
+              flush=True)
+        code = EXIT_INVALID_INPUT
+    for f in files:  # every file's problems, not only the first file's
         try:
             experiment, stack = prepare(f, args.stack)
             stacks = [stack.name]
             if experiment.expect_by_stack and not args.stack:  # every stack it declares a verdict for
                 stacks = [prepare(f, name)[1].name for name in experiment.expect_by_stack]
         except ChaosError as e:
-            print(f"chaos-harness: {printable(str(e), keep_newlines=True)}", file=sys.stderr)
+            print(f"chaos-harness: {printable(str(e), keep_newlines=True)}", file=sys.stderr, flush=True)
             code = max(code, e.exit_code)
+            invalid += 1
             continue
         expect = f"; expect {experiment.expectations()}" if experiment.expect_by_stack else ""
         print(printable(f"{f}: ok ({experiment.name} on {', '.join(stacks)}, {len(experiment.faults)} faults, "
-                        f"{len(experiment.checks)} thresholds{expect})"))
+                        f"{len(experiment.checks)} thresholds{expect})"), flush=True)
+    if len(files) != 1 or empty:  # one file: its own line is the summary
+        folders = f", {len(empty)} folder{'s' * (len(empty) != 1)} without any" if empty else ""
+        print(f"{len(files)} file{'s' * (len(files) != 1)}: {len(files) - invalid} ok, {invalid} invalid{folders}")
     return code
 
 
@@ -90,19 +126,26 @@ def _cmd_analyze(args) -> int:
     from chaos.analyze import judge_run
     from chaos.checks import exit_code_for
     from chaos.reports import read_journal, render_summary
+    from chaos.reports.journal import FILENAME
 
     run_dir = Path(args.run_dir)
+    saved = os.path.lexists(run_dir / FILENAME)
     before = None
-    if os.path.lexists(run_dir / "journal.json"):
+    if saved:
         try:
             before = read_journal(run_dir)["verdict"]
         except InvalidInput as e:
-            raise InvalidInput(f"{e}\n(analyze re-judges the run and rewrites journal.json: move the "
-                               f"damaged one away to keep it, then run analyze again)") from None
-    journal = judge_run(run_dir, write=not args.dry)
+            raise InvalidInput(f"{e}\n(analyze compares its verdict with the saved journal's: move the damaged "
+                               f"one away to keep it, then run analyze again)") from None
+    journal = judge_run(run_dir, write=args.write)
     print(render_summary(journal, color=sys.stdout.isatty()))
+    if args.write:
+        print(f"journal: {run_dir / FILENAME} (written)")
     if before is not None and before != journal["verdict"]:
-        print(f"note: the saved journal said {before}; re-judged: {journal['verdict']}", file=sys.stderr)
+        kept = "" if args.write else f"; {FILENAME} left as it was (--write saves the new one)"
+        print(f"note: the saved journal said {before}; re-judged: {journal['verdict']}{kept}", file=sys.stderr)
+    elif not saved and not args.write:
+        print(f"note: {run_dir} has no {FILENAME}; --write saves this one", file=sys.stderr)
     return exit_code_for(journal["verdict"], journal["expected"])
 
 
@@ -165,6 +208,8 @@ def _cmd_down(args) -> int:
     from chaos.stack import Compose, find_stack
 
     stack = find_stack(args.stack, what="--stack")
+    print(f"taking down {stack.name} ({'its volumes kept' if args.keep_volumes else 'its volumes too'})...",
+          flush=True)
     with StackLock(stack.project, f"down --stack {stack.name}"):
         Compose(stack).down(volumes=not args.keep_volumes)
     print(f"{stack.name} is down")
@@ -173,8 +218,11 @@ def _cmd_down(args) -> int:
 
 def _cmd_recover(args) -> int:
     from chaos.recover import recover
+    from chaos.stack import find_stack
 
-    report = recover(args.stack)
+    stack = find_stack(args.stack, what="--stack")
+    print(f"recovering {stack.name} (compose project {stack.project})...", flush=True)
+    report = recover(stack.name)
     print("\n".join(report))
     return EXIT_PASS
 
@@ -182,6 +230,7 @@ def _cmd_recover(args) -> int:
 def _cmd_doctor(args) -> int:
     from chaos.doctor import diagnose, render
 
+    print(f"doctor: this machine, for the stack {printable(args.stack)}", flush=True)
     findings = diagnose(args.stack)
     print(render(findings))
     return EXIT_PASS if all(f.ok for f in findings) else EXIT_ENVIRONMENT
@@ -189,7 +238,6 @@ def _cmd_doctor(args) -> int:
 
 def _cmd_init_stack(args) -> int:
     from chaos.contract import check, skeleton
-    from chaos.errors import EXIT_INVALID_INPUT
     from chaos.files import write_atomic
 
     try:
@@ -214,6 +262,66 @@ def _cmd_init_stack(args) -> int:
     return EXIT_PASS
 
 
+# What each exit code means, in every verb's --help (each verb lists the ones it can give).
+EXITS = {
+    0: "as expected: the verdict is the one the experiment expects",
+    1: "a check failed: the verdict is not the one expected (a fail, or a pass where a fail was expected)",
+    2: "invalid input: a bad experiment file, an unknown stack or a bad argument",
+    3: "environment error (no Docker engine, a stack that does not come up), or the verdict is unknown",
+    130: "interrupted by Ctrl-C (143: by SIGTERM), after every fault was healed",
+    129: "the terminal hung up (SIGHUP), after every fault was healed",
+}
+_RUN_EXITS = {code: EXITS[code] for code in (0, 1, 2, 3, 130, 129)}
+
+STACK_NAME = "a folder with a stack.yaml under ./stacks (or $CHAOS_STACKS_DIR), e.g. dual-site, single-site"
+DEFAULT_STACK = "dual-site"  # up, recover and doctor; never down, which must be told
+
+OVERVIEW = """\
+Kill a site under load; measure how long each service was down (RTO) and whether an acknowledged
+write was lost. An experiment (a YAML file) names the stack, the load and the faults; a run leaves
+a folder (runs/<run-id>/) that can be re-judged and reported without Docker.
+
+first steps:
+  chaos-harness doctor                                   is this machine ready?
+  chaos-harness validate experiments/                    check experiment files; touches nothing
+  chaos-harness plan experiments/pangyo-power-cut.yaml   what will happen, when; executes nothing
+  chaos-harness run experiments/pangyo-power-cut.yaml    run it (brings the stack up first)
+  chaos-harness report runs/<run-id>                     report.html and junit.xml of a run
+
+exit codes (each verb's --help lists its own):
+  0    as expected      1    a check failed      2    invalid input
+  3    environment error or an unknown verdict
+  130  interrupted (143 SIGTERM; 129 SIGHUP during run or gameday), after every fault was healed
+
+'chaos-harness VERB --help' explains a verb, its arguments, their defaults, and examples."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Description and epilog as written (examples, exit codes); argument help wrapped, in a
+    column wide enough for ``--write-stack-yaml`` and ``init-stack``."""
+
+    def __init__(self, prog: str):
+        super().__init__(prog, max_help_position=30)
+
+
+def _epilog(examples: list[tuple[str, str]], exits: dict[int, str]) -> str:
+    """``examples:`` (the command, then what it does) and ``exit codes:`` for a verb's --help."""
+    lines = ["examples:"]
+    for command, what in examples:
+        lines += [f"  {command}", f"      {what}"]
+    lines += ["", "exit codes:"]
+    lines += [textwrap.fill(text, 100, initial_indent=f"  {code:<3}  ", subsequent_indent=" " * 7)
+              for code, text in exits.items()]
+    return "\n".join(lines)
+
+
+def _verb(sub, name: str, purpose: str, examples: list[tuple[str, str]], exits: dict[int, str],
+          more: str = "") -> argparse.ArgumentParser:
+    """A subcommand: ``purpose`` (one line) in the overview and atop its --help, then ``more``."""
+    return sub.add_parser(name, help=purpose, description=purpose + (f"\n\n{more}" if more else ""),
+                          epilog=_epilog(examples, exits), formatter_class=_Formatter)
+
+
 def _machine_flags(parser) -> None:
     quiet_or_json = parser.add_mutually_exclusive_group()
     quiet_or_json.add_argument("--quiet", action="store_true",
@@ -222,79 +330,192 @@ def _machine_flags(parser) -> None:
                                help="the result as JSON on stdout; progress on stderr")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chaos-harness", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+def _run_flags(parser, verb: str) -> None:
+    """The arguments run and gameday share."""
+    parser.add_argument("file", metavar="FILE", help="the experiment file (YAML)")
+    parser.add_argument("--stack", metavar="NAME",
+                        help=f"the stack to run it on: {STACK_NAME} (default: the experiment's own 'stack:')")
+    parser.add_argument("--runs-dir", metavar="DIR", default="runs",
+                        help="where the run folder DIR/<run-id>/ is made (default: %(default)s, in the current folder)")
+    parser.add_argument("--no-up", action="store_true",
+                        help=f"do not bring the stack up; it must be running already (default: {verb} brings it "
+                             "up and waits for every healthcheck)")
 
-    r = sub.add_parser("run", help="run one experiment against a stack")
-    r.add_argument("file")
-    r.add_argument("--stack", help="override the experiment's stack")
-    r.add_argument("--runs-dir", default="runs")
-    r.add_argument("--no-up", action="store_true", help="do not bring the stack up; it must be running")
+
+def build_parser() -> argparse.ArgumentParser:
+    from chaos import __version__
+
+    p = argparse.ArgumentParser(prog="chaos-harness", formatter_class=_Formatter,
+                                description=OVERVIEW)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                   help="print the harness's version and exit")
+    sub = p.add_subparsers(dest="command", metavar="VERB", title="verbs", required=True)
+
+    r = _verb(sub, "run", "run one experiment: load, faults, heal, read-back, verdict", [
+        ("chaos-harness run experiments/pangyo-power-cut.yaml",
+         "on the experiment's own stack (dual-site), brought up first"),
+        ("chaos-harness run experiments/pangyo-power-cut.yaml --stack single-site --quiet",
+         "on another stack the experiment declares a verdict for; prints only the verdict line"),
+        ("chaos-harness run experiments/wan-latency.yaml --no-up --json > journal.json",
+         "on the stack already up; the journal as JSON on stdout"),
+    ], _RUN_EXITS, more="Every fault is healed before the harness exits, also on Ctrl-C. The run folder\n"
+                        "(runs/<run-id>/) holds the history, the journal and what analyze and report need.")
+    _run_flags(r, "run")
     _machine_flags(r)
     r.set_defaults(func=_cmd_run)
 
-    g = sub.add_parser("gameday", help="run one experiment step by step with a facilitator: a go before "
-                                       "each step, a live view, notes, an abort key (! + Enter)")
-    g.add_argument("file")
-    g.add_argument("--stack", help="override the experiment's stack")
-    g.add_argument("--auto", action="store_true", help="run every step on schedule, without waiting for a go")
-    g.add_argument("--who", help='who takes part, e.g. "alice,bob" (the facilitator first); '
-                                 "asked at the terminal if not given")
-    g.add_argument("--runs-dir", default="runs")
-    g.add_argument("--no-up", action="store_true", help="do not bring the stack up; it must be running")
+    g = _verb(sub, "gameday", "run one experiment step by step with a facilitator: go, notes, abort", [
+        ('chaos-harness gameday experiments/pangyo-power-cut.yaml --who "alice, bob"',
+         "alice facilitates: Enter starts each step, text is a note, ! aborts"),
+        ("chaos-harness gameday experiments/pangyo-power-cut.yaml --auto --no-up",
+         "every step on schedule (no terminal needed), on the stack already up"),
+    ], _RUN_EXITS, more="An abort heals every fault at once; the run is judged as usual and not_aborted fails.")
+    _run_flags(g, "gameday")
+    g.add_argument("--auto", action="store_true",
+                   help="run every step on schedule, without waiting for a go (default: wait for Enter before "
+                        "each step; needed without a terminal)")
+    g.add_argument("--who", metavar="NAMES",
+                   help='who takes part, comma-separated, the facilitator first, e.g. "alice, bob" '
+                        "(default: asked at the terminal)")
     g.set_defaults(func=_cmd_gameday)
 
-    v = sub.add_parser("validate", help="check experiment files; touches nothing")
-    v.add_argument("files", nargs="+")
-    v.add_argument("--stack")
+    v = _verb(sub, "validate", "check experiment files and folders, every problem at once; touches nothing", [
+        ("chaos-harness validate experiments/pangyo-power-cut.yaml", "one file: an ok line, or its problems"),
+        ("chaos-harness validate experiments/ my-experiment.yaml",
+         "every *.yaml and *.yml of the folder, and one more file; then a summary line"),
+        ("chaos-harness validate experiments/wan-latency.yaml --stack single-site",
+         "against one stack only"),
+    ], {0: "every file is valid", 2: "a file (or more) is invalid, or a folder holds no experiment file",
+        3: "environment error (a stack folder that cannot be read)"},
+        more="Each problem reads file:line:col: key.path: message, with a suggestion where one fits.\n"
+             "Problems go to stderr, ok lines and the summary (\"3 files: 2 ok, 1 invalid\") to stdout.")
+    v.add_argument("files", nargs="+", metavar="PATH",
+                   help="an experiment file, or a folder: its *.yaml and *.yml files, sorted (not its subfolders)")
+    v.add_argument("--stack", metavar="NAME",
+                   help=f"check against this stack only: {STACK_NAME} (default: the file's own 'stack:', and "
+                        "every stack its 'expect:' mapping names)")
     v.set_defaults(func=_cmd_validate)
 
-    pl = sub.add_parser("plan", help="the timeline in plain words; executes nothing")
-    pl.add_argument("file")
-    pl.add_argument("--stack")
+    pl = _verb(sub, "plan", "print an experiment's timeline in plain words; executes nothing", [
+        ("chaos-harness plan experiments/pangyo-power-cut.yaml", "what happens when, on the experiment's stack"),
+        ("chaos-harness plan experiments/pangyo-power-cut.yaml --stack single-site",
+         "the same on another stack, with that stack's expected verdict"),
+    ], {0: "the plan was printed", 2: EXITS[2]})
+    pl.add_argument("file", metavar="FILE", help="the experiment file (YAML)")
+    pl.add_argument("--stack", metavar="NAME",
+                    help=f"plan it on this stack: {STACK_NAME} (default: the experiment's own 'stack:')")
     pl.set_defaults(func=_cmd_plan)
 
-    sub.add_parser("schema", help="JSON Schema of the experiment format").set_defaults(func=_cmd_schema)
+    _verb(sub, "schema", "print the JSON Schema of the experiment format (for editors)", [
+        ("chaos-harness schema > experiment.schema.json", "save it for an editor's YAML language server"),
+        ("chaos-harness schema | python3 -m json.tool | less", "read it"),
+    ], {0: "the schema was printed"}).set_defaults(func=_cmd_schema)
 
-    a = sub.add_parser("analyze", help="re-judge a saved run folder without Docker")
-    a.add_argument("run_dir")
-    a.add_argument("--dry", action="store_true", help="do not rewrite journal.json")
+    a = _verb(sub, "analyze", "re-judge a saved run folder without Docker; writes only with --write", [
+        ("chaos-harness analyze runs/20261130T120000Z-pangyo-power-cut-dual-site",
+         "the verdict and summary from the folder's history; its journal.json is left as it is"),
+        ("chaos-harness analyze runs/<run-id> --write", "the same, and journal.json replaced by the new judgement"),
+    ], {0: EXITS[0], 1: EXITS[1], 2: "invalid input: no run folder there, or a damaged one (the file and line named)",
+        3: "the verdict is unknown (the run could not be judged, or did not do what it says)"})
+    a.add_argument("run_dir", metavar="RUN_DIR", help="a run folder: runs/<run-id>/ as a run left it")
+    writing = a.add_mutually_exclusive_group()
+    writing.add_argument("--write", action="store_true",
+                         help="save the new judgement as RUN_DIR/journal.json (default: write nothing)")
+    writing.add_argument("--dry", action="store_true",
+                         help="accepted for old scripts; does nothing, as writing nothing is now the default")
     a.set_defaults(func=_cmd_analyze)
 
-    rp = sub.add_parser("report", help="write report.html and junit.xml of a saved run folder")
-    rp.add_argument("run_dir")
-    rp.add_argument("--junit", help="where to write the JUnit XML (default: RUN_DIR/junit.xml)")
+    rp = _verb(sub, "report", "write report.html and junit.xml of a saved run folder", [
+        ("chaos-harness report runs/<run-id>", "RUN_DIR/report.html and RUN_DIR/junit.xml"),
+        ("chaos-harness report runs/<run-id> --junit ci/results.xml", "the JUnit XML where CI collects it"),
+    ], {0: "both files were written (whatever the run's verdict)", 2: "invalid input: no run folder there, "
+        "or a damaged one (the file and line named)", 3: "a file could not be written (the file named)"},
+        more="Uses the folder's journal.json, or judges the run (as analyze does) if it has none.")
+    rp.add_argument("run_dir", metavar="RUN_DIR", help="a run folder: runs/<run-id>/ as a run left it")
+    rp.add_argument("--junit", metavar="PATH", help="where to write the JUnit XML (default: RUN_DIR/junit.xml)")
     rp.set_defaults(func=_cmd_report)
 
-    n = sub.add_parser("nightly", help="run every experiment with a tag, one at a time; "
-                                       "reports, junit.xml and index.html into one folder")
-    n.add_argument("--tag", default="nightly")
-    n.add_argument("--out", help="the suite's folder (default: runs/nightly-<UTC time>)")
-    n.add_argument("--experiments", default="experiments", help="folder of experiment files")
+    n = _verb(sub, "nightly", "run every experiment with a tag; reports and an index in one folder", [
+        ("chaos-harness nightly", "every experiment tagged nightly under experiments/, into runs/nightly-<UTC time>/"),
+        ("chaos-harness nightly --tag smoke --out /tmp/suite --quiet",
+         "the ones tagged smoke; prints only what differs from its expectation"),
+    ], {0: "every verdict is the one its experiment expects", 1: "a verdict differs from its expectation",
+        2: "invalid input: an experiment with the tag is invalid (nothing runs)",
+        3: "a run could not be carried out (its verdict is unknown; the suite goes on)",
+        130: "interrupted by Ctrl-C (143: by SIGTERM): the current run healed, index and JUnit of what finished"},
+        more="Every tagged experiment is validated first; runs are grouped by stack, and a stack holding the\n"
+             "ports of the next one is taken down (volumes too) before it comes up.")
+    n.add_argument("--tag", metavar="TAG", default="nightly",
+                   help="run the experiments with this tag (default: %(default)s)")
+    n.add_argument("--out", metavar="DIR", help="the suite's folder (default: runs/nightly-<UTC time>)")
+    n.add_argument("--experiments", metavar="DIR", default="experiments",
+                   help="the folder of experiment files (default: %(default)s)")
     _machine_flags(n)
     n.set_defaults(func=_cmd_nightly)
 
-    i = sub.add_parser("init-stack", help="check a compose file against the stack contract; says what is missing")
-    i.add_argument("compose_file")
+    i = _verb(sub, "init-stack", "say what a compose file lacks for the stack contract", [
+        ("chaos-harness init-stack stacks/mine/compose.yaml", "what the harness needs that the file lacks"),
+        ("chaos-harness init-stack stacks/mine/compose.yaml --write-stack-yaml",
+         "the same, and a stack.yaml drafted beside it"),
+    ], {0: "nothing missing", 1: "something is missing (each listed); see docs/stack-contract.md",
+        2: "the compose file cannot be read"})
+    i.add_argument("compose_file", metavar="COMPOSE_FILE", help="the stack's Docker Compose file")
     i.add_argument("--write-stack-yaml", action="store_true",
-                   help="draft a stack.yaml beside the compose file (never overwrites one)")
+                   help="draft a stack.yaml beside the compose file (default: write nothing; never overwrites one)")
     i.set_defaults(func=_cmd_init_stack)
 
-    for name, func, text in (("up", _cmd_up, "bring a stack up and wait until it is ready"),
-                             ("down", _cmd_down, "take a stack down (volumes too)"),
-                             ("recover", _cmd_recover, "heal everything a killed harness left behind"),
-                             ("doctor", _cmd_doctor, "check engine, compose, images and ports")):
-        s = sub.add_parser(name, help=text)
-        s.add_argument("--stack", default="dual-site")
-        if name == "down":
-            s.add_argument("--keep-volumes", action="store_true")
-        s.set_defaults(func=func)
+    stack_exits = {2: "invalid input: an unknown stack",
+                   3: "environment error: no Docker engine, or a run holds the stack"}
+    interrupted = {130: "interrupted by Ctrl-C (143: by SIGTERM)"}
+    u = _verb(sub, "up", f"bring a stack up (default: {DEFAULT_STACK}) and wait until it is healthy", [
+        ("chaos-harness up", f"{DEFAULT_STACK}, the default"),
+        ("chaos-harness up --stack single-site", "another stack (take down any other that holds its ports first)"),
+    ], {0: "the stack is up", 2: stack_exits[2],
+        3: "environment error: no Docker engine, an image missing, another stack holds its ports, a run holds it, "
+           "or a healthcheck does not pass in time", **interrupted})
+    u.add_argument("--stack", metavar="NAME", default=DEFAULT_STACK,
+                   help=f"the stack to bring up: {STACK_NAME} (default: %(default)s)")
+    u.set_defaults(func=_cmd_up)
+
+    d = _verb(sub, "down", "take a named stack down, its volumes (data) too; --stack required", [
+        ("chaos-harness down --stack dual-site", "containers, networks and volumes of dual-site"),
+        ("chaos-harness down --stack single-site --keep-volumes", "containers and networks; the data stays"),
+    ], {0: "the stack is down", **stack_exits, **interrupted},
+        more="No default stack: --stack is required, as this removes data.")
+    d.add_argument("--stack", metavar="NAME", required=True,
+                   help=f"the stack to take down: {STACK_NAME} (required: no default)")
+    d.add_argument("--keep-volumes", action="store_true",
+                   help="keep the stack's volumes, so its data survives the next up (default: remove them)")
+    d.set_defaults(func=_cmd_down)
+
+    rc = _verb(sub, "recover", f"heal what a killed harness left on a stack (default: {DEFAULT_STACK})", [
+        ("chaos-harness recover", f"{DEFAULT_STACK}: restart or unpause its containers, reset Toxiproxy"),
+        ("chaos-harness recover --stack single-site", "another stack"),
+    ], {0: "recovered (the lines say what was done)", **stack_exits},
+        more="Refused while a run holds the stack: its faults are its own to heal.")
+    rc.add_argument("--stack", metavar="NAME", default=DEFAULT_STACK,
+                    help=f"the stack to heal: {STACK_NAME} (default: %(default)s)")
+    rc.set_defaults(func=_cmd_recover)
+
+    dr = _verb(sub, "doctor", f"check this machine for a stack (default: {DEFAULT_STACK}); says each fix", [
+        ("chaos-harness doctor", f"this machine, for {DEFAULT_STACK}"),
+        ("chaos-harness doctor --stack kv-sentinel", "this machine, for another stack"),
+    ], {0: "everything is ready", 3: "something is not (each with its fix), or the stack is unknown"},
+        more="Reads only: starts, stops and writes nothing.")
+    dr.add_argument("--stack", metavar="NAME", default=DEFAULT_STACK,
+                    help=f"the stack to check for: {STACK_NAME} (default: %(default)s)")
+    dr.set_defaults(func=_cmd_doctor)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        # No verb: the overview, on stderr with exit 2 (a usage error: a script whose verb came out
+        # empty must not pass); `chaos-harness --help` prints the same on stdout with exit 0.
+        parser.print_help(sys.stderr)
+        return EXIT_INVALID_INPUT
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except (ChaosError, Interrupted) as e:

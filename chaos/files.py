@@ -15,6 +15,7 @@ Writing: ``write_atomic(path, data)`` writes ``data`` to a new temporary file in
 and renames it over ``path``. A reader sees the old file or the new one, never half of one. The
 rename replaces ``path`` itself: if ``path`` is a symlink someone planted, the link is replaced by the
 new file and its target is left as it was.
+The new file has ``FILE_MODE`` (0644) minus the umask, as every other file of a run folder.
 
 Errors: ``path`` a folder is invalid input (exit 2); any other failure (a full disk, no permission)
 is an environment problem (exit 3) naming the file. Either way the old file stays and no temporary
@@ -34,6 +35,9 @@ from typing import BinaryIO, Sequence
 from chaos.errors import EnvironmentProblem, InvalidInput
 
 MAX_PROBLEMS = 10  # problems named in one error; the rest are counted
+# The one mode of every file the harness writes into a run folder (journal, reports, history, logs),
+# minus the umask: readable by all, written by its owner only.
+FILE_MODE = 0o644
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -49,7 +53,7 @@ def write_atomic(path: Path | str, data: str | bytes) -> Path:
         while tmp is None:
             candidate = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
             try:
-                fd = os.open(candidate, _FLAGS, 0o666)  # the umask applies, as for any new file
+                fd = os.open(candidate, _FLAGS, FILE_MODE)
             except FileExistsError:
                 continue
             tmp = candidate

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from chaos.errors import InvalidInput, Problem
-from chaos.files import open_regular
+from chaos.files import FILE_MODE, open_regular
 
 OUTCOMES = ("ok", "fail", "unknown")
 STEPS = ("invoked", "done", "inject_failed", "heal_invoked", "healed", "heal_failed")
@@ -187,7 +187,7 @@ class HistoryWriter:
     def __init__(self, path: Path, on_error=None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         self._lock = threading.Lock()
         # (lines not, or not wholly, on disk yet, oldest first; the file's length once they are not)
         self._state: tuple[tuple[bytes, ...], int] = ((), os.fstat(self._fd).st_size)
@@ -491,7 +491,8 @@ class DiskReserve:
     def __init__(self, run_dir: Path, nbytes: int = 4 << 20):
         self.path = Path(run_dir) / self.NAME
         try:
-            with open(self.path, "wb") as f:
+            with os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE),
+                           "wb") as f:
                 try:  # blocks really allocated, even on a filesystem that would compress zeros away
                     os.posix_fallocate(f.fileno(), 0, nbytes)
                 except OSError as e:

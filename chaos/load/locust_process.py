@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from chaos.experiment import Load
+from chaos.files import FILE_MODE
 
 
 def _die_with_parent() -> None:
@@ -42,7 +43,8 @@ class LocustProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self._log = open(self.log_path, "w")
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+        self._log = os.fdopen(fd, "w")
         # Own process group: a Ctrl-C in the terminal reaches the harness, which stops Locust itself.
         self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,

@@ -6,9 +6,13 @@ have exited 3 (environment), not 2 (invalid input)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,3 +167,120 @@ def test_validate_checks_every_stack_of_an_expect_mapping(tmp_path):
     p = cli("validate", str(bad))
     assert p.returncode == 2
     assert "unknown stack 'single-sit'; did you mean 'single-site'?" in p.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# validate: many files and folders, every file reported, a summary line.
+
+def test_validate_reports_every_file_and_ends_with_a_summary(tmp_path):
+    bad = edited_power_cut(tmp_path, "bad.yaml", "duration_s:", "duraton_s:")
+    p = cli("validate", "experiments/wan-latency.yaml", str(bad), "experiments/pangyo-isolated.yaml")
+    assert p.returncode == 2
+    out = p.stdout.splitlines()
+    assert out[0].startswith("experiments/wan-latency.yaml: ok (")
+    assert out[1].startswith("experiments/pangyo-isolated.yaml: ok (")  # after the invalid one: not skipped
+    assert out[2] == "3 files: 2 ok, 1 invalid"
+    assert f"{bad}:" in p.stderr and "did you mean 'duration_s'" in p.stderr
+
+
+def test_validate_a_folder_takes_its_yaml_files_sorted(tmp_path):
+    folder = tmp_path / "exp"
+    (folder / "sub").mkdir(parents=True)
+    good = (ROOT / "experiments" / "wan-latency.yaml").read_text()
+    for name in ("b.yml", "a.yaml", ".hidden.yaml", "sub/c.yaml", "C.YAML"):
+        (folder / name).write_text(good)
+    (folder / "notes.txt").write_text("not an experiment\n")
+    (folder / "m.yaml").write_text("name: x\n")
+    p = cli("validate", str(folder))
+    assert p.returncode == 2
+    names = [line.split(":", 1)[0] for line in p.stdout.splitlines()[:-1]]
+    assert names == [str(folder / n) for n in ("C.YAML", "a.yaml", "b.yml")]
+    assert f"{folder / 'm.yaml'}:1:1: missing required key" in p.stderr
+    assert p.stdout.splitlines()[-1] == "4 files: 3 ok, 1 invalid"
+
+
+def test_validate_the_shipped_folder():
+    p = cli("validate", "experiments/")
+    assert p.returncode == 0, p.stderr
+    n = len(list((ROOT / "experiments").glob("*.yaml")))
+    assert n >= 5 and p.stdout.splitlines()[-1] == f"{n} files: {n} ok, 0 invalid"
+    assert p.stdout.splitlines()[0].startswith("experiments/")  # as typed, one slash
+
+
+def test_validate_an_empty_folder_and_a_missing_file(tmp_path):
+    p = cli("validate", str(tmp_path), "no-such.yaml")
+    assert p.returncode == 2
+    assert f"{tmp_path}: no *.yaml or *.yml file in this folder" in p.stderr
+    assert "no-such.yaml: no such experiment file" in p.stderr
+    assert p.stdout.splitlines()[-1] == "1 file: 0 ok, 1 invalid, 1 folder without any"
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe defaults: down names its stack; analyze reads unless --write.
+
+def test_down_requires_a_stack_before_anything_is_touched():
+    p = cli("down")
+    assert p.returncode == 2
+    assert "the following arguments are required: --stack" in p.stderr
+    p = cli("down", "--keep-volumes")
+    assert p.returncode == 2 and "--stack" in p.stderr
+
+
+def test_up_recover_doctor_name_the_stack_they_act_on():
+    p = cli("doctor")
+    assert p.stdout.splitlines()[0] == "doctor: this machine, for the stack dual-site"
+    p = cli("recover", "--stack", "single-site")  # no engine: exit 3, after saying which stack
+    assert p.returncode == 3
+    assert p.stdout.startswith("recovering single-site (compose project ")
+
+
+def _files(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_analyze_reads_only_unless_write(tmp_path):
+    sys.path.insert(0, str(ROOT / "tests" / "unit"))
+    from run_folder import make_run
+
+    run_dir = make_run(tmp_path, step_s=0.5, judge=False)
+    before = _files(run_dir)
+    for flags in ([], ["--dry"]):
+        p = cli("analyze", *flags, str(run_dir))
+        assert p.returncode == 0, p.stderr
+        assert "VERDICT: PASS" in p.stdout
+        assert f"note: {run_dir} has no journal.json; --write saves this one" in p.stderr
+        assert _files(run_dir) == before  # nothing written, nothing changed
+    p = cli("analyze", "--write", "--dry", str(run_dir))
+    assert p.returncode == 2 and "not allowed with argument" in p.stderr
+    p = cli("analyze", "--write", str(run_dir))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == f"journal: {run_dir}/journal.json (written)"
+    journal = json.loads((run_dir / "journal.json").read_text())
+    assert journal["verdict"] == "pass"
+    # A saved journal that disagrees is named, and left as it was without --write.
+    journal["verdict"] = "fail"
+    (run_dir / "journal.json").write_text(json.dumps(journal))
+    saved = (run_dir / "journal.json").read_bytes()
+    p = cli("analyze", str(run_dir))
+    assert p.returncode == 0
+    assert ("note: the saved journal said fail; re-judged: pass; journal.json left as it was "
+            "(--write saves the new one)") in p.stderr
+    assert (run_dir / "journal.json").read_bytes() == saved
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_run_and_gameday_need_an_experiment_and_clean_names_its_stack():
+    def make(*args: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in ("STACK", "EXP", "MAKEFLAGS")}
+        return subprocess.run(["make", "-n", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+
+    for target in ("run", "gameday"):
+        p = make(target)
+        assert p.returncode == 2 and f"make {target} needs an experiment: make {target} EXP=" in p.stderr, p.stderr
+        assert "chaos-harness" not in p.stdout
+    p = make("run", "EXP=experiments/wan-latency.yaml")
+    assert p.returncode == 0 and p.stdout.splitlines()[-1].rstrip().endswith("chaos-harness run experiments/wan-latency.yaml")
+    p = make("clean", "STACK=single-site")
+    assert "taking down the stack single-site" in p.stdout and "down --stack single-site" in p.stdout
+    for target in ("down", "up", "recover", "doctor"):  # the Makefile always names the stack
+        assert f"{target} --stack dual-site" in make(target).stdout

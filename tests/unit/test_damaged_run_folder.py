@@ -244,7 +244,7 @@ def _tear(run_dir: Path, rel: str) -> int:
 def test_a_torn_last_line_makes_the_run_unknown(pristine, tmp_path, capsys, rel):
     run_dir = _copy(pristine, tmp_path)
     number = _tear(run_dir, rel)
-    code = main(["analyze", str(run_dir)])
+    code = main(["analyze", "--write", str(run_dir)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     journal = json.loads((run_dir / "journal.json").read_text())
@@ -259,7 +259,7 @@ def test_a_torn_last_line_makes_the_run_unknown(pristine, tmp_path, capsys, rel)
 
 def test_a_complete_history_passes_ran_as_written(pristine, tmp_path, capsys):
     run_dir = _copy(pristine, tmp_path)
-    assert main(["analyze", str(run_dir)]) == 0
+    assert main(["analyze", "--write", str(run_dir)]) == 0
     journal = json.loads((run_dir / "journal.json").read_text())
     check = next(c for c in journal["checks"] if c["name"] == "ran_as_written")
     assert check["verdict"] == "pass" and check["figure"] == 0
@@ -269,7 +269,7 @@ def test_a_complete_last_line_without_newline_is_a_record(pristine, tmp_path, ca
     run_dir = _copy(pristine, tmp_path)
     text = (run_dir / LOAD).read_text()
     (run_dir / LOAD).write_text(text.rstrip("\n"))
-    assert main(["analyze", str(run_dir)]) == 0
+    assert main(["analyze", "--write", str(run_dir)]) == 0
     journal = json.loads((run_dir / "journal.json").read_text())
     assert journal["verdict"] == "pass"
 
@@ -301,7 +301,7 @@ def test_no_report_is_written_through_a_symlink(pristine, tmp_path, capsys, name
     else:
         (run_dir / name).symlink_to(outside)
         target, original = outside, outside.read_bytes()
-    assert main(["analyze", str(run_dir)]) == 0
+    assert main(["analyze", "--write", str(run_dir)]) == 0
     assert main(["report", str(run_dir)]) == 0
     assert outside.read_text() == "do not touch\n"
     assert target.read_bytes() == original
@@ -369,7 +369,7 @@ def test_dollars_in_a_note_and_a_service_name_are_drawn_as_text(pristine, tmp_pa
     with open(run_dir / FAULTS, "a") as f:
         f.write(json.dumps({"kind": "note", "wall": T0 + 20, "mono": MONO0 + 20, "text": DOLLARS,
                             "author": "$alice$"}) + "\n")
-    assert main(["analyze", str(run_dir)]) == 0
+    assert main(["analyze", "--write", str(run_dir)]) == 0
     assert main(["report", str(run_dir)]) == 0, capsys.readouterr().err
     page = (run_dir / "report.html").read_text()
     svgs = page.split('<section id="timelines">', 1)[1].split("</section>", 1)[0]

@@ -114,10 +114,13 @@ def test_device_is_refused_without_reading_it(capsys):
     assert lines == ["/dev/zero: not a regular file; expected an experiment file"]
 
 
-def test_directory_is_refused(capsys, tmp_path):
+def test_directory_is_refused_where_one_file_is_expected(capsys, tmp_path):
+    """validate reads a folder's experiment files (test_cli); plan takes one file, never a folder."""
+    assert cli.main(["plan", str(tmp_path)]) == EXIT_INVALID_INPUT
+    assert capsys.readouterr().err == f"chaos-harness: {tmp_path}: not a regular file; expected an experiment file\n"
     code, lines = validate(capsys, str(tmp_path))
     assert code == EXIT_INVALID_INPUT
-    assert lines == [f"{tmp_path}: not a regular file; expected an experiment file"]
+    assert lines == [f"{tmp_path}: no *.yaml or *.yml file in this folder"]
 
 
 def test_file_over_one_mebibyte_is_refused_without_reading_it(capsys, tmp_path):
