@@ -271,8 +271,12 @@ def test_analyze_reads_only_unless_write(tmp_path):
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 def test_make_run_and_gameday_need_an_experiment_and_clean_names_its_stack():
     def make(*args: str) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if k not in ("STACK", "EXP", "MAKEFLAGS")}
-        return subprocess.run(["make", "-n", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        # Run as `make test` runs it in CI: a nested make prints "Entering directory" lines unless
+        # told not to, and inherits the parent's MAKEFLAGS, MAKELEVEL and variables.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("STACK", "EXP", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+        return subprocess.run(["make", "-n", "--no-print-directory", *args], capture_output=True, text=True,
+                              cwd=ROOT, env=env, timeout=60)
 
     for target in ("run", "gameday"):
         p = make(target)
