@@ -30,7 +30,7 @@ from typing import Callable
 from chaos import history as history_mod
 from chaos.checks import judge
 from chaos.errors import InvalidInput
-from chaos.files import read_json, refuse, require_regular, shown
+from chaos.files import json_type, read_json, refuse, require_regular, shown
 from chaos.history import History
 from chaos.loader import load_experiment
 from chaos.reports import build_journal, write_journal
@@ -51,16 +51,6 @@ class RunFolder:
     history: History
     readback: dict | None  # None: no read-back was done
     invariants: dict | None  # None: the stack reported none
-
-
-def _type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def _is_str(v) -> bool:
@@ -85,7 +75,7 @@ def _meta_problems(meta: dict) -> list[str]:
                 problems.append(f"{key}: missing")
         elif not ok(meta[key]):
             want = "an object" if key == "environment" else "a string"
-            problems.append(f"{key}: expected {want}, got {_type(meta[key])}")
+            problems.append(f"{key}: expected {want}, got {json_type(meta[key])}")
     for key, nullable in (("services", False), ("participants", True)):
         value = meta.get(key)
         if key not in meta:
@@ -94,9 +84,9 @@ def _meta_problems(meta: dict) -> list[str]:
         elif value is None and nullable:
             pass
         elif not isinstance(value, list):
-            problems.append(f"{key}: expected a list of strings, got {_type(value)}")
+            problems.append(f"{key}: expected a list of strings, got {json_type(value)}")
         else:
-            problems += [f"{key}[{i}]: expected a string, got {_type(v)}" for i, v in enumerate(value)
+            problems += [f"{key}[{i}]: expected a string, got {json_type(v)}" for i, v in enumerate(value)
                          if not isinstance(v, str)]
     return problems
 
@@ -105,10 +95,10 @@ def _readback_problems(readback: dict) -> list[str]:
     problems = []
     for service, copies in readback.items():
         if not isinstance(copies, dict):
-            problems.append(f"{shown(service)}: expected an object, got {_type(copies)}")
+            problems.append(f"{shown(service)}: expected an object, got {json_type(copies)}")
             continue
         problems += [f"{shown(service)}.{shown(wid)}: expected a whole number >= 0, got "
-                     + (str(n) if _is_finite(n) else _type(n))
+                     + (str(n) if _is_finite(n) else json_type(n))
                      for wid, n in copies.items() if not _is_count(n)]
     return problems
 
@@ -118,14 +108,14 @@ def _invariants_problems(invariants: dict) -> list[str]:
     for name, inv in invariants.items():
         where = shown(name)
         if not isinstance(inv, dict):
-            problems.append(f"{where}: expected an object, got {_type(inv)}")
+            problems.append(f"{where}: expected an object, got {json_type(inv)}")
             continue
         for key, ok, want in (("holds", lambda v: v is None or isinstance(v, bool), "true, false or null"),
                               ("figure", lambda v: v is None or _is_finite(v), "a finite number or null"),
                               ("threshold", lambda v: v is None or isinstance(v, str), "a string or null"),
                               ("detail", _is_str, "a string")):
             if key in inv and not ok(inv[key]):
-                problems.append(f"{where}.{key}: expected {want}, got {_type(inv[key])}")
+                problems.append(f"{where}.{key}: expected {want}, got {json_type(inv[key])}")
     return problems
 
 
@@ -133,7 +123,7 @@ def read_object(path: Path, problems_of: Callable[[dict], list[str]]) -> dict:
     """The JSON object in ``path``, checked by ``problems_of``; InvalidInput naming what is wrong."""
     value = read_json(path)
     if not isinstance(value, dict):
-        refuse(path, [f"expected a JSON object, got {_type(value)}"])
+        refuse(path, [f"expected a JSON object, got {json_type(value)}"])
     refuse(path, problems_of(value))
     return value
 

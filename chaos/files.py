@@ -85,17 +85,32 @@ def require_regular(path: Path | str) -> None:
         raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
 
 
+def open_if_regular(path: Path | str) -> BinaryIO | None:
+    """``path`` opened for reading in binary, or None if what it names is not a regular file. Never
+    blocks: opened with ``O_NONBLOCK`` (a FIFO put in a file's place since it was checked does not
+    wait for a writer) and judged by ``fstat`` of the descriptor that will be read. OSError as
+    ``open`` raises it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
 def open_regular(path: Path | str) -> BinaryIO:
     """``path`` opened for reading in binary if it is a regular file; InvalidInput naming it if it
     is missing, not a regular file, or unreadable."""
     path = Path(path)
     require_regular(path)
     try:
-        return open(path, "rb")
+        f = open_if_regular(path)
     except FileNotFoundError:
         raise InvalidInput(f"{path}: no such file") from None
     except OSError as e:
         raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
+    if f is None:
+        raise InvalidInput(f"{path}: not a regular file")
+    return f
 
 
 def decode_text(path: Path | str, data: bytes) -> str:
@@ -116,6 +131,17 @@ def read_text(path: Path | str) -> str:
         except OSError as e:
             raise InvalidInput(f"{path}: cannot read: {e.strerror or e}") from None
     return decode_text(path, data)
+
+
+def json_type(value: object) -> str:
+    """What a JSON value is, as a message says it: ``a string``, ``an object``, ``null``, ``NaN``..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(str(value), "a number")
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def shown(key: object) -> str:

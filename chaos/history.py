@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from chaos.errors import InvalidInput, Problem
-from chaos.files import FILE_MODE, open_regular
+from chaos.files import FILE_MODE, json_type, open_regular
 
 OUTCOMES = ("ok", "fail", "unknown")
 STEPS = ("invoked", "done", "inject_failed", "heal_invoked", "healed", "heal_failed")
@@ -294,16 +294,6 @@ class Line:
     torn: bool = False
 
 
-def _json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(str(value), "a number")
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
-
-
 def _decode(raw: bytes) -> tuple[object, str]:
     """(the JSON value of one line, "") or (None, why it is not JSON)."""
     try:
@@ -341,7 +331,7 @@ def iter_records(paths: Iterable[Path]) -> Iterator[dict]:
         if line.torn:
             raise InvalidInput(f"{line.file}:{line.number}: torn: the writer stopped in the middle of this line")
         if line.problem or not isinstance(line.record, dict):
-            what = line.problem or f"expected a JSON object, got {_json_type(line.record)}"
+            what = line.problem or f"expected a JSON object, got {json_type(line.record)}"
             raise InvalidInput(f"{line.file}:{line.number}: {what}")
         yield line.record
 
@@ -354,7 +344,7 @@ def _field(r: dict, kind: str, key: str, check, expected: str, required: bool = 
         return None
     value = r[key]
     if not check(value):
-        raise RecordError(f"{kind}: {key}: expected {expected}, got {_json_type(value)}")
+        raise RecordError(f"{kind}: {key}: expected {expected}, got {json_type(value)}")
     return value
 
 
@@ -392,7 +382,7 @@ def _show(value: str, limit: int = 40) -> str:
 def op_from_record(r: dict) -> Op:
     """The Op of an ``op`` record; RecordError (a ValueError) saying what is wrong if it is not one."""
     if not isinstance(r, dict):
-        raise RecordError(f"expected a JSON object, got {_json_type(r)}")
+        raise RecordError(f"expected a JSON object, got {json_type(r)}")
     latency = _number(r, "op", "latency")
     if latency < 0:
         raise RecordError(f"op: latency: negative ({latency:g} s)")
@@ -408,12 +398,12 @@ def op_from_record(r: dict) -> Op:
 def record_of(r) -> Op | FaultStep | Mark | Note:
     """The record a history line holds; RecordError saying what is wrong if it holds none."""
     if not isinstance(r, dict):
-        raise RecordError(f"expected a JSON object, got {_json_type(r)}")
+        raise RecordError(f"expected a JSON object, got {json_type(r)}")
     if "kind" not in r:
         raise RecordError("kind: missing")
     kind = r["kind"]
     if kind not in KINDS:
-        shown = _show(kind) if isinstance(kind, str) else _json_type(kind)
+        shown = _show(kind) if isinstance(kind, str) else json_type(kind)
         raise RecordError(f"kind: {shown} is not one of {', '.join(KINDS)}")
     if kind == "op":
         return op_from_record(r)

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,6 +58,7 @@ from chaos.errors import ExperimentInvalid, InvalidInput, Problem
 from chaos.experiment import ABORT_KINDS, AbortCondition, Experiment, FaultSpec, Load, Target, Threshold
 from chaos.faults import REGISTRY  # every fault module's declaration (importing chaos.faults finds them)
 from chaos.faults.params import NAME_MAX, NAME_PATTERN, FaultDecl, Param, describe, name_problem
+from chaos.files import open_if_regular
 
 _YAML = "tag:yaml.org,2002:"
 # Tags plain YAML resolves to; anything else (``!foo``, ``!!python/object``, ``!!set``) is refused.
@@ -205,11 +205,10 @@ def read_input(path: Path, what: str) -> str:
     if info.st_size > MAX_FILE_BYTES:
         raise InvalidInput(f"{path}: larger than 1 MiB ({info.st_size} bytes); {a} {what} is small text")
     try:
-        # O_NONBLOCK: should the file have become a FIFO since stat, open does not wait for a writer.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
+        file = open_if_regular(path)  # should it have become a FIFO since stat, this does not wait
+        if file is None:
+            raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
+        with file:
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise InvalidInput(f"{path}: cannot read the {what}: {error.strerror}") from None
