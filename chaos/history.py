@@ -61,36 +61,15 @@ from typing import Iterable, Iterator
 from chaos.errors import InvalidInput, Problem
 from chaos.files import FILE_MODE, json_type, open_regular
 
-OUTCOMES = ("ok", "fail", "unknown")
-STEPS = ("invoked", "done", "inject_failed", "heal_invoked", "healed", "heal_failed")
-KINDS = ("op", "fault", "mark", "note")
+from chaos.run_folder import (  # noqa: F401  (the vocabulary, re-exported for readers of the history)
+    FAIL, HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE, INJECT_FAILED, INTEGRITY_MARKS, INVOKED, KIND_FAULT,
+    KIND_MARK, KIND_NOTE, KIND_OP, KINDS, MARK_ABORTED, MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED,
+    MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED, MARK_RECORDS_LOST, OK, OUTCOMES, STEPS,
+    UNKNOWN, history_dir,
+)
+
 MAX_PROBLEMS = 10  # damaged lines named in one error; the rest are counted
 MAX_SECONDS = 1e12  # bound of every time and duration of a record (wall clocks are ~1.8e9 today)
-
-# The steps of a fault, in the order the runner writes them.
-INVOKED = "invoked"  # written before the act: a harness killed mid-injection leaves a trace to heal from
-INJECT_DONE = "done"
-INJECT_FAILED = "inject_failed"
-HEAL_INVOKED = "heal_invoked"
-HEALED = "healed"
-HEAL_FAILED = "heal_failed"
-
-# Marks the runner writes.
-MARK_LOAD_STARTED = "load_started"
-MARK_LOAD_STOPPED = "load_stopped"
-MARK_ABORTED = "aborted"  # an abort_if condition held, or a game day's facilitator aborted
-# Marks that say the run did not do what its experiment says: each makes the run ``unknown``
-# (``chaos.checks.builtin.ran_as_written``), with what it means here.
-MARK_LOAD_ENDED_EARLY = "load_ended_early"
-MARK_RECORDS_LOST = "records_lost"
-MARK_HISTORY_WRITE_FAILED = "history_write_failed"
-MARK_INTERRUPTED = "interrupted"  # SIGINT/SIGTERM cut the run short (the load, the recovery wait, the read-back)
-INTEGRITY_MARKS = {
-    MARK_LOAD_ENDED_EARLY: "the load ended before its time",
-    MARK_RECORDS_LOST: "the load's requests did not all reach the history",
-    MARK_HISTORY_WRITE_FAILED: "the history could not be written as the run went",
-    MARK_INTERRUPTED: "the run was interrupted before its end",
-}
 
 
 @dataclass(frozen=True)
@@ -272,10 +251,6 @@ class HistoryWriter:
                 os.close(self._fd)
                 self._fd = None
             return done
-
-
-def history_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "history"
 
 
 class RecordError(ValueError):
