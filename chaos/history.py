@@ -8,11 +8,15 @@ Every line is one JSON object with a ``kind``:
 
     {"kind": "op", "service": "orders", "op": "create", "outcome": "ok"|"fail"|"unknown",
      "start": <wall s>, "mono": <monotonic s at start>, "latency": <s>, "write_id": "..."|null,
-     "status": <http status or null>, "error": "..."|null, "proc": <pid>}
+     "status": <http status or null>, "error": "..."|null, "proc": <pid>,
+     "who"?: "<client>"|null, "expect"?: ["<write id>", ...]|null, "saw"?: ["<write id>", ...]|null}
 
     ``write_id`` is set only on writes: it names what the request wrote, so the read-back can look
     for it. An ``ok`` write is *acknowledged*; an ``unknown`` one is indeterminate (timeout, lost
-    answer): never counted as lost.
+    answer): never counted as lost. A request with a ``write_id`` is a *write*, every other one a
+    *read*. ``who`` names the logical client (a person of the workload); a read that must reflect
+    that client's own earlier acknowledged writes lists their ids in ``expect`` and, when it
+    answered, which of them it reflected in ``saw`` (read-your-writes).
 
 ``fault`` one step of a fault::
 
@@ -83,10 +87,18 @@ class Op:
     write_id: str | None = None
     status: int | None = None
     error: str | None = None
+    who: str | None = None  # the logical client (a person of the workload) that made the request
+    expect: tuple[str, ...] = ()  # a read: write ids of ``who``'s own acknowledged writes it must reflect
+    saw: tuple[str, ...] | None = None  # a read that answered: which of ``expect`` it reflected
 
     @property
     def ok(self) -> bool:
-        return self.outcome == "ok"
+        return self.outcome == OK
+
+    @property
+    def is_write(self) -> bool:
+        """A request that wrote something names it (``write_id``); every other request is a read."""
+        return self.write_id is not None
 
 
 @dataclass(frozen=True)
@@ -367,7 +379,21 @@ def op_from_record(r: dict) -> Op:
               write_id=_text(r, "op", "write_id", nullable=True, required=False),
               status=_field(r, "op", "status", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
                             "an integer or null", required=False),
-              error=_text(r, "op", "error", nullable=True, required=False))
+              error=_text(r, "op", "error", nullable=True, required=False),
+              who=_text(r, "op", "who", nullable=True, required=False),
+              expect=_ids(r, "expect", required=False) or (),
+              saw=_ids(r, "saw", required=False))
+
+
+MAX_IDS = 10_000  # write ids one read may expect
+
+
+def _ids(r: dict, key: str, required: bool) -> tuple[str, ...] | None:
+    """A list of write ids (strings), or None if absent or null."""
+    value = _field(r, "op", key, lambda v: v is None or (isinstance(v, list) and len(v) <= MAX_IDS
+                                                          and all(isinstance(i, str) for i in v)),
+                   f"a list of at most {MAX_IDS} strings or null", required)
+    return None if value is None else tuple(value)
 
 
 def record_of(r) -> Op | FaultStep | Mark | Note:

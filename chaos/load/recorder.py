@@ -31,9 +31,10 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Collection
+from typing import Callable, Collection, Iterable
 
 from chaos.history import HistoryWriter
+from chaos.run_folder import KIND_OP
 
 # Locust's exit code when some of this process's records could not be written to the history (a
 # full disk): the runner reads it and judges the run ``unknown`` (``records_lost``), since the
@@ -111,12 +112,19 @@ def _body_excerpt(resp, limit: int = 120) -> str:
 
 
 def request(client, method: str, path: str, *, service: str, op: str, write_id: str | None = None,
-            accept: Collection[int] = (), **kwargs):
+            accept: Collection[int] = (), who: str | None = None, expect: Collection[str] = (),
+            seen: Callable[[object], Iterable[str]] | None = None, **kwargs):
     """Do one request through a Locust HTTP client; return the response if it was ok, else None.
 
     ``accept``: statuses besides 2xx that are a success for this request (the caller then reads
     ``status_code`` to tell them apart). Only for definite answers, such as 409 "exists" when
-    the write_id names the thing that exists; never for 5xx."""
+    the write_id names the thing that exists; never for 5xx.
+
+    ``who``: the logical client making the request (a person of the workload), recorded.
+    ``expect`` and ``seen``, for a read that must reflect ``who``'s own acknowledged writes: the ids
+    of those writes, and a function of the ok response giving the ids (of ``expect``) it reflected.
+    Both are recorded (``expect``, ``saw``) for the read-your-writes check; a ``seen`` that raises
+    records ``saw`` as null (the read could not be inspected), never a pass."""
     start = time.time()
     mono = time.monotonic()
     status = 0
@@ -139,9 +147,26 @@ def request(client, method: str, path: str, *, service: str, op: str, write_id: 
             error_text = (f"{type(error).__name__}: {error}" if isinstance(error, BaseException)
                           else (str(error) if error else f"HTTP {status}{_body_excerpt(resp)}"))
             resp.failure(f"{outcome}: {error_text}")
+    record = {"kind": KIND_OP, "service": service, "op": op, "outcome": outcome,
+              "start": start, "mono": mono, "latency": latency, "write_id": write_id,
+              "status": status or None, "error": error_text, "proc": os.getpid()}
+    if who is not None:
+        record["who"] = who
+    if expect:
+        record["expect"] = list(expect)
+        record["saw"] = _seen(seen, response, expect) if response is not None else None
     writer = _history()
     if writer is not None:
-        writer.write({"kind": "op", "service": service, "op": op, "outcome": outcome,
-                      "start": start, "mono": mono, "latency": latency, "write_id": write_id,
-                      "status": status or None, "error": error_text, "proc": os.getpid()})
+        writer.write(record)
     return response
+
+
+def _seen(seen, response, expect: Collection[str]) -> list[str] | None:
+    """The ids of ``expect`` the response reflected, by ``seen``; None if it could not tell."""
+    if seen is None:
+        return None
+    try:
+        found = set(seen(response))
+    except Exception:  # noqa: BLE001 - an answer the workload could not parse is not a fresh read
+        return None
+    return [i for i in expect if i in found]

@@ -1,8 +1,11 @@
 """chaos.load.recorder.request: what one judged request leaves in the history (no Locust, no network)."""
 
+import json
+
 import pytest
 
-from chaos.history import iter_records
+from chaos.errors import InvalidInput
+from chaos.history import iter_records, parse
 from chaos.load import recorder
 
 
@@ -115,3 +118,42 @@ def test_locust_exits_75_when_the_recorder_could_not_write_a_record(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == recorder.RECORDS_UNWRITTEN_EXIT, done.stderr[-2000:]
     assert "the history could not be written as the run went" in done.stderr
+
+
+def _ops(directory):
+    (path,) = directory.glob("load-*.jsonl")
+    return [r for r in iter_records([path]) if r["kind"] == "op"]
+
+
+def test_a_read_records_who_made_it_what_it_expected_and_what_it_saw(history_dir):
+    answer = Answer(200, text='{"ids": ["m1", "m3"]}')
+    recorder.request(Client(answer), "GET", "/m", service="messaging", op="read", who="alice",
+                     expect=["m1", "m2", "m3"], seen=lambda resp: json.loads(resp.text)["ids"])
+    (op,) = _ops(history_dir)
+    assert op["who"] == "alice" and op["expect"] == ["m1", "m2", "m3"] and op["saw"] == ["m1", "m3"]
+    parsed = parse([op]).ops[0]
+    assert parsed.who == "alice" and parsed.expect == ("m1", "m2", "m3") and parsed.saw == ("m1", "m3")
+    assert not parsed.is_write
+
+
+def test_a_read_that_failed_or_could_not_be_inspected_saw_nothing_known(history_dir):
+    recorder.request(Client(Answer(503, text="")), "GET", "/m", service="messaging", op="read", who="bob",
+                     expect=["m1"], seen=lambda resp: ["m1"])
+    recorder.request(Client(Answer(200, text="garbage")), "GET", "/m", service="messaging", op="read", who="bob",
+                     expect=["m1"], seen=lambda resp: resp.json_that_is_not_there())
+    assert [op["saw"] for op in _ops(history_dir)] == [None, None]
+
+
+def test_a_request_without_a_client_or_expectations_records_neither(history_dir):
+    recorder.request(Client(Answer(200, text="{}")), "POST", "/w", service="x", op="w", write_id="w1")
+    (op,) = _ops(history_dir)
+    assert "who" not in op and "expect" not in op and "saw" not in op
+    assert parse([op]).ops[0].is_write
+
+
+@pytest.mark.parametrize("bad", [{"expect": "m1"}, {"expect": [1]}, {"saw": [None]}, {"who": 3}])
+def test_a_damaged_read_record_is_refused_naming_the_key(bad):
+    record = {"kind": "op", "service": "x", "op": "read", "outcome": "ok", "start": 1.0, "mono": 1.0,
+              "latency": 0.1, **bad}
+    with pytest.raises(InvalidInput, match=next(iter(bad))):
+        parse([record])
