@@ -50,7 +50,8 @@ def _snapshot(found) -> tuple[dict[str, int], float]:
 
 
 def main(argv: list[str]) -> int:
-    from chaos.stack import containers, docker_client, find_stack
+    from chaos.engine import containers, docker_client
+    from chaos.stack import find_stack
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stack", default="dual-site")

@@ -189,7 +189,8 @@ def _cmd_nightly(args) -> int:
 def _cmd_up(args) -> int:
     from chaos.errors import EnvironmentProblem
     from chaos.lock import StackLock
-    from chaos.stack import Compose, conflicting_stacks, docker_client, find_stack
+    from chaos.engine import Compose, docker_client
+    from chaos.stack import conflicting_stacks, find_stack
 
     stack = find_stack(args.stack, what="--stack")
     clashes = conflicting_stacks(docker_client(), stack)
@@ -205,7 +206,8 @@ def _cmd_up(args) -> int:
 
 def _cmd_down(args) -> int:
     from chaos.lock import StackLock
-    from chaos.stack import Compose, find_stack
+    from chaos.engine import Compose
+    from chaos.stack import find_stack
 
     stack = find_stack(args.stack, what="--stack")
     print(f"taking down {stack.name} ({'its volumes kept' if args.keep_volumes else 'its volumes too'})...",

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from chaos.errors import InvalidInput
+from chaos.files import read_input
 
 SITE, ROLE, SERVICE = "chaos.site", "chaos.role", "chaos.service"
 PSEUDO_SITES = ("wan", "global")  # Toxiproxy and the entry point: not sites a fault cuts
@@ -41,7 +42,6 @@ class Finding:
 
 
 def _load_yaml(path: Path) -> dict:
-    from chaos.loader import read_input  # the one safe reader of input files (no FIFO, no /dev/zero, <= 1 MiB)
 
     text = read_input(Path(path), "compose file")
     try:

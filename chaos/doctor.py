@@ -8,7 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos.stack import Compose, available_stacks, find_stack, published_ports
+from chaos.engine import Compose
+from chaos.stack import available_stacks, find_stack, published_ports
 
 
 @dataclass

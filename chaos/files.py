@@ -32,7 +32,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Sequence
 
-from chaos.errors import EnvironmentProblem, InvalidInput
+from chaos.errors import EnvironmentProblem, ExperimentInvalid, InvalidInput, Problem
 
 MAX_PROBLEMS = 10  # problems named in one error; the rest are counted
 # The one mode of every file the harness writes into a run folder (journal, reports, history, logs),
@@ -237,3 +237,46 @@ def refuse(path: Path | str, problems: Sequence[str]) -> None:
     if more > 0:
         lines.append(f"... and {more} more problems in {path}")
     raise InvalidInput("\n".join(lines))
+
+
+MAX_FILE_BYTES = 1 << 20  # an input file larger than this is refused unread
+
+
+def read_input(path: Path, what: str) -> str:
+    """The UTF-8 text of the input file ``path`` (``what`` names it in messages). Refused unread
+    (InvalidInput) when it is missing, not a regular file (a FIFO would hang, /dev/zero never ends)
+    or larger than MAX_FILE_BYTES; ExperimentInvalid with the line when it is not UTF-8."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such {what}") from None
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read the {what}: {error.strerror}") from None
+    a = "an" if what[0] in "aeiou" else "a"
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InvalidInput(f"{path}: larger than 1 MiB ({info.st_size} bytes); {a} {what} is small text")
+    try:
+        file = open_if_regular(path)  # should it have become a FIFO since stat, this does not wait
+        if file is None:
+            raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
+        with file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read the {what}: {error.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{path}: larger than 1 MiB; {a} {what} is small text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ExperimentInvalid([Problem(str(path), line, None, "", "not UTF-8 text")]) from None
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symlinks followed, lies under ``root``."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False

@@ -57,14 +57,14 @@ from chaos.checks.metrics import METRICS
 from chaos.errors import ExperimentInvalid, InvalidInput, Problem
 from chaos.experiment import ABORT_KINDS, AbortCondition, Experiment, FaultSpec, Load, Target, Threshold
 from chaos.faults import REGISTRY  # every fault module's declaration (importing chaos.faults finds them)
-from chaos.faults.params import NAME_MAX, NAME_PATTERN, FaultDecl, Param, describe, name_problem
-from chaos.files import open_if_regular
+from chaos.faults.params import FaultDecl, Param
+from chaos.names import NAME_MAX, NAME_PATTERN, describe, name_problem
+from chaos.files import read_input
 
 _YAML = "tag:yaml.org,2002:"
 # Tags plain YAML resolves to; anything else (``!foo``, ``!!python/object``, ``!!set``) is refused.
 _SCALAR_TAGS = {_YAML + kind for kind in ("null", "bool", "int", "float", "str", "timestamp")}
 _PLAIN_TAGS = _SCALAR_TAGS | {_YAML + "seq", _YAML + "map"}
-MAX_FILE_BYTES = 1 << 20  # an input file larger than this is refused unread
 MAX_DEPTH = 32  # lists and mappings nested deeper than this are refused before they are built
 _VERDICTS = ("pass", "fail")
 
@@ -187,38 +187,6 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate the experiment file at ``path``; ExperimentInvalid lists every problem."""
     path = Path(path)
     return load_experiment_text(read_input(path, "experiment file"), str(path))
-
-
-def read_input(path: Path, what: str) -> str:
-    """The UTF-8 text of the input file ``path`` (``what`` names it in messages). Refused unread
-    (InvalidInput) when it is missing, not a regular file (a FIFO would hang, /dev/zero never ends)
-    or larger than MAX_FILE_BYTES; ExperimentInvalid with the line when it is not UTF-8."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such {what}") from None
-    except OSError as error:
-        raise InvalidInput(f"{path}: cannot read the {what}: {error.strerror}") from None
-    a = "an" if what[0] in "aeiou" else "a"
-    if not stat.S_ISREG(info.st_mode):
-        raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
-    if info.st_size > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path}: larger than 1 MiB ({info.st_size} bytes); {a} {what} is small text")
-    try:
-        file = open_if_regular(path)  # should it have become a FIFO since stat, this does not wait
-        if file is None:
-            raise InvalidInput(f"{path}: not a regular file; expected {a} {what}")
-        with file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise InvalidInput(f"{path}: cannot read the {what}: {error.strerror}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path}: larger than 1 MiB; {a} {what} is small text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ExperimentInvalid([Problem(str(path), line, None, "", "not UTF-8 text")]) from None
 
 
 def load_experiment_text(text: str, filename: str) -> Experiment:

@@ -41,7 +41,8 @@ from chaos.reports.html import FILENAME as REPORT
 from chaos.reports.index import write_index
 from chaos.reports.junit import FILENAME as JUNIT
 from chaos.runner import RunOptions, prepare, run_experiment
-from chaos.stack import Compose, conflicting_stacks, docker_client, find_stack
+from chaos.engine import Compose, docker_client
+from chaos.stack import conflicting_stacks, find_stack
 
 RUNS = "runs"
 

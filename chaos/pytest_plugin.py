@@ -45,7 +45,8 @@ class StackPool:
 
     def use(self, name: str):
         from chaos.lock import StackLock
-        from chaos.stack import Compose, docker_client, find_stack, missing_images, published_ports
+        from chaos.engine import Compose, docker_client, missing_images
+        from chaos.stack import find_stack, published_ports
 
         if name in self.up:
             return self.up[name]
@@ -70,7 +71,7 @@ class StackPool:
         if self.keep:
             return
         from chaos.lock import StackLock
-        from chaos.stack import Compose
+        from chaos.engine import Compose
 
         for stack in self.touched.values():
             with StackLock(stack.project, "pytest session: take down"):

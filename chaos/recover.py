@@ -9,7 +9,8 @@ from __future__ import annotations
 from chaos.errors import EnvironmentProblem
 from chaos.faults.base import at_once, start_if_stopped
 from chaos.lock import StackLock
-from chaos.stack import COMPOSE_SERVICE_LABEL, Compose, containers, docker_client, find_stack
+from chaos.engine import Compose, COMPOSE_SERVICE_LABEL, containers, docker_client
+from chaos.stack import find_stack
 from chaos.toxiproxy import Toxiproxy
 
 

@@ -46,8 +46,8 @@ from chaos.loader import load_experiment, validate_targets
 from chaos.reports import iso_utc, render_html, render_summary, write_junit
 from chaos.reports.junit import FILENAME as JUNIT_FILENAME
 from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
-from chaos.stack import (Compose, StackDef, conflicting_stacks, docker_client, find_stack, missing_images,
-                         placement, run_prepare, wait_healthy, wait_steady_state)
+from chaos.engine import Compose, docker_client, missing_images, wait_healthy
+from chaos.stack import StackDef, conflicting_stacks, find_stack, placement, run_prepare, wait_steady_state
 from chaos.stack import links as stack_links
 from chaos.toxiproxy import Toxiproxy
 

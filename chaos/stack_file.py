@@ -30,9 +30,10 @@ from typing import Any
 from yaml.nodes import Node
 
 from chaos.errors import ExperimentInvalid
-from chaos.faults.params import Param, name_problem
-from chaos.loader import Reader, read_input
-from chaos.stack import inside
+from chaos.faults.params import Param
+from chaos.names import name_problem
+from chaos.files import inside, read_input
+from chaos.loader import Reader
 
 _STACK_PARAMS = (
     Param("name", "str", required=True, names="stack name", doc="The stack's name: its folder's name."),

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from chaos.errors import InvalidInput
 from chaos.experiment import FaultSpec
 from chaos.faults.params import FaultDecl, register
-from chaos.stack import StackDef, containers
+from chaos.engine import containers
+
+if TYPE_CHECKING:  # only a type here: chaos.stack reads stack.yaml through the loader, which reads these declarations
+    from chaos.stack import StackDef
 
 IMPLEMENTATIONS: dict[str, type["Fault"]] = {}
 

@@ -6,7 +6,7 @@ the run when it is null ("never" within the experiment).
 
 Order matters: a volume cannot be removed while a container (even a stopped one) uses it, so
 kill -> remove the containers -> remove the volumes. Only this stack's compose project is touched:
-containers are found by ``chaos.stack.containers`` (which filters by project), and a volume is
+containers are found by ``chaos.engine.containers`` (which filters by project), and a volume is
 destroyed only if it carries the project's label too (an external volume a container mounts is left
 alone and reported).
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from chaos.faults.base import Fault, all_at_once, cut_power, names_of
 from chaos.faults.params import FaultDecl, Param
-from chaos.stack import COMPOSE_SERVICE_LABEL, PROJECT_LABEL, Compose
+from chaos.engine import COMPOSE_SERVICE_LABEL, PROJECT_LABEL, Compose
 
 
 def named_volumes(container) -> list[str]:

@@ -18,7 +18,8 @@ import requests
 from chaos.experiment import FaultSpec, Target
 from chaos.faults import IMPLEMENTATIONS, FaultContext
 from chaos.runner import wait_steady
-from chaos.stack import containers, docker_client, run_prepare, wait_healthy, wait_steady_state
+from chaos.engine import containers, docker_client, wait_healthy
+from chaos.stack import run_prepare, wait_steady_state
 from chaos.toxiproxy import Toxiproxy
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from chaos import history as history_mod
 from chaos.analyze import judge_run
 from chaos.reports import validate_journal_shape
-from chaos.stack import containers, docker_client
+from chaos.engine import containers, docker_client
 
 pytestmark = pytest.mark.integration
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from chaos import history as history_mod
-from chaos.stack import containers, docker_client
+from chaos.engine import containers, docker_client
 
 pytestmark = pytest.mark.integration
 

@@ -36,7 +36,8 @@ import pytest
 from chaos import history as history_mod
 from chaos.analyze import judge_run
 from chaos.reports import validate_journal_shape
-from chaos.stack import containers, docker_client, find_stack
+from chaos.engine import containers, docker_client
+from chaos.stack import find_stack
 
 pytestmark = pytest.mark.integration
 

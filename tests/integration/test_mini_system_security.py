@@ -388,7 +388,7 @@ def test_invalid_rooms_and_bodies_are_json_4xx_never_5xx_nor_a_trace(mini):
 # -- secrets and control planes, seen from inside the stack -------------------------------------
 def _in(stack, argv, **labels) -> tuple[int, str]:
     """Run ``argv`` in the stack's container with these harness labels (site/service/role)."""
-    from chaos.stack import containers, docker_client
+    from chaos.engine import containers, docker_client
 
     (c,) = containers(docker_client(), stack, all=False, **labels)
     code, out = c.exec_run(argv)

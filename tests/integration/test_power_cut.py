@@ -8,7 +8,7 @@ import pytest
 
 from chaos.analyze import judge_run
 from chaos.reports import validate_journal_shape
-from chaos.stack import PROJECT_LABEL, docker_client
+from chaos.engine import docker_client, PROJECT_LABEL
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.stack import containers, docker_client
+from chaos.engine import containers, docker_client
 
 pytestmark = pytest.mark.integration
 

@@ -151,7 +151,7 @@ def install(setattr_, events: Events, *, slow_phase: str | None = None) -> None:
     setattr_(runner.Run, "_read_back", lambda self: phase("read_back") or self._write_invariants(None))
     if slow_phase == "bring_up":
         # The real Compose.run with a stand-in CLI that takes its time: a child in its own group.
-        from chaos.stack import Compose
+        from chaos.engine import Compose
 
         def cmd(self, *args):
             return [sys.executable, "-c", "import os, sys, time; print(os.getpid(), file=open(sys.argv[1], 'w'), "

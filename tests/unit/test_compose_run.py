@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import EnvironmentProblem
-from chaos.stack import Compose, find_stack
+from chaos.engine import Compose
+from chaos.stack import find_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

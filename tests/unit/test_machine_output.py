@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from chaos import cli
-from chaos.stack import health_line
+from chaos.engine import health_line
 
 JOURNAL = {"run_id": "20261125T000000Z-x-dual-site", "verdict": "fail", "expected": "fail",
            "stack": "single-site", "experiment": {"name": "pangyo-power-cut"}}

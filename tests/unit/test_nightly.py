@@ -189,7 +189,7 @@ def test_an_invalid_tagged_experiment_stops_the_suite_before_any_run(tmp_path, e
 
 
 def recording_compose():
-    """A stand-in for chaos.stack.Compose whose ``down`` only records the stack's name."""
+    """A stand-in for chaos.engine.Compose whose ``down`` only records the stack's name."""
     downs: list[str] = []
 
     class FakeCompose:

@@ -22,7 +22,8 @@ from chaos.experiment import FaultSpec, Target
 from chaos.faults import IMPLEMENTATIONS, FaultContext
 from chaos.faults.params import REGISTRY
 from chaos.faults.site_loss import named_volumes
-from chaos.stack import Compose, find_stack
+from chaos.engine import Compose
+from chaos.stack import find_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "chaos-dual-site"
