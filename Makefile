@@ -15,7 +15,7 @@ ifeq ($(strip $(EXP)),)
 $(error make $(firstword $(filter run gameday,$(MAKECMDGOALS))) needs an experiment: make $(firstword $(filter run gameday,$(MAKECMDGOALS))) EXP=experiments/<name>.yaml (make demo runs the pangyo power cut))
 endif
 endif
-.PHONY: help setup venv images up down demo run gameday nightly test unit integration bench recover doctor clean
+.PHONY: help setup venv images up down demo run gameday nightly test unit fuzz integration bench recover doctor clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,14 +53,17 @@ gameday: images ## a game day, a go before each step: make gameday EXP=experimen
 nightly: images ## every experiment tagged nightly, one at a time: OUT/index.html, OUT/junit.xml, a report per run
 	$(HARNESS) nightly --out $(OUT)
 
-unit: venv ## unit tests only (no Docker, seconds)
-	$(BIN)/pytest -q -m 'not integration' tests
+unit: venv ## unit tests only (no Docker, under a minute on 2 cores; the loader fuzz draws a quarter of its documents)
+	$(BIN)/pytest -q -n auto -m 'not integration' tests
+
+fuzz: venv ## the experiment loader's whole fuzz (2,000 documents)
+	CHAOS_FUZZ_SCALE=1 $(BIN)/pytest -q tests/unit/test_fuzz_loader.py
 
 integration: images ## integration tests (real Docker stack)
 	$(BIN)/pytest -q -m integration tests
 
-test: images ## every test: unit, then integration against the real stack
-	$(BIN)/pytest -q -m 'not integration' tests
+test: images ## every test: unit (the whole fuzz too), then integration against the real stack
+	CHAOS_FUZZ_SCALE=1 $(BIN)/pytest -q -n auto -m 'not integration' tests
 	$(BIN)/pytest -q -m integration tests
 
 bench: images ## steady mixed load through the entry point: req/s and p50/p99 per service
