@@ -15,8 +15,7 @@ from chaos.checks import judge
 from chaos.files import require_regular
 from chaos.loader import load_experiment
 from chaos.reports import build_journal, write_journal
-from chaos.run_folder import EXPERIMENT
-from chaos.run_folder import INVARIANTS, META, READBACK  # noqa: F401  (chaos.runner imports them from here)
+from chaos.run_folder import EXPERIMENT, INVARIANTS, META, READBACK  # noqa: F401  (chaos.runner imports the last three from here)
 from chaos.saved_run import RunFolder, read_run_folder  # noqa: F401  (re-exported: analyze reads, then judges)
 
 EXPERIMENT_COPY = EXPERIMENT  # chaos.runner imports it from here until its rewrite: use run_folder.EXPERIMENT

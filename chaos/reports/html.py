@@ -27,8 +27,8 @@ from chaos import __version__
 from chaos.checks import availability
 from chaos.checks.metrics import Metric
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
-from chaos.files import read_text, write_atomic
 from chaos.errors import InvalidInput
+from chaos.files import read_text, write_atomic
 from chaos.history import MARK_LOAD_STARTED, History
 from chaos.reports.journal import ABORTED, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
