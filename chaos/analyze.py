@@ -1,154 +1,32 @@
 """Judge a saved run folder without Docker. The live run judges itself through this same function,
 so ``chaos-harness analyze RUN_DIR`` reproduces the live verdict from the files alone.
 
-A run folder holds: ``experiment.yaml`` (the file as run), ``meta.json`` (stack, times, services,
-environment; a game day's participants), ``history/*.jsonl``, ``readback.json`` (what the system
-returned when read back; absent if read-back could not run), ``invariants.json`` (what the stack says of its own invariants
-after the run, e.g. money conserved) and, after judging, ``journal.json``.
-
-A run folder is evidence and may have been damaged: ``read_run_folder`` checks the shape of every
-file (the history in ``chaos.history``, the journal in ``chaos.reports.journal``) and refuses a
-damaged one as invalid input (exit 2) naming the file, and the line where the file has lines, never
-a crash and never a judgement of what is left. Shapes (extra keys are allowed)::
-
-    meta.json        {"run_id": str, "stack": str, "services": [str], "started_at": str,
-                      "finished_at": str, "experiment_file"?: str, "environment"?: {...},
-                      "participants"?: [str] | null}
-    readback.json    {service: {write id: whole number >= 0 (copies held)}}
-    invariants.json  {name: {"holds"?: true | false | null, "figure"?: finite number | null,
-                             "threshold"?: str | null, "detail"?: str}}
+The folder is read and checked by ``chaos.saved_run`` (every file's shape; a damaged folder is
+invalid input, exit 2); the experiment is loaded from its copy in the folder, the history judged
+against it (``chaos.checks.judge``) and the journal built (``chaos.reports.journal``).
 """
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from chaos import history as history_mod
 from chaos.checks import judge
-from chaos.errors import InvalidInput
-from chaos.files import json_type, read_json, refuse, require_regular, shown
-from chaos.history import History
+from chaos.files import require_regular
 from chaos.loader import load_experiment
 from chaos.reports import build_journal, write_journal
+from chaos.run_folder import EXPERIMENT, INVARIANTS, META, READBACK  # noqa: F401  (chaos.runner imports the last three from here)
+from chaos.saved_run import RunFolder, read_run_folder  # noqa: F401  (re-exported: analyze reads, then judges)
 
-META = "meta.json"
-READBACK = "readback.json"
-INVARIANTS = "invariants.json"
-EXPERIMENT_COPY = "experiment.yaml"
-
-
-@dataclass(frozen=True)
-class RunFolder:
-    """A run folder read and checked: every file but the experiment (``judge_run`` loads that one;
-    a report shows it as text, so a report of an old run survives a stricter loader)."""
-
-    path: Path
-    meta: dict
-    history: History
-    readback: dict | None  # None: no read-back was done
-    invariants: dict | None  # None: the stack reported none
-
-
-def _is_str(v) -> bool:
-    return isinstance(v, str)
-
-
-def _is_count(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def _is_finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _meta_problems(meta: dict) -> list[str]:
-    problems = []
-    required = {"run_id": _is_str, "stack": _is_str, "started_at": _is_str, "finished_at": _is_str}
-    optional = {"experiment_file": _is_str, "environment": lambda v: isinstance(v, dict)}
-    for key, ok in (*required.items(), *optional.items()):
-        if key not in meta:
-            if key in required:
-                problems.append(f"{key}: missing")
-        elif not ok(meta[key]):
-            want = "an object" if key == "environment" else "a string"
-            problems.append(f"{key}: expected {want}, got {json_type(meta[key])}")
-    for key, nullable in (("services", False), ("participants", True)):
-        value = meta.get(key)
-        if key not in meta:
-            if not nullable:
-                problems.append(f"{key}: missing")
-        elif value is None and nullable:
-            pass
-        elif not isinstance(value, list):
-            problems.append(f"{key}: expected a list of strings, got {json_type(value)}")
-        else:
-            problems += [f"{key}[{i}]: expected a string, got {json_type(v)}" for i, v in enumerate(value)
-                         if not isinstance(v, str)]
-    return problems
-
-
-def _readback_problems(readback: dict) -> list[str]:
-    problems = []
-    for service, copies in readback.items():
-        if not isinstance(copies, dict):
-            problems.append(f"{shown(service)}: expected an object, got {json_type(copies)}")
-            continue
-        problems += [f"{shown(service)}.{shown(wid)}: expected a whole number >= 0, got "
-                     + (str(n) if _is_finite(n) else json_type(n))
-                     for wid, n in copies.items() if not _is_count(n)]
-    return problems
-
-
-def _invariants_problems(invariants: dict) -> list[str]:
-    problems = []
-    for name, inv in invariants.items():
-        where = shown(name)
-        if not isinstance(inv, dict):
-            problems.append(f"{where}: expected an object, got {json_type(inv)}")
-            continue
-        for key, ok, want in (("holds", lambda v: v is None or isinstance(v, bool), "true, false or null"),
-                              ("figure", lambda v: v is None or _is_finite(v), "a finite number or null"),
-                              ("threshold", lambda v: v is None or isinstance(v, str), "a string or null"),
-                              ("detail", _is_str, "a string")):
-            if key in inv and not ok(inv[key]):
-                problems.append(f"{where}.{key}: expected {want}, got {json_type(inv[key])}")
-    return problems
-
-
-def read_object(path: Path, problems_of: Callable[[dict], list[str]]) -> dict:
-    """The JSON object in ``path``, checked by ``problems_of``; InvalidInput naming what is wrong."""
-    value = read_json(path)
-    if not isinstance(value, dict):
-        refuse(path, [f"expected a JSON object, got {json_type(value)}"])
-    refuse(path, problems_of(value))
-    return value
-
-
-def read_run_folder(run_dir: Path) -> RunFolder:
-    """Every file of the run folder ``run_dir`` but the experiment, each checked (see the module's
-    docstring); InvalidInput naming the first damaged file."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise InvalidInput(f"{run_dir}: not a run folder ({'not a folder' if run_dir.exists() else 'no such folder'})")
-    if not os.path.lexists(run_dir / META):
-        raise InvalidInput(f"{run_dir}: not a run folder (no {META})")
-    meta = read_object(run_dir / META, _meta_problems)
-    history = history_mod.load(run_dir)
-    optional = {}
-    for name, problems_of in ((READBACK, _readback_problems), (INVARIANTS, _invariants_problems)):
-        path = run_dir / name
-        optional[name] = read_object(path, problems_of) if os.path.lexists(path) else None
-    return RunFolder(run_dir, meta, history, optional[READBACK], optional[INVARIANTS])
+EXPERIMENT_COPY = EXPERIMENT  # chaos.runner imports it from here until its rewrite: use run_folder.EXPERIMENT
 
 
 def judge_run(run_dir: Path, write: bool = True) -> dict:
+    """The journal of the run folder ``run_dir``, judged from its files alone; written to its
+    ``journal.json`` when ``write``."""
     folder = read_run_folder(run_dir)
     meta = folder.meta
-    experiment_path = folder.path / EXPERIMENT_COPY
+    experiment_path = folder.path / EXPERIMENT
     if os.path.lexists(experiment_path):  # missing: the loader says so
         require_regular(experiment_path)
     experiment = load_experiment(experiment_path).with_stack(meta["stack"])

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from chaos.errors import (EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INVALID_INPUT, EXIT_PASS, ChaosError, Interrupted,
                           InvalidInput, printable)
+from chaos.run_folder import JOURNAL, JUNIT
 
 
 def _progress_stream(args):
@@ -43,7 +44,7 @@ def _cmd_run(args) -> int:
     if args.json:
         print(json.dumps(journal, indent=2))
     elif args.quiet:
-        print(f"{verdict_line(journal)} {Path(args.runs_dir) / journal['run_id'] / 'journal.json'}")
+        print(f"{verdict_line(journal)} {Path(args.runs_dir) / journal['run_id'] / JOURNAL}")
     return code
 
 
@@ -126,10 +127,9 @@ def _cmd_analyze(args) -> int:
     from chaos.analyze import judge_run
     from chaos.checks import exit_code_for
     from chaos.reports import read_journal, render_summary
-    from chaos.reports.journal import FILENAME
 
     run_dir = Path(args.run_dir)
-    saved = os.path.lexists(run_dir / FILENAME)
+    saved = os.path.lexists(run_dir / JOURNAL)
     before = None
     if saved:
         try:
@@ -140,22 +140,23 @@ def _cmd_analyze(args) -> int:
     journal = judge_run(run_dir, write=args.write)
     print(render_summary(journal, color=sys.stdout.isatty()))
     if args.write:
-        print(f"journal: {run_dir / FILENAME} (written)")
+        print(f"journal: {run_dir / JOURNAL} (written)")
     if before is not None and before != journal["verdict"]:
-        kept = "" if args.write else f"; {FILENAME} left as it was (--write saves the new one)"
+        kept = "" if args.write else f"; {JOURNAL} left as it was (--write saves the new one)"
         print(f"note: the saved journal said {before}; re-judged: {journal['verdict']}{kept}", file=sys.stderr)
     elif not saved and not args.write:
-        print(f"note: {run_dir} has no {FILENAME}; --write saves this one", file=sys.stderr)
+        print(f"note: {run_dir} has no {JOURNAL}; --write saves this one", file=sys.stderr)
     return exit_code_for(journal["verdict"], journal["expected"])
 
 
 def _cmd_report(args) -> int:
     from chaos.analyze import judge_run
     from chaos.reports import read_journal, render_html, write_junit
-    from chaos.reports.junit import FILENAME as JUNIT
 
     run_dir = Path(args.run_dir)
-    journal = (read_journal(run_dir) if os.path.lexists(run_dir / "journal.json")
+    # The report renders a journal and never judges: a folder never judged is judged here (its
+    # journal.json is not written; analyze --write does that).
+    journal = (read_journal(run_dir) if os.path.lexists(run_dir / JOURNAL)
                else judge_run(run_dir, write=False))
     print(f"report: {render_html(run_dir, journal)}")
     print(f"junit: {write_junit(Path(args.junit) if args.junit else run_dir / JUNIT, [journal])}")

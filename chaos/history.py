@@ -66,10 +66,10 @@ from chaos.errors import InvalidInput, Problem
 from chaos.files import FILE_MODE, json_type, open_regular
 
 from chaos.run_folder import (  # noqa: F401  (the vocabulary, re-exported for readers of the history)
-    FAIL, HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE, INJECT_FAILED, INTEGRITY_MARKS, INVOKED, KIND_FAULT,
-    KIND_MARK, KIND_NOTE, KIND_OP, KINDS, MARK_ABORTED, MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED,
-    MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED, MARK_RECORDS_LOST, OK, OUTCOMES, STEPS,
-    UNKNOWN, history_dir,
+    FAIL, HEAL_FAILED, HEAL_INVOKED, HEALED, HISTORY_GLOB, INJECT_DONE, INJECT_FAILED, INTEGRITY_MARKS, INVOKED,
+    KIND_FAULT, KIND_MARK, KIND_NOTE, KIND_OP, KINDS, MARK_ABORTED, MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED,
+    MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED, MARK_RECORDS_LOST, OK, OUTCOMES, SPACE_RESERVE,
+    STEPS, UNKNOWN, history_dir,
 )
 
 MAX_PROBLEMS = 10  # damaged lines named in one error; the rest are counted
@@ -144,6 +144,14 @@ class History:
 
     def services(self) -> list[str]:
         return sorted({o.service for o in self.ops})
+
+    def steps_by_fault(self) -> dict[str, tuple[FaultStep, ...]]:
+        """The steps of each fault id, in the order they were written (monotonic time); the ids in
+        the order of their first step."""
+        steps: dict[str, list[FaultStep]] = {}
+        for step in sorted(self.faults, key=lambda s: s.mono):
+            steps.setdefault(step.id, []).append(step)
+        return {fid: tuple(fsteps) for fid, fsteps in steps.items()}
 
 
 def _strike(pending: tuple[bytes, ...], n: int) -> tuple[bytes, ...]:
@@ -239,18 +247,18 @@ class HistoryWriter:
         self._state = (_strike(pending, n), length + n)  # one assignment: a signal comes before or after it
 
     def fault(self, id: str, type: str, target: str, step: str, detail: str = "") -> None:
-        self.write({"kind": "fault", "id": id, "type": type, "target": target, "step": step,
+        self.write({"kind": KIND_FAULT, "id": id, "type": type, "target": target, "step": step,
                     "wall": time.time(), "mono": time.monotonic(), "detail": detail})
 
     def mark(self, name: str, detail: str = "") -> None:
-        record = {"kind": "mark", "name": name, "wall": time.time(), "mono": time.monotonic()}
+        record = {"kind": KIND_MARK, "name": name, "wall": time.time(), "mono": time.monotonic()}
         if detail:
             record["detail"] = detail
         self.write(record)
 
     def note(self, text: str, author: str | None = None) -> dict:
         """Record a typed note, stamped now; return the record written."""
-        record = {"kind": "note", "wall": time.time(), "mono": time.monotonic(), "text": text,
+        record = {"kind": KIND_NOTE, "wall": time.time(), "mono": time.monotonic(), "text": text,
                   "author": author}
         self.write(record)
         return record
@@ -370,17 +378,17 @@ def op_from_record(r: dict) -> Op:
     """The Op of an ``op`` record; RecordError (a ValueError) saying what is wrong if it is not one."""
     if not isinstance(r, dict):
         raise RecordError(f"expected a JSON object, got {json_type(r)}")
-    latency = _number(r, "op", "latency")
+    latency = _number(r, KIND_OP, "latency")
     if latency < 0:
         raise RecordError(f"op: latency: negative ({latency:g} s)")
-    return Op(service=_text(r, "op", "service"), op=_text(r, "op", "op"),
-              outcome=_one_of(r, "op", "outcome", OUTCOMES), start=_number(r, "op", "start"),
-              mono=_number(r, "op", "mono"), latency=latency,
-              write_id=_text(r, "op", "write_id", nullable=True, required=False),
-              status=_field(r, "op", "status", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+    return Op(service=_text(r, KIND_OP, "service"), op=_text(r, KIND_OP, "op"),
+              outcome=_one_of(r, KIND_OP, "outcome", OUTCOMES), start=_number(r, KIND_OP, "start"),
+              mono=_number(r, KIND_OP, "mono"), latency=latency,
+              write_id=_text(r, KIND_OP, "write_id", nullable=True, required=False),
+              status=_field(r, KIND_OP, "status", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
                             "an integer or null", required=False),
-              error=_text(r, "op", "error", nullable=True, required=False),
-              who=_text(r, "op", "who", nullable=True, required=False),
+              error=_text(r, KIND_OP, "error", nullable=True, required=False),
+              who=_text(r, KIND_OP, "who", nullable=True, required=False),
               expect=_ids(r, "expect", required=False) or (),
               saw=_ids(r, "saw", required=False))
 
@@ -390,7 +398,7 @@ MAX_IDS = 10_000  # write ids one read may expect
 
 def _ids(r: dict, key: str, required: bool) -> tuple[str, ...] | None:
     """A list of write ids (strings), or None if absent or null."""
-    value = _field(r, "op", key, lambda v: v is None or (isinstance(v, list) and len(v) <= MAX_IDS
+    value = _field(r, KIND_OP, key, lambda v: v is None or (isinstance(v, list) and len(v) <= MAX_IDS
                                                           and all(isinstance(i, str) for i in v)),
                    f"a list of at most {MAX_IDS} strings or null", required)
     return None if value is None else tuple(value)
@@ -406,13 +414,13 @@ def record_of(r) -> Op | FaultStep | Mark | Note:
     if kind not in KINDS:
         shown = _show(kind) if isinstance(kind, str) else json_type(kind)
         raise RecordError(f"kind: {shown} is not one of {', '.join(KINDS)}")
-    if kind == "op":
+    if kind == KIND_OP:
         return op_from_record(r)
-    if kind == "fault":
+    if kind == KIND_FAULT:
         return FaultStep(id=_text(r, kind, "id"), type=_text(r, kind, "type"), target=_text(r, kind, "target"),
                          step=_one_of(r, kind, "step", STEPS), wall=_number(r, kind, "wall"),
                          mono=_number(r, kind, "mono"), detail=_text(r, kind, "detail", required=False) or "")
-    if kind == "mark":
+    if kind == KIND_MARK:
         return Mark(name=_text(r, kind, "name"), wall=_number(r, kind, "wall"), mono=_number(r, kind, "mono"),
                     detail=_text(r, kind, "detail", required=False) or "")
     return Note(text=_text(r, kind, "text"), wall=_number(r, kind, "wall"), mono=_number(r, kind, "mono"),
@@ -464,11 +472,7 @@ def load(run_dir: Path) -> History:
     directory = history_dir(run_dir)
     if not directory.is_dir():
         raise InvalidInput(f"{directory}: " + ("not a folder" if directory.exists() else "no such folder"))
-    return parse(iter_lines(sorted(directory.glob("*.jsonl"))))
-
-
-def writer_for_this_process(directory: Path, prefix: str = "load") -> HistoryWriter:
-    return HistoryWriter(Path(directory) / f"{prefix}-{os.getpid()}.jsonl")
+    return parse(iter_lines(sorted(directory.glob(HISTORY_GLOB))))
 
 
 class DiskReserve:
@@ -477,7 +481,7 @@ class DiskReserve:
     for the heal's records, the marks that say the history has a gap, and meta.json. Without it a
     full disk would leave a run folder that says nothing of what went wrong."""
 
-    NAME = ".space-reserve"
+    NAME = SPACE_RESERVE
 
     def __init__(self, run_dir: Path, nbytes: int = 4 << 20):
         self.path = Path(run_dir) / self.NAME

@@ -37,9 +37,8 @@ from chaos.history import History
 from chaos.loader import load_experiment
 from chaos.lock import StackLock
 from chaos.reports import build_journal, iso_utc, write_junit
-from chaos.reports.html import FILENAME as REPORT
 from chaos.reports.index import write_index
-from chaos.reports.junit import FILENAME as JUNIT
+from chaos.run_folder import JUNIT, REPORT
 from chaos.runner import RunOptions, prepare, run_experiment
 from chaos.engine import Compose, docker_client
 from chaos.stack import conflicting_stacks, find_stack

@@ -3,7 +3,7 @@
 This module names things and does nothing else (it imports only the standard library), so every
 layer can use it: the recorder and the runner write these names, ``chaos.history`` and ``analyze``
 read them back, the checks and the reports speak them. A name spelled anywhere else as a literal is
-a second copy that can drift; ``tests/unit/test_architecture.py`` looks for them.
+a second copy that can drift; ``tests/unit/test_vocabulary.py`` looks for them.
 
 A run folder, ``runs/<run-id>/``::
 
@@ -12,6 +12,8 @@ A run folder, ``runs/<run-id>/``::
     history/          one append-only JSON-lines file per writer process:
         load-<pid>.jsonl  the requests of one Locust process
         faults.jsonl      the runner's fault steps and marks
+    locust.log        what Locust printed (its warnings, its summary)
+    .space-reserve    space set aside while the run goes (``chaos.history.DiskReserve``), removed after
     readback.json     what the system held after recovery (absent if the read-back could not run)
     invariants.json   the figures the stack reported of its own invariants (e.g. balances)
     journal.json      the judgement, written last
@@ -31,6 +33,8 @@ LOAD_HISTORY_PREFIX = "load-"
 HISTORY_SUFFIX = ".jsonl"
 LOAD_HISTORY_GLOB = f"{LOAD_HISTORY_PREFIX}*{HISTORY_SUFFIX}"
 HISTORY_GLOB = f"*{HISTORY_SUFFIX}"
+LOCUST_LOG = "locust.log"
+SPACE_RESERVE = ".space-reserve"
 READBACK = "readback.json"
 INVARIANTS = "invariants.json"
 JOURNAL = "journal.json"

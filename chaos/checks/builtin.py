@@ -6,8 +6,7 @@ from typing import Sequence
 
 from chaos.checks.verdict import CheckResult, Verdict
 from chaos.experiment import FaultSpec
-from chaos.history import (HEAL_FAILED, HEALED, INJECT_DONE, INJECT_FAILED, INTEGRITY_MARKS, MARK_ABORTED,
-                           FaultStep, History)
+from chaos.history import HEAL_FAILED, HEALED, INJECT_DONE, INJECT_FAILED, INTEGRITY_MARKS, MARK_ABORTED, History
 
 RAN_AS_WRITTEN = "ran_as_written"
 
@@ -45,9 +44,7 @@ def ran_as_written(history: History, faults: Sequence[FaultSpec] = ()) -> CheckR
       line): a record that did not reach the history.
     """
     problems: list[str] = []
-    steps: dict[str, list[FaultStep]] = {}
-    for step in sorted(history.faults, key=lambda s: s.mono):
-        steps.setdefault(step.id, []).append(step)
+    steps = history.steps_by_fault()
     aborted = history.mark(MARK_ABORTED)
     for i, spec in enumerate(faults):
         fid = f"f{i}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from chaos.history import Op
+from chaos.history import UNKNOWN, Op
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def classify(ops: Sequence[Op]) -> tuple[set[str], set[str], set[str]]:
     """(acknowledged, indeterminate, every) write id of ``ops``."""
     every = {o.write_id for o in ops if o.write_id is not None}
     acked = {o.write_id for o in ops if o.write_id is not None and o.ok}
-    maybe = {o.write_id for o in ops if o.write_id is not None and o.outcome == "unknown"}
+    maybe = {o.write_id for o in ops if o.write_id is not None and o.outcome == UNKNOWN}
     return acked, maybe - acked, every
 
 

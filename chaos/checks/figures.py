@@ -15,7 +15,7 @@ from chaos.checks import availability, rto
 from chaos.checks.data_loss import data_loss
 from chaos.checks.metrics import ADDED, KEY, METRICS, READBACK, RECOVERY, TRAFFIC, WRITES
 from chaos.checks.windows import FaultWindow
-from chaos.history import Op
+from chaos.history import FAIL, OK, UNKNOWN, Op
 
 T = TypeVar("T")
 
@@ -116,9 +116,9 @@ def measure(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
     figures: dict = {}
     counts = _attempt(lambda: {
         "requests": len(ops),
-        "ok": sum(o.outcome == "ok" for o in ops),
-        "failed": sum(o.outcome == "fail" for o in ops),
-        "unknown": sum(o.outcome == "unknown" for o in ops),
+        "ok": sum(o.outcome == OK for o in ops),
+        "failed": sum(o.outcome == FAIL for o in ops),
+        "unknown": sum(o.outcome == UNKNOWN for o in ops),
         "availability": availability.ratio(ops),
         "latency_ms": availability.latency_ms(ops),
         "availability_by_phase": availability.by_phase(ops, windows, stopped),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chaos.history import HEAL_INVOKED, HEALED, INVOKED, MARK_LOAD_STOPPED, FaultStep, History
+from chaos.history import HEAL_FAILED, HEAL_INVOKED, HEALED, INVOKED, MARK_LOAD_STOPPED, History
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,11 @@ def load_stopped(history: History) -> float | None:
 
 def fault_windows(history: History) -> list[FaultWindow]:
     """One window per fault id that has an ``invoked`` step, in order of injection."""
-    steps: dict[str, list[FaultStep]] = {}
-    for step in sorted(history.faults, key=lambda s: s.mono):
-        steps.setdefault(step.id, []).append(step)
     fallback_end = load_stopped(history)
     if fallback_end is None and history.ops:
         fallback_end = history.ops[-1].mono
     windows = []
-    for fid, fsteps in steps.items():
+    for fid, fsteps in history.steps_by_fault().items():
         invoked = next((s for s in fsteps if s.step == INVOKED), None)
         if invoked is None:
             continue
@@ -69,7 +66,7 @@ def fault_windows(history: History) -> list[FaultWindow]:
             id=fid, type=invoked.type, target=invoked.target,
             injected=invoked.mono, injected_wall=invoked.wall,
             healed=healed.mono if healed else None, healed_wall=healed.wall if healed else None,
-            heal_failed=any(s.step == "heal_failed" for s in fsteps), end=end))
+            heal_failed=any(s.step == HEAL_FAILED for s in fsteps), end=end))
     return _hand_over(sorted(windows, key=lambda w: w.injected))
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from chaos.gate import LiveStatus
+from chaos.run_folder import FAIL, OK, UNKNOWN
 from chaos.schedule import Step
 
 
@@ -23,7 +24,7 @@ def _recent(live: LiveStatus) -> str:
         return "no load yet"
     if not live.recent:
         return f"last {live.window_s:g}s: no answer yet"
-    parts = [f"{service} ok {c.get('ok', 0)} fail {c.get('fail', 0)} unknown {c.get('unknown', 0)}"
+    parts = [f"{service} ok {c.get(OK, 0)} fail {c.get(FAIL, 0)} unknown {c.get(UNKNOWN, 0)}"
              for service, c in live.recent.items()]
     return f"last {live.window_s:g}s: " + " | ".join(parts)
 
@@ -42,8 +43,3 @@ def live_lines(live: LiveStatus, waiting: Step | None) -> list[str]:
     next (or the step waiting for a go)."""
     active = ", ".join(live.active) if live.active else "no fault active"
     return [f"{_clock(live)} | {live.phase} | {active}", _recent(live), _next(live, waiting)]
-
-
-def status_line(live: LiveStatus, waiting: Step | None) -> str:
-    """The live view in one line, for output that is not a terminal (printed every few seconds)."""
-    return "[live] " + " | ".join(live_lines(live, waiting))

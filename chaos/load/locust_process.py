@@ -70,13 +70,6 @@ class LocustProcess:
         self._log.close()
         return self.proc.returncode
 
-    def wait(self, timeout: float) -> int | None:
-        assert self.proc is not None
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-lines:])

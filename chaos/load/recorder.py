@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Collection, Iterable
 
 from chaos.history import HistoryWriter
-from chaos.run_folder import KIND_OP
+from chaos.run_folder import FAIL, KIND_OP, OK, UNKNOWN, load_history_name
 
 # Locust's exit code when some of this process's records could not be written to the history (a
 # full disk): the runner reads it and judges the run ``unknown`` (``records_lost``), since the
@@ -56,7 +56,7 @@ def _history() -> HistoryWriter | None:
     if not directory:
         return None
     if _writer is None or _writer_pid != os.getpid():
-        _writer = HistoryWriter(Path(directory) / f"load-{os.getpid()}.jsonl", on_error=_warn)
+        _writer = HistoryWriter(Path(directory) / load_history_name(os.getpid()), on_error=_warn)
         _writer_pid = os.getpid()
         _on_quit(_writer)
     return _writer
@@ -89,16 +89,16 @@ def _on_quit(writer: HistoryWriter) -> None:
 def classify(status: int, error: BaseException | str | None, headers, is_write: bool,
              accept: Collection[int] = ()) -> str:
     if 200 <= status < 300 or (400 <= status < 500 and status in accept):
-        return "ok"
+        return OK
     if not status:
         text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
         if isinstance(error, ConnectionRefusedError) or "refused" in text.lower():
-            return "fail"
-        return "unknown"
+            return FAIL
+        return UNKNOWN
     unknown_marker = (headers or {}).get("X-Write-Outcome", "") if headers is not None else ""
     if is_write and (status in (502, 504) or str(unknown_marker).lower() == "unknown"):
-        return "unknown"
-    return "fail"
+        return UNKNOWN
+    return FAIL
 
 
 def _body_excerpt(resp, limit: int = 120) -> str:
@@ -129,7 +129,7 @@ def request(client, method: str, path: str, *, service: str, op: str, write_id: 
     mono = time.monotonic()
     status = 0
     error_text = None
-    outcome = "unknown"
+    outcome = UNKNOWN
     response = None
     with client.request(method, path, name=f"{service}:{op}", catch_response=True, **kwargs) as resp:
         latency = time.monotonic() - mono
@@ -140,7 +140,7 @@ def request(client, method: str, path: str, *, service: str, op: str, write_id: 
         except Exception:  # noqa: BLE001 - a broken answer has no headers
             headers = None
         outcome = classify(status, error, headers, is_write=write_id is not None, accept=accept)
-        if outcome == "ok":
+        if outcome == OK:
             resp.success()
             response = resp
         else:

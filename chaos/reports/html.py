@@ -1,9 +1,12 @@
 """The HTML report of one run: ``report.html`` in the run folder, one self-contained file (inline
 style and SVG plots, no script, no outside address) that opens from a CI artifact offline.
 
-It is made from the saved run folder alone: the journal (the verdict of record; if the run was never
-judged, it is judged now without writing a journal), the history (per-second timelines, latency per
-phase), ``meta.json`` (environment), ``experiment.yaml`` (shown as run) and ``invariants.json``.
+It renders a journal and does not judge: every verdict, check and figure of a check comes from the
+journal (the run folder's ``journal.json``, or the one its caller judged and hands over: ``chaos-harness
+report`` judges a folder that has none). The rest comes from the saved run folder, read and checked by
+``chaos.saved_run``: the history (per-second timelines, latency per phase), ``meta.json``
+(environment), ``experiment.yaml`` (shown as run) and ``invariants.json`` (which checks are the
+stack's invariants).
 
 Sections: header (verdict, expected, experiment, stack, times; a game day's participants), reasons,
 faults, a game day's notes (``<section id="notes">``), one timeline per service (``<figure
@@ -24,14 +27,16 @@ from chaos import __version__
 from chaos.checks import availability
 from chaos.checks.metrics import Metric
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
+from chaos.errors import InvalidInput
 from chaos.files import read_text, write_atomic
-from chaos.history import History
-from chaos.reports.journal import FILENAME as JOURNAL, read_journal
+from chaos.history import MARK_LOAD_STARTED, History
+from chaos.reports.journal import ABORTED, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
 from chaos.reports.summary import figure_text, metric_columns, metric_text, number_text, percent_text, since_text
 from chaos.reports.timeline import NoteMarker, timeline_svg, window_id
+from chaos.run_folder import EXPERIMENT, JOURNAL, REPORT
+from chaos.saved_run import read_run_folder
 
-FILENAME = "report.html"
 MAX_LOST_IDS = 20
 
 
@@ -52,8 +57,8 @@ def _header(journal: dict) -> str:
              ("duration", _duration(journal)), ("experiment file", e["file"]),
              ("tags", ", ".join(e["tags"]) or "none"),
              ("load", f"{e['load']['users']} users for {e['load']['duration_s']:g} s")]
-    if journal.get("aborted"):
-        facts.append(("aborted", journal["aborted"]))
+    if journal.get(ABORTED):
+        facts.append((ABORTED, journal[ABORTED]))
     if "participants" in journal:
         facts.append(("participants", ", ".join(journal["participants"]) or "nobody named"))
     return (f'<header class="verdict-{esc(verdict)}"><h1>{esc(e["name"])} on {esc(journal["stack"])}</h1>'
@@ -96,7 +101,7 @@ def _span(history: History, windows: Sequence[FaultWindow]) -> tuple[float, floa
     """The plots' time axis on the monotonic clock: load start (else the first record) to load stop
     (else the last record)."""
     times = [o.mono for o in history.ops] + [w.injected for w in windows] + [m.mono for m in history.marks]
-    started, stopped = history.mark("load_started"), load_stopped(history)
+    started, stopped = history.mark(MARK_LOAD_STARTED), load_stopped(history)
     t0 = started.mono if started else min(times, default=0.0)
     end = stopped if stopped is not None else max([*times, *(w.end for w in windows)], default=t0)
     return t0, max(end, t0 + 1.0)
@@ -205,17 +210,17 @@ def build_html(journal: dict, history: History, experiment_text: str, environmen
 def render_html(run_dir: Path, journal: dict | None = None) -> Path:
     """Write ``report.html`` into the run folder ``run_dir`` and return its path.
 
-    ``journal`` defaults to the folder's ``journal.json``; a folder never judged is judged now
-    (without writing its journal)."""
-    # Imported here: chaos.analyze imports this package (for the journal).
-    from chaos.analyze import EXPERIMENT_COPY, judge_run, read_run_folder
-
+    ``journal``: the run's judgement, by default the folder's ``journal.json``. A folder never
+    judged has none: its caller judges it (``chaos.analyze.judge_run``) and passes the journal;
+    without one, InvalidInput saying so."""
     folder = read_run_folder(run_dir)  # every file checked: a damaged folder is invalid input
     if journal is None:
-        journal = (read_journal(folder.path) if os.path.lexists(folder.path / JOURNAL)
-                   else judge_run(folder.path, write=False))
-    experiment = folder.path / EXPERIMENT_COPY
+        if not os.path.lexists(folder.path / JOURNAL):
+            raise InvalidInput(f"{folder.path}: no {JOURNAL}: the run was never judged; "
+                               f"chaos-harness report {folder.path} judges it first")
+        journal = read_journal(folder.path)
+    experiment = folder.path / EXPERIMENT
     page = build_html(journal, folder.history,
-                      read_text(experiment) if os.path.lexists(experiment) else "(experiment.yaml missing)",
+                      read_text(experiment) if os.path.lexists(experiment) else f"({EXPERIMENT} missing)",
                       folder.meta.get("environment", {}), set(folder.invariants or ()))
-    return write_atomic(folder.path / FILENAME, page)
+    return write_atomic(folder.path / REPORT, page)

@@ -34,23 +34,28 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chaos.checks import Judgement, fault_windows
 from chaos.checks.metrics import ADDED, KEY, METRICS
+from chaos.checks.windows import fault_windows
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment
 from chaos.files import read_json, refuse, shown, write_atomic
-from chaos.history import History
+from chaos.history import MARK_ABORTED, MARK_LOAD_STARTED, History
+from chaos.run_folder import JOURNAL
+
+if TYPE_CHECKING:  # a journal is built from a judgement; the reports never judge
+    from chaos.checks.judge import Judgement
 
 SCHEMA = "chaos-harness/journal/1"
-FILENAME = "journal.json"
 VERDICTS = ("pass", "fail", "unknown")
+ABORTED = "aborted"  # the journal's key for a run stopped early (its schema's word, not the history's mark)
 
 _NULLABLE_NUMBER = (int, float, type(None))
 _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_expectation": bool,
         "experiment": dict, "stack": str, "started_at": str, "finished_at": str, "faults": list,
         "services": dict, "checks": list, "reasons": list, "environment": dict}
-_OPTIONAL = {"aborted": str, "participants": list, "notes": list}
+_OPTIONAL = {ABORTED: str, "participants": list, "notes": list}
 _EXPERIMENT = {"name": str, "description": str, "file": str, "tags": list, "load": dict}
 _NUMBER = (int, float)
 _LOAD = {"users": _NUMBER, "spawn_rate": _NUMBER, "duration_s": _NUMBER, "mix": dict}
@@ -77,7 +82,7 @@ def iso_utc(wall: float) -> str:
 def journal_notes(history: History) -> list[dict]:
     """The history's notes as the journal lists them: ``n1``, ``n2``... in the order entered, each
     with its wall time and its offset from the load's start."""
-    started = history.mark("load_started")
+    started = history.mark(MARK_LOAD_STARTED)
     return [{"id": f"n{i}", "at": iso_utc(n.wall),
              "t_s": None if started is None else round(n.mono - started.mono, 3),
              "author": n.author, "text": n.text}
@@ -91,7 +96,7 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
 
     ``participants``: who took part in a game day (None: not a game day)."""
     load = experiment.load
-    aborted = history.mark("aborted")
+    aborted = history.mark(MARK_ABORTED)
     gameday = {}
     if participants is not None or history.notes:
         gameday = {"participants": list(participants or ()), "notes": journal_notes(history)}
@@ -101,7 +106,7 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
         "verdict": judgement.verdict.value,
         "expected": experiment.expect,
         "matches_expectation": judgement.verdict.value == experiment.expect,
-        **({"aborted": aborted.detail or "no reason recorded"} if aborted else {}),
+        **({ABORTED: aborted.detail or "no reason recorded"} if aborted else {}),
         **gameday,
         "experiment": {"name": experiment.name, "description": experiment.description,
                        "file": experiment.source, "tags": list(experiment.tags),
@@ -124,7 +129,7 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
 
 def write_journal(run_dir: Path, journal: dict) -> Path:
     """Write ``run_dir/journal.json`` atomically, never through a symlink (``chaos.files``)."""
-    return write_atomic(Path(run_dir) / FILENAME, json.dumps(journal, indent=2, ensure_ascii=False) + "\n")
+    return write_atomic(Path(run_dir) / JOURNAL, json.dumps(journal, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_journal(path: Path) -> dict:
@@ -133,7 +138,7 @@ def read_journal(path: Path) -> dict:
     so nothing renders a damaged journal."""
     path = Path(path)
     if path.is_dir():
-        path = path / FILENAME
+        path = path / JOURNAL
     if not os.path.lexists(path):
         raise InvalidInput(f"{path}: no journal here")
     journal = read_json(path)

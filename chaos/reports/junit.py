@@ -40,8 +40,10 @@ from typing import Sequence
 from chaos.checks.builtin import RAN_AS_WRITTEN
 from chaos.files import write_atomic
 from chaos.reports.summary import figure_text, render_summary
+from chaos.run_folder import JUNIT
 
-FILENAME = "junit.xml"
+FILENAME = JUNIT  # chaos.runner imports it from here until its rewrite: use chaos.run_folder.JUNIT
+
 VERDICT_CASE = "verdict matches expectation"
 # Characters XML 1.0 cannot carry at all (control characters but tab, newline, carriage return).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

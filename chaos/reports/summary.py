@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Callable
 
 from chaos.checks.metrics import KEY, METRICS, Metric
+from chaos.reports.journal import ABORTED
 
 _COLORS = {"pass": "32", "fail": "31", "unknown": "33"}
 
@@ -107,8 +108,8 @@ def render_summary(journal: dict, color: bool) -> str:
     verdict = journal["verdict"]
     lines = [f"{experiment['name']} on {journal['stack']} (run {journal['run_id']}, "
              f"{journal['started_at']} .. {journal['finished_at']})", ""]
-    if journal.get("aborted"):
-        lines += [_paint(f"ABORTED: {journal['aborted']}", "fail", color, bold=True), ""]
+    if journal.get(ABORTED):
+        lines += [_paint(f"ABORTED: {journal[ABORTED]}", "fail", color, bold=True), ""]
     lines += _services(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
     if "participants" in journal or journal.get("notes"):
         lines += ["", "game day: " + (", ".join(journal.get("participants", ())) or "nobody named")]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from chaos import history as history_mod
-from chaos.analyze import READBACK
+from chaos.run_folder import READBACK
 
 pytestmark = pytest.mark.integration
 

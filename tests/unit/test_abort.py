@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chaos.abort import AbortMonitor
-from chaos.analyze import EXPERIMENT_COPY, META, judge_run
+from chaos.analyze import judge_run
 from chaos.checks import Verdict, judge
 from chaos.errors import ExperimentInvalid
 from chaos.experiment import AbortCondition, Experiment, FaultSpec, Load, Target
@@ -19,6 +19,7 @@ from chaos.history import HistoryWriter, History, Mark, Op, history_dir
 from chaos.history import load as load_history
 from chaos.loader import json_schema, load_experiment, load_experiment_text, validate_targets
 from chaos.reports import render_summary, validate_journal_shape
+from chaos.run_folder import EXPERIMENT, META
 from chaos.runner import LiveTally, Run, RunOptions
 from chaos.stack import find_stack
 
@@ -331,7 +332,7 @@ def aborted_run(tmp_path: Path, mark: bool = True) -> Path:
     run_dir = tmp_path / "run"
     directory = history_dir(run_dir)
     directory.mkdir(parents=True)
-    (run_dir / EXPERIMENT_COPY).write_text(VALID + "abort_if:\n  - {all_services_failing_for_s: 20}\n")
+    (run_dir / EXPERIMENT).write_text(VALID + "abort_if:\n  - {all_services_failing_for_s: 20}\n")
     (run_dir / META).write_text(json.dumps({
         "run_id": "r1", "stack": "dual-site", "services": ["login"], "started_at": "2024-01-01T00:00:00.000Z",
         "finished_at": "2024-01-01T00:01:00.000Z", "experiment_file": "experiments/demo.yaml"}))

@@ -212,6 +212,18 @@ def test_fault_windows_from_history():
     assert (w1.injected, w1.healed, w1.end, w1.heal_ok) == (20.0, None, 40.0, False)
 
 
+def test_steps_by_fault_orders_each_faults_steps_by_time_and_the_ids_by_their_first_step():
+    """One grouping serves ran_as_written and fault_windows: records out of order (a History built
+    by hand, or two writers) come back in the order they were written."""
+    f0, f1 = fault("f0", 10.0, 30.0), fault("f1", 20.0, 25.0)
+    h = History(ops=(), faults=tuple(reversed(f1 + f0)), marks=())
+    by_fault = h.steps_by_fault()
+    assert list(by_fault) == ["f0", "f1"]
+    assert [s.mono for s in by_fault["f0"]] == sorted(s.mono for s in f0)
+    assert [s.step for s in by_fault["f1"]][-1] == "healed" and len(by_fault["f1"]) == 3
+    assert History((), (), ()).steps_by_fault() == {}
+
+
 def test_latency_percentiles_over_ok_ops():
     ops = [op("login", i * 0.1, latency=(i + 1) / 1000) for i in range(100)]
     ops.append(op("login", 20.0, "fail", latency=5.0))

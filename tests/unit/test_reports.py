@@ -15,7 +15,10 @@ from types import SimpleNamespace
 import pytest
 from run_folder import MONO0, ROOT, SERVICES, make_run
 
+from chaos import cli
+from chaos.analyze import judge_run
 from chaos.checks import availability
+from chaos.errors import InvalidInput
 from chaos.history import Op
 from chaos.reports import read_journal, render_html
 from chaos.reports.timeline import per_second, window_id
@@ -101,11 +104,21 @@ def test_report_has_latency_per_phase_from_the_history(report):
     assert row.count(">n/a<") == 3
 
 
-def test_a_run_never_judged_gets_a_report_without_a_journal(tmp_path):
+def test_a_run_never_judged_gets_a_report_without_a_journal(tmp_path, capsys):
+    """``chaos-harness report`` judges a folder that has no journal (the report itself never
+    judges), and leaves it without one."""
     run_dir = make_run(tmp_path, judge=False)
-    page = render_html(run_dir).read_text()
+    assert cli.main(["report", str(run_dir)]) == 0
     assert not (run_dir / "journal.json").exists()
-    assert 'class="badge pass">PASS</span>' in page
+    assert 'class="badge pass">PASS</span>' in (run_dir / "report.html").read_text()
+    assert capsys.readouterr().out.splitlines()[0] == f"report: {run_dir / 'report.html'}"
+
+
+def test_the_report_does_not_judge_a_folder_without_a_journal(tmp_path):
+    run_dir = make_run(tmp_path, judge=False)
+    with pytest.raises(InvalidInput, match=r"no journal\.json: the run was never judged"):
+        render_html(run_dir)
+    assert not (run_dir / "report.html").exists() and not (run_dir / "journal.json").exists()
 
 
 def test_an_aborted_run_says_why(tmp_path):
@@ -122,7 +135,7 @@ def test_unknown_verdict_and_a_fault_never_healed(tmp_path):
     faults.write_text("".join(l + "\n" for l in faults.read_text().splitlines()
                               if '"heal' not in l))
     (run_dir / "readback.json").unlink()  # no read-back: data-loss checks are unknown
-    page = render_html(run_dir).read_text()
+    page = render_html(run_dir, judge_run(run_dir, write=False)).read_text()
     assert "(never healed)" in page
     assert 'class="badge unknown">' in page  # ran_as_written: never healed
     assert ">unknown<" in page
