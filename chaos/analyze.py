@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from chaos.checks import judge
+from chaos.checks.judge import judge
 from chaos.files import require_regular
 from chaos.loader import load_experiment
 from chaos.reports import build_journal, write_journal

@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-from chaos.checks import CheckResult, Judgement, Verdict, exit_code_for
+from chaos.checks import CheckResult, Verdict, exit_code_for
+from chaos.checks.judge import Judgement
 from chaos.errors import EXIT_ENVIRONMENT, EXIT_PASS, InvalidInput
 from chaos.experiment import Experiment
 from chaos.history import History

@@ -12,7 +12,8 @@ import pytest
 
 from chaos.abort import AbortMonitor
 from chaos.analyze import judge_run
-from chaos.checks import Verdict, judge
+from chaos.checks import Verdict
+from chaos.checks.judge import judge
 from chaos.errors import ExperimentInvalid
 from chaos.experiment import AbortCondition, Experiment, FaultSpec, Load, Target
 from chaos.history import HistoryWriter, History, Mark, Op, history_dir

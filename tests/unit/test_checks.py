@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import chaos.checks.rto
-from chaos.checks import CheckResult, Verdict, check_safe, compose, fault_windows, judge
+from chaos.checks import CheckResult, Verdict, check_safe, compose, fault_windows
+from chaos.checks.judge import judge
 from chaos.experiment import Experiment, Load, Threshold
 from chaos.history import FaultStep, History, Mark, Op
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chaos.checks import judge
+from chaos.checks.judge import judge
 from chaos.errors import InvalidInput
 from chaos.experiment import Experiment, Load, Threshold
 from chaos.history import FaultStep, History, Mark, Op

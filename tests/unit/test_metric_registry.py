@@ -13,7 +13,8 @@ import yaml
 from run_folder import ROOT, SERVICES, make_run
 
 from chaos import cli
-from chaos.checks import METRICS, Metric, Verdict, judge, register
+from chaos.checks import METRICS, Metric, Verdict, register
+from chaos.checks.judge import judge
 from chaos.checks.metrics import MAX_MS
 from chaos.errors import EXIT_INVALID_INPUT
 from chaos.experiment import Experiment, Load, Threshold
