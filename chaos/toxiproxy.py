@@ -113,6 +113,12 @@ def _library():
     import toxiproxy
     import toxiproxy.api
 
+    sender = getattr(toxiproxy.api, "requests", None)
+    if sender is not requests and not isinstance(sender, _Transport):
+        # Another layout than 0.1.1's: its requests could not be given a timeout. (A request that
+        # bypasses the transport anyway is caught by _through_library: no answer was kept.)
+        raise ToxiproxyError("toxiproxy-python: toxiproxy.api does not send through requests as 0.1.1 does; "
+                             "chaos.toxiproxy cannot give its calls a timeout")
     with _INSTALL:
         if not isinstance(toxiproxy.api.requests, _Transport):
             toxiproxy.api.requests = _Transport(requests)

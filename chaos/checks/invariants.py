@@ -73,6 +73,9 @@ class Field:
     required: bool = False
 
 
+COMMON = (Field("detail", TEXT),)  # what any entry may carry, besides its kind's fields
+
+
 @dataclass(frozen=True)
 class Judged:
     """What a kind makes of an entry: ``holds`` (None: could not tell), the figure, the threshold
@@ -151,15 +154,13 @@ def entry_problems(name: str, entry: object) -> list[str]:
     where = shown(name)
     if not isinstance(entry, dict):
         return [f"{where}: expected an object, got {json_type(entry)}"]
-    problems = []
-    if "detail" in entry and not isinstance(entry["detail"], str):
-        problems.append(f"{where}.detail: expected a string, got {json_type(entry['detail'])}")
     kind_name = kind_of(entry)
     kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
+    problems = []
     if kind is None:
         got = f"'{shown(kind_name)}'" if isinstance(kind_name, str) else json_type(kind_name)
-        return problems + [f"{where}.kind: expected one of {', '.join(sorted(KINDS))}, got {got}"]
-    for field in kind.fields:
+        problems.append(f"{where}.kind: expected one of {', '.join(sorted(KINDS))}, got {got}")
+    for field in (*COMMON, *(kind.fields if kind else ())):
         ok, want = field.check
         if field.key not in entry:
             if field.required:
