@@ -31,6 +31,7 @@ from chaos import history as history_mod
 from chaos.abort import AbortMonitor
 from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
 from chaos.checks import exit_code_for
+from chaos.checks import invariants as invariants_mod
 from chaos.errors import EnvironmentProblem, ExperimentInvalid, InvalidInput, Interrupted, Problem
 from chaos.experiment import Experiment
 from chaos.files import write_atomic
@@ -635,11 +636,11 @@ class Run:
                 "threshold": f"holds within recovery_wait_s = {self.experiment.recovery_wait_s:g} s"}
         if module is not None and hasattr(module, "invariants"):
             try:
-                own = module.invariants(self.stack.entry_url)
+                own = invariants_mod.reported(module.invariants(self.stack.entry_url))
             except Exception as e:  # noqa: BLE001 - reported as unknown, never as a pass
                 own = {"stack_invariants": {"holds": None, "detail": f"could not be read: {e}"}}
-            for name, v in own.items():
-                say(self.opts, f"[invariant] {name}: {'holds' if v.get('holds') else 'DOES NOT HOLD'} ({v.get('detail')})")
+            for c in invariants_mod.invariant_checks(own):  # judged as journal.json will judge them
+                say(self.opts, f"[invariant] {c.name}: {c.verdict.value} ({c.detail})")
             inv.update(own)
         if inv:
             write_atomic(self.run_dir / INVARIANTS, json.dumps(inv))

@@ -16,8 +16,11 @@ a crash and never a judgement of what is left. Shapes (extra keys are allowed)::
                       "finished_at": str, "experiment_file"?: str, "environment"?: {...},
                       "participants"?: [str] | null}
     readback.json    {service: {write id: whole number >= 0 (copies held)}}
-    invariants.json  {name: {"holds"?: true | false | null, "figure"?: finite number | null,
-                             "threshold"?: str | null, "detail"?: str}}
+    invariants.json  {name: {"kind"?: str, "detail"?: str, ...the kind's figures}}: every kind and
+                     its figures in ``chaos.checks.invariants`` (``equals``, ``zero``, ``holds``;
+                     an entry without ``kind`` is a ``holds``, as every entry of a run folder
+                     written before kinds existed: such a folder is still read, and its
+                     invariants judged as the booleans it stored)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from chaos import history as history_mod
+from chaos.checks import invariants as invariants_mod
 from chaos.errors import InvalidInput
 from chaos.files import json_type, read_json, refuse, shown
 from chaos.history import History
@@ -97,22 +101,6 @@ def _readback_problems(readback: dict) -> list[str]:
     return problems
 
 
-def _invariants_problems(invariants: dict) -> list[str]:
-    problems = []
-    for name, inv in invariants.items():
-        where = shown(name)
-        if not isinstance(inv, dict):
-            problems.append(f"{where}: expected an object, got {json_type(inv)}")
-            continue
-        for key, ok, want in (("holds", lambda v: v is None or isinstance(v, bool), "true, false or null"),
-                              ("figure", lambda v: v is None or _is_finite(v), "a finite number or null"),
-                              ("threshold", lambda v: v is None or isinstance(v, str), "a string or null"),
-                              ("detail", _is_str, "a string")):
-            if key in inv and not ok(inv[key]):
-                problems.append(f"{where}.{key}: expected {want}, got {json_type(inv[key])}")
-    return problems
-
-
 def read_object(path: Path, problems_of: Callable[[dict], list[str]]) -> dict:
     """The JSON object in ``path``, checked by ``problems_of``; InvalidInput naming what is wrong."""
     value = read_json(path)
@@ -133,7 +121,7 @@ def read_run_folder(run_dir: Path) -> RunFolder:
     meta = read_object(run_dir / META, _meta_problems)
     history = history_mod.load(run_dir)
     optional = {}
-    for name, problems_of in ((READBACK, _readback_problems), (INVARIANTS, _invariants_problems)):
+    for name, problems_of in ((READBACK, _readback_problems), (INVARIANTS, invariants_mod.problems)):
         path = run_dir / name
         optional[name] = read_object(path, problems_of) if os.path.lexists(path) else None
     return RunFolder(run_dir, meta, history, optional[READBACK], optional[INVARIANTS])

@@ -22,6 +22,14 @@ SERVICES = ("login", "messaging", "payment")
 T0 = 1_764_000_000.0  # wall time of the load's start
 MONO0 = 5_000.0  # monotonic time of the load's start
 FAULT_AT, HEAL_AT = 15.0, 45.0
+# What the mini-system's read-back reports (stacks/mini-system/readback.py): figures, all holding.
+INVARIANTS = {
+    "money_conserved": {"kind": "equals", "value": 0, "expected": 0,
+                        "detail": "the sum of every balance: the bank and 12 wallets"},
+    "no_negative_wallet": {"kind": "zero", "count": 0, "of": 12, "detail": "wallets with a balance below 0"},
+    "steady_after[one_primary_sync_standby]": {"holds": True, "figure": 3.5, "detail": "ok",
+                                                "threshold": "holds within recovery_wait_s = 120 s"},
+}
 
 
 def _fault(step: str, at: float) -> dict:
@@ -36,13 +44,14 @@ def _mark(name: str, at: float) -> dict:
 def make_run(parent: Path, name: str = "run", *, outage_s: Mapping[str, float | None] | None = None,
              lost: Mapping[str, int] | None = None, duration_s: float = 60.0, step_s: float = 0.1,
              stack: str = "dual-site", edit: Mapping[str, str] | None = None,
-             judge: bool = True) -> Path:
+             judge: bool = True, invariants: Mapping[str, Mapping] | None = None) -> Path:
     """A run folder ``parent/name``.
 
     ``outage_s``: per service, how long it fails after the fault (None: until the heal); default
     3 s each. ``lost``: per service, how many acknowledged writes the read-back misses.
     ``edit``: text replacements applied to the experiment file (e.g. ``{EXPECT_LINE: "expect: fail"}``).
-    Unedited, the run expects what the shipped file expects on ``stack``.
+    Unedited, the run expects what the shipped file expects on ``stack``. ``invariants``: what
+    invariants.json holds (default ``INVARIANTS``, all holding).
     """
     outage_s = {s: 3.0 for s in SERVICES} if outage_s is None else outage_s
     run_dir = Path(parent) / name
@@ -77,9 +86,7 @@ def make_run(parent: Path, name: str = "run", *, outage_s: Mapping[str, float | 
     (run_dir / "history" / "load-1.jsonl").write_text("".join(json.dumps(o) + "\n" for o in ops))
     (run_dir / "history" / "faults.jsonl").write_text("".join(json.dumps(f) + "\n" for f in faults))
     (run_dir / "readback.json").write_text(json.dumps(readback))
-    (run_dir / "invariants.json").write_text(json.dumps({"money_conserved": {
-        "holds": True, "figure": 0, "threshold": "sum == 0, negative == 0, duplicate keys == 0",
-        "detail": "sum over all accounts 0"}}))
+    (run_dir / "invariants.json").write_text(json.dumps(invariants if invariants is not None else INVARIANTS))
     (run_dir / "meta.json").write_text(json.dumps({
         "run_id": name, "stack": stack, "services": list(SERVICES),
         "started_at": iso_utc(T0 - 1.0), "finished_at": iso_utc(T0 + duration_s + 30.0),

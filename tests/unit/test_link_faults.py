@@ -341,6 +341,164 @@ def test_client_finds_proxies_by_their_sites(toxiproxy):
     assert sites_of("redis") is None and sites_of("a.b") is None
 
 
+# The client goes through toxiproxy-python, with a timeout on every call, every error surfaced, and
+# one server per instance.
+
+
+def _frames(error: BaseException) -> list[str]:
+    """The files of every frame the error (and the errors it was raised while handling) went through."""
+    files, seen = [], error
+    while seen is not None:
+        tb = seen.__traceback__
+        while tb is not None:
+            files.append(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        seen = seen.__context__
+    return files
+
+
+def _through_the_library(error: BaseException) -> bool:
+    return any(f.replace("\\", "/").endswith(("toxiproxy/proxy.py", "toxiproxy/server.py")) for f in _frames(error))
+
+
+CALLS = [  # (what the harness calls, the request it makes)
+    (lambda tp: tp.proxies(), ("GET", "/proxies")),
+    (lambda tp: tp.set_enabled("pangyo.chuncheon.pg", False), ("POST", "/proxies/pangyo.chuncheon.pg")),
+    (lambda tp: tp.add_toxic("pangyo.chuncheon.pg", "t", "latency", "upstream", {"latency": 1}),
+     ("POST", "/proxies/pangyo.chuncheon.pg/toxics")),
+    (lambda tp: tp.remove_toxic("pangyo.chuncheon.pg", "t"), ("DELETE", "/proxies/pangyo.chuncheon.pg/toxics/t")),
+    (lambda tp: tp.reset(), ("POST", "/reset")),
+]
+
+
+@pytest.mark.parametrize("status", [500, 503, 403])
+@pytest.mark.parametrize("act, request_", CALLS, ids=["proxies", "set_enabled", "add_toxic", "remove_toxic", "reset"])
+def test_an_error_answer_surfaces_with_its_status_through_the_library(toxiproxy, status, act, request_):
+    # toxiproxy-python alone lets 5xx and 403 pass as if they had worked.
+    toxiproxy.fail[request_] = status
+    with pytest.raises(ToxiproxyError) as caught:
+        act(Toxiproxy(toxiproxy.url))
+    assert caught.value.status == status
+    assert f"HTTP {status}" in str(caught.value) and "injected failure" in str(caught.value)
+    assert _through_the_library(caught.value)
+    assert toxiproxy.calls[-1][:2] == request_
+
+
+class Silent:
+    """A server that accepts connections (the kernel's backlog) and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def silent():
+    server = Silent()
+    yield server
+    server.sock.close()
+
+
+@pytest.mark.timeout(60)  # without the client's timeout the call would wait for ever
+@pytest.mark.parametrize("act, request_", CALLS, ids=["proxies", "set_enabled", "add_toxic", "remove_toxic", "reset"])
+def test_a_toxiproxy_that_never_answers_is_an_error_after_the_timeout(silent, act, request_):
+    with pytest.raises(ToxiproxyError) as caught:
+        act(Toxiproxy(silent.url, timeout_s=0.2))
+    assert caught.value.status is None
+    assert f"did not answer {request_[0]} {request_[1]}" in str(caught.value)
+    assert "timed out" in str(caught.value)  # the client's timeout ended it, not the server
+    assert _through_the_library(caught.value)
+
+
+def test_an_answer_the_library_cannot_read_is_an_error(toxiproxy):
+    # A proxy without the fields toxiproxy-python reads.
+    toxiproxy.proxies["pangyo.chuncheon.pg"].pop("upstream")
+    with pytest.raises(ToxiproxyError, match="GET /proxies: unexpected answer .*KeyError") as caught:
+        Toxiproxy(toxiproxy.url).proxies()
+    assert caught.value.status == 200
+
+
+@pytest.mark.parametrize("act", [lambda tp: tp.proxies(), lambda tp: tp.set_enabled("p", True),
+                                 lambda tp: tp.add_toxic("p", "t", "latency", "upstream", {"latency": 1})],
+                         ids=["proxies", "set_enabled", "add_toxic"])
+def test_an_answer_that_is_not_json_is_an_error(act):
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"<html/>\r\n")
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+    try:
+        with pytest.raises(ToxiproxyError, match="unexpected answer|not JSON") as caught:
+            act(Toxiproxy(f"http://127.0.0.1:{server.server_address[1]}"))
+        assert caught.value.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_two_servers_at_once_each_get_only_their_own_calls():
+    import toxiproxy as library
+
+    fakes = [FakeToxiproxy(json.loads(CONFIG.read_text())) for _ in range(2)]
+    for fake in fakes:
+        fake.thread.start()
+    before = (library.api.APIConsumer.host, library.api.APIConsumer.port)
+    try:
+        def work(fake: FakeToxiproxy, toxic: str) -> None:
+            tp = Toxiproxy(fake.url)
+            for name in sorted(fake.proxies):
+                tp.add_toxic(name, toxic, "latency", "upstream", {"latency": 1})
+            tp.set_enabled("pangyo.chuncheon.pg", False)
+
+        threads = [threading.Thread(target=work, args=(fake, f"only-{i}")) for i, fake in enumerate(fakes)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i, fake in enumerate(fakes):
+            assert {t["name"] for p in fake.proxies.values() for t in p["toxics"]} == {f"only-{i}"}
+            assert all(len(p["toxics"]) == 1 for p in fake.proxies.values())
+            assert "pangyo.chuncheon.pg" not in fake.enabled()
+        # The library's class-wide address was never touched.
+        assert (library.api.APIConsumer.host, library.api.APIConsumer.port) == before
+    finally:
+        for fake in fakes:
+            fake.server.shutdown()
+            fake.server.server_close()
+
+
+def test_the_library_used_by_others_still_goes_where_it_says(toxiproxy, monkeypatch):
+    import toxiproxy as library
+
+    Toxiproxy(toxiproxy.url).proxies()  # the transport is in place
+    host, port = toxiproxy.url.removeprefix("http://").split(":")
+    monkeypatch.setattr(library.api.APIConsumer, "host", host)
+    monkeypatch.setattr(library.api.APIConsumer, "port", int(port))
+    assert set(library.Toxiproxy().proxies()) == set(toxiproxy.proxies)
+
+
+def test_names_are_quoted_in_paths(toxiproxy):
+    toxiproxy.proxies["a b.c/d.pg"] = {"name": "a b.c/d.pg", "listen": "x:1", "upstream": "y:1",
+                                       "enabled": True, "toxics": []}
+    tp = Toxiproxy(toxiproxy.url)
+    tp.add_toxic("a b.c/d.pg", "t/1", "latency", "upstream", {"latency": 1})
+    assert toxiproxy.calls[-1][1] == "/proxies/a%20b.c%2Fd.pg/toxics"
+    assert tp.remove_toxic("a b.c/d.pg", "t/1") is True
+    assert toxiproxy.calls[-1][1] == "/proxies/a%20b.c%2Fd.pg/toxics/t%2F1"
+
+
 # site_stop, against a fake Docker client.
 
 

@@ -154,3 +154,25 @@ def test_incomplete_answer_is_an_error(fake):
 def test_audit(fake):
     fake.fail_next = [503]
     assert readback.audit(fake.url, timeout_s=5) == fake.audit
+
+
+def test_invariants_are_figures_the_harness_judges(fake):
+    from chaos.checks.invariants import invariant_checks, problems
+
+    fake.audit = {"sum_all_accounts": 0, "negative_wallets": 0, "duplicate_idempotency_keys": 0,
+                  "wallets": 40, "ledger_mismatch_accounts": 0}
+    inv = readback.invariants(fake.url, timeout_s=5)
+    assert problems(inv) == []
+    assert inv["money_conserved"] == {"kind": "equals", "value": 0, "expected": 0,
+                                      "detail": "the sum of every balance: the bank and 40 wallets"}
+    assert inv["no_negative_wallet"]["of"] == 40 and inv["balances_match_ledger"]["of"] == 41
+    assert {c.name: c.verdict.value for c in invariant_checks(inv)} == {
+        "money_conserved": "pass", "no_negative_wallet": "pass", "idempotency_key_once": "pass",
+        "balances_match_ledger": "pass"}
+    # Money created, a key used twice, and a figure the audit did not give: each judged on its own.
+    fake.audit = {"sum_all_accounts": 500, "negative_wallets": 0, "duplicate_idempotency_keys": 1, "wallets": 40}
+    checks = {c.name: c for c in invariant_checks(readback.invariants(fake.url, timeout_s=5))}
+    assert (checks["money_conserved"].verdict.value, checks["money_conserved"].figure) == ("fail", 500)
+    assert (checks["idempotency_key_once"].verdict.value, checks["idempotency_key_once"].figure) == ("fail", 1)
+    assert checks["balances_match_ledger"].verdict.value == "unknown"
+    assert checks["no_negative_wallet"].verdict.value == "pass"
