@@ -13,7 +13,8 @@ a crash and never a judgement of what is left. Shapes (extra keys are allowed)::
 
     meta.json        {"run_id": str, "stack": str, "services": [str], "started_at": str,
                       "finished_at": str, "experiment_file"?: str, "environment"?: {...},
-                      "participants"?: [str] | null}
+                      "participants"?: [str] | null,
+                      "operations"?: {service: {op: "read" | "write"}} (the stack's declaration)}
     readback.json    {service: {write id: whole number >= 0 (copies held)}}
     invariants.json  {name: {"holds"?: true | false | null, "figure"?: finite number | null,
                              "threshold"?: str | null, "detail"?: str}}
@@ -34,6 +35,7 @@ from chaos.files import json_type, read_json, refuse, require_regular, shown
 from chaos.history import History
 from chaos.loader import load_experiment
 from chaos.reports import build_journal, write_journal
+from chaos.run_folder import OP_KINDS
 
 META = "meta.json"
 READBACK = "readback.json"
@@ -76,6 +78,17 @@ def _meta_problems(meta: dict) -> list[str]:
         elif not ok(meta[key]):
             want = "an object" if key == "environment" else "a string"
             problems.append(f"{key}: expected {want}, got {json_type(meta[key])}")
+    operations = meta.get("operations", {})
+    if not isinstance(operations, dict):
+        problems.append(f"operations: expected an object, got {json_type(operations)}")
+    else:
+        for service, ops in operations.items():
+            if not isinstance(ops, dict):
+                problems.append(f"operations.{shown(service)}: expected an object, got {json_type(ops)}")
+                continue
+            problems += [f"operations.{shown(service)}.{shown(op)}: expected one of {', '.join(OP_KINDS)}, got "
+                         + (repr(kind) if isinstance(kind, str) else json_type(kind))
+                         for op, kind in ops.items() if kind not in OP_KINDS]
     for key, nullable in (("services", False), ("participants", True)):
         value = meta.get(key)
         if key not in meta:
@@ -152,7 +165,8 @@ def judge_run(run_dir: Path, write: bool = True) -> dict:
     if os.path.lexists(experiment_path):  # missing: the loader says so
         require_regular(experiment_path)
     experiment = load_experiment(experiment_path).with_stack(meta["stack"])
-    judgement = judge(folder.history, experiment, meta["services"], folder.readback, folder.invariants)
+    judgement = judge(folder.history, experiment, meta["services"], folder.readback, folder.invariants,
+                      operations=meta.get("operations"))
     journal = build_journal(experiment, judgement, stack=meta["stack"], started_at=meta["started_at"],
                             finished_at=meta["finished_at"], history=folder.history, run_id=meta["run_id"],
                             environment=meta.get("environment", {}),

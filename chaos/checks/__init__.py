@@ -1,9 +1,11 @@
 """Checkers: pure functions from a history (and the read-back) to verdicts with figures.
 
 No Docker, no network, no clock: every time comes from the history. ``judge`` is the entry point;
-``METRICS`` (``chaos.checks.metrics``) is every metric a threshold may name.
+``METRICS`` (``chaos.checks.metrics``) is every metric a threshold may name; a checker module that
+adds metrics (``read_your_writes``) registers them when this package is imported.
 """
 
+from chaos.checks import read_your_writes  # noqa: F401  (registers stale_reads, uninspected_reads)
 from chaos.checks.figures import ServiceFigures
 from chaos.checks.judge import Judgement, Readback, judge
 from chaos.checks.metrics import METRICS, Metric, register

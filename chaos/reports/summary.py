@@ -36,6 +36,30 @@ def metric_text(metric: Metric, value) -> str:
     return percent_text(value) if metric.unit == "ratio" else number_text(value, metric.none)
 
 
+def service_metric_text(metric: Metric, figures: dict) -> str:
+    """The figure of ``metric`` in a journal's service (or part of one): ``unknown`` when the journal
+    says why it could not be measured (an RTO over a window without requests is not "never")."""
+    value = figures.get(metric.name)
+    if value is None and metric.name in (figures.get("missing") or {}):
+        return "unknown"
+    return metric_text(metric, value)
+
+
+KIND_ROWS = {"read": "(all reads)", "write": "(all writes)"}
+
+
+def part_rows(journal: dict) -> list[tuple[str, str, str, dict]]:
+    """(service, operation or ``(all reads)``/``(all writes)``, kind, figures) of every part of every
+    service in the journal: each operation, then each kind."""
+    rows = []
+    for name, s in journal["services"].items():
+        for op, figures in (s.get("operations") or {}).items():
+            rows.append((name, op, figures.get("kind") or "mixed", figures))
+        for kind, figures in (s.get("kinds") or {}).items():
+            rows.append((name, KIND_ROWS.get(kind, kind), kind, figures))
+    return rows
+
+
 def metric_columns(journal: dict, heading: Callable[[Metric], str | None]) -> list[tuple[Metric, str]]:
     """The registry's metrics that have a column (``heading(metric)`` is not None) and a figure in
     the journal's services (a fixed key of the journal, or an added metric some service has), each
@@ -50,6 +74,8 @@ def figure_text(check: dict) -> str:
     (``never`` for an RTO), ``n/a`` otherwise."""
     name, bracket, _ = check["name"].partition("[")
     metric = METRICS.get(name) if bracket else None
+    if check["figure"] is None and check["verdict"] == "unknown":
+        return "unknown"
     return number_text(check["figure"], metric.none if metric else "n/a")
 
 
@@ -64,9 +90,10 @@ def since_text(start: str, stamp: str | None) -> str:
     return f"{seconds:+.1f} s"
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: list[tuple[str, ...]], text_columns: int = 1) -> list[str]:
+    """Rows as aligned lines: the first ``text_columns`` to the left, the figures to the right."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+    return ["  " + "  ".join(cell.ljust(w) if i < text_columns else cell.rjust(w)
                              for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
             for row in rows]
 
@@ -75,8 +102,21 @@ def _services(journal: dict) -> list[str]:
     columns = metric_columns(journal, lambda m: m.summary_heading)
     rows = [("service", *(heading for _, heading in columns))]
     for name, s in journal["services"].items():
-        rows.append((name, *(metric_text(m, s.get(m.name)) for m, _ in columns)))
+        rows.append((name, *(service_metric_text(m, s) for m, _ in columns)))
     return ["services"] + _table(rows)
+
+
+def _operations(journal: dict) -> list[str]:
+    """Each service's figures per operation and per kind (RTO, availability, ...): which operations
+    survived the fault and which waited."""
+    parts = part_rows(journal)
+    if not parts:
+        return []
+    columns = metric_columns(journal, lambda m: m.summary_heading)
+    rows = [("service", "operation", "kind", *(heading for _, heading in columns))]
+    rows += [(service, op, kind, *(service_metric_text(m, figures) for m, _ in columns))
+             for service, op, kind, figures in parts]
+    return ["", "per operation"] + _table(rows, text_columns=3)
 
 
 def _faults(journal: dict) -> list[str]:
@@ -109,7 +149,7 @@ def render_summary(journal: dict, color: bool) -> str:
              f"{journal['started_at']} .. {journal['finished_at']})", ""]
     if journal.get("aborted"):
         lines += [_paint(f"ABORTED: {journal['aborted']}", "fail", color, bold=True), ""]
-    lines += _services(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
+    lines += _services(journal) + _operations(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
     if "participants" in journal or journal.get("notes"):
         lines += ["", "game day: " + (", ".join(journal.get("participants", ())) or "nobody named")]
         lines += [f"  {n['id']} {n['at']} {n['author'] or '-'}: {n['text']}" for n in journal.get("notes", ())]
