@@ -125,6 +125,10 @@ def _metrics(figures: ServiceFigures, unavailable: Mapping[str, str]) -> tuple[d
     values: dict[str, float | None] = {}
     missing: dict[str, str] = {}
     for metric in METRICS.values():
+        if metric.applies is not None and _attempt(lambda: metric.applies(figures), metric.name, missing) is False:
+            continue  # not applicable: no figure, and nothing missing (a threshold naming it is unknown)
+        if metric.name in missing:
+            continue  # its applies hook crashed
         why = next((unavailable[n] for n in metric.needs if n in unavailable), None)
         if why is not None:
             missing[metric.name] = why

@@ -61,12 +61,15 @@ def _applies(threshold: Threshold, figures: ServiceFigures) -> bool:
         return True
 
 
-def _measured_nothing(threshold: Threshold) -> CheckResult:
-    """The ``unknown`` check of a threshold that no service gave anything to judge."""
+def _measured_nothing(threshold: Threshold, figures: Mapping[str, ServiceFigures]) -> CheckResult:
+    """The ``unknown`` check of a threshold that no service gave anything to judge: none has the part
+    it names, or its metric applies to none."""
     metric = METRICS.get(threshold.metric)
-    what = f" {threshold.part}" if threshold.part else ""
-    why = (metric.why_none if metric is not None and metric.applies is not None and not threshold.part
-           else f"no service recorded{what or ' any'} requests")
+    has_part = any(f.part_figures(threshold.part).requests for f in figures.values())
+    if has_part and metric is not None:
+        why = metric.why_none
+    else:
+        why = f"no service recorded {threshold.part or 'any'} requests"
     name = check_name(threshold, "any service")
     return CheckResult(name, Verdict.UNKNOWN, threshold=threshold.describe(), detail=why,
                        reason=f"{name}: measured nothing: {why}")
@@ -113,7 +116,7 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
             checks.append(check_safe(check_name(threshold, service), service,
                                      lambda t=threshold, f=figures[service]: evaluate(t, f)))
         if not judged:
-            checks.append(_measured_nothing(threshold))
+            checks.append(_measured_nothing(threshold, figures))
     checks.extend(invariant_checks(invariants))
     # A run that did not happen as written is unknown, whatever else its checks say: never a pass,
     # and never the fail a single-site stack is expected to give.

@@ -50,12 +50,16 @@ KIND_ROWS = {"read": "(all reads)", "write": "(all writes)"}
 
 def part_rows(journal: dict) -> list[tuple[str, str, str, dict]]:
     """(service, operation or ``(all reads)``/``(all writes)``, kind, figures) of every part of every
-    service in the journal: each operation, then each kind."""
+    service in the journal: each operation, then each kind (unless it is one operation alone)."""
     rows = []
     for name, s in journal["services"].items():
-        for op, figures in (s.get("operations") or {}).items():
+        operations = s.get("operations") or {}
+        for op, figures in operations.items():
             rows.append((name, op, figures.get("kind") or "mixed", figures))
         for kind, figures in (s.get("kinds") or {}).items():
+            alone = [f for f in operations.values() if f.get("kind") == kind]
+            if len(alone) == 1 and alone[0].get("requests") == figures.get("requests"):
+                continue  # the kind is that one operation: the same figures again
             rows.append((name, KIND_ROWS.get(kind, kind), kind, figures))
     return rows
 

@@ -131,6 +131,8 @@ def test_a_kind_no_service_has_measured_nothing_and_is_unknown():
               experiment(Threshold("rto_s", "<=", 30, kind="write")), ["login"])
     unknown = [c for c in j.checks if c.name.startswith("rto_s")]
     assert len(unknown) == 1 and unknown[0].verdict == Verdict.UNKNOWN
+    assert unknown[0].name == "rto_s[any service kind=write]"
+    assert unknown[0].detail == "no service recorded kind=write requests"
     assert j.verdict == Verdict.UNKNOWN
 
 
@@ -157,7 +159,20 @@ def test_the_journal_holds_figures_per_operation_and_kind_and_the_summary_prints
     assert "per operation" in text
     row = next(line for line in text.splitlines() if line.split()[:3] == ["login", "login", "read"])
     assert "2" in row.split()
-    assert any(line.split()[:3] == ["login", "(all", "writes)"] for line in text.splitlines())
+    # signup is login's only write: its kind's row would repeat it
+    assert not any(line.split()[:3] == ["login", "(all", "writes)"] for line in text.splitlines())
+
+
+def test_the_summary_shows_a_kind_of_several_operations():
+    h = history([*login_survives_writes_wait().ops, *(op("login", "reset", t, write_id=f"r{t}") for t in ticks(50.0))],
+                power_cut())
+    j = judge(h, experiment(), ["login"], readback={"login": {}})
+    journal = json.loads(json.dumps(build_journal(
+        experiment(), j, stack="dual-site", started_at="2023-11-14T22:13:20.000Z",
+        finished_at="2023-11-14T22:14:10.000Z", history=h, run_id="r", environment={})))
+    rows = [line.split() for line in render_summary(journal, color=False).splitlines()]
+    writes = next(r for r in rows if r[:3] == ["login", "(all", "writes)"])
+    assert writes[3:5] == ["write", "1000"]
 
 
 def test_the_summary_says_unknown_not_never_for_an_unmeasured_rto():
@@ -305,7 +320,7 @@ def test_a_history_without_reads_that_expect_anything_makes_read_your_writes_unk
               readback={"messaging": {"m1": 1, "m2": 1}})
     result = next(c for c in j.checks if c.name.startswith("stale_reads"))
     assert result.verdict == Verdict.UNKNOWN
-    assert "expect" in result.detail
+    assert result.detail == "no read that must reflect its client's own writes (expect) was recorded"
     assert j.verdict == Verdict.UNKNOWN
 
 
