@@ -338,3 +338,19 @@ def test_stale_reads_per_operation_sees_the_writes_of_other_operations():
               experiment(Threshold("stale_reads", "<=", 0, operation="read")), ["messaging"],
               readback={"messaging": {"m1": 1, "m2": 1}})
     assert check(j, "stale_reads[messaging op=read]").verdict == Verdict.FAIL
+
+
+def test_the_report_has_a_table_per_operation_per_service_and_per_op_rtos_under_each_timeline(tmp_path):
+    from chaos.reports.html import render_html
+    from run_folder import make_run
+
+    run = make_run(tmp_path, outage_s={"login": 2.0, "messaging": 3.0, "payment": None})
+    page = render_html(run).read_text()
+    section = page[page.index('<section id="operations">'):]
+    section = section[:section.index("</section>")]
+    for service in ("login", "messaging", "payment"):
+        assert f'<div class="operations" data-service="{service}">' in section
+    payment = section[section.index('data-service="payment"'):]
+    assert "<td>read</td><td>read</td>" in payment and ">never<" in payment
+    assert "RTO per operation: read 2.102 s, write 2 s" in page
+    assert "RTO per operation: read never, write never" in page
