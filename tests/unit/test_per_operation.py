@@ -354,3 +354,37 @@ def test_the_report_has_a_table_per_operation_per_service_and_per_op_rtos_under_
     assert "<td>read</td><td>read</td>" in payment and ">never<" in payment
     assert "RTO per operation: read 2.102 s, write 2 s" in page
     assert "RTO per operation: read never, write never" in page
+
+
+def test_analyze_judges_against_the_operations_meta_json_keeps(tmp_path):
+    from chaos.analyze import judge_run
+    from run_folder import make_run
+
+    run = make_run(tmp_path, judge=False)
+    meta = json.loads((run / "meta.json").read_text())
+    meta["operations"] = {s: {"read": "read", "write": "write"} for s in ("login", "messaging", "payment")}
+    (run / "meta.json").write_text(json.dumps(meta))
+    journal = judge_run(run, write=False)
+    assert next(c for c in journal["checks"] if c["name"] == "operations_as_declared")["verdict"] == "pass"
+    meta["operations"]["login"] = {"read": "write", "write": "write"}  # its reads carry no write_id
+    (run / "meta.json").write_text(json.dumps(meta))
+    journal = judge_run(run, write=False)
+    check = next(c for c in journal["checks"] if c["name"] == "operations_as_declared")
+    assert check["verdict"] == "unknown"
+    assert "login read: declared a write, but 150 of its requests carry no write_id" in check["detail"]
+    assert journal["verdict"] == "unknown"
+
+
+def test_a_damaged_operations_in_meta_json_is_invalid_input(tmp_path):
+    from chaos.analyze import judge_run
+    from chaos.errors import InvalidInput
+    from run_folder import make_run
+
+    run = make_run(tmp_path, judge=False)
+    meta = json.loads((run / "meta.json").read_text())
+    meta["operations"] = {"login": {"login": "update"}, "payment": []}
+    (run / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InvalidInput) as error:
+        judge_run(run, write=False)
+    assert "operations.login.login: expected one of read, write, got 'update'" in str(error.value)
+    assert "operations.payment: expected an object, got" in str(error.value)
