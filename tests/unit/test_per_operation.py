@@ -354,6 +354,8 @@ def test_the_report_has_a_table_per_operation_per_service_and_per_op_rtos_under_
     assert "<td>read</td><td>read</td>" in payment and ">never<" in payment
     assert "RTO per operation: read 2.102 s, write 2 s" in page
     assert "RTO per operation: read never, write never" in page
+    for service in ("login", "messaging", "payment"):  # each has reads and writes: a line for each
+        assert f'id="ok-reads-{service}"' in page and f'id="ok-writes-{service}"' in page
 
 
 def test_analyze_judges_against_the_operations_meta_json_keeps(tmp_path):
