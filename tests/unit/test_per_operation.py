@@ -390,3 +390,15 @@ def test_a_damaged_operations_in_meta_json_is_invalid_input(tmp_path):
         judge_run(run, write=False)
     assert "operations.login.login: expected one of read, write, got 'update'" in str(error.value)
     assert "operations.payment: expected an object, got" in str(error.value)
+
+
+def test_the_nightly_index_says_unknown_for_an_unmeasured_rto_and_never_beats_it():
+    from chaos.reports.index import _worst_rto
+
+    fault = [{"id": "f0"}]
+    measured = {"rto_s": 3.0, "missing": {}}
+    unmeasured = {"rto_s": None, "missing": {"rto_s": "no requests inside the outage window of f0"}}
+    never = {"rto_s": None, "missing": {}}
+    assert _worst_rto({"faults": fault, "services": {"a": measured, "b": unmeasured}}) == "unknown"
+    assert _worst_rto({"faults": fault, "services": {"a": never, "b": unmeasured}}) == "never"
+    assert _worst_rto({"faults": fault, "services": {"a": measured}}) == "3"
