@@ -207,5 +207,14 @@ def measure(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
         operations[name] = of(subset, f"op={name}", declared.get(name)
                               or (next(iter(recorded)) if len(recorded) == 1 else None))
     present = {kind_of(o) for o in ops} | set(declared.values())
-    kinds = {k: of([o for o in ops if kind_of(o) == k], f"kind={k}", k) for k in OP_KINDS if k in present}
+    kinds = {}
+    for k in OP_KINDS:
+        if k not in present:
+            continue
+        subset = [o for o in ops if kind_of(o) == k]
+        alone = [f for f in operations.values() if f.kind == k]
+        if len(alone) == 1 and alone[0].ops == tuple(subset):  # the kind is that operation: measured already
+            kinds[k] = dataclasses.replace(alone[0], part=f"kind={k}")
+        else:
+            kinds[k] = of(subset, f"kind={k}", k)
     return dataclasses.replace(measured, operations=operations, kinds=kinds)

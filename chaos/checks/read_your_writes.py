@@ -65,7 +65,10 @@ def _acknowledged(ops: Sequence[Op]) -> dict[str, list[tuple[str | None, float, 
 def read_your_writes(reads: Sequence[Op], every: Sequence[Op]) -> ReadYourWrites:
     """Judge the ``reads`` (those that carry ``expect``; others are passed over) against the
     acknowledged writes among ``every`` op of the run."""
-    acked = _acknowledged(every)
+    return _judge(reads, _acknowledged(every))
+
+
+def _judge(reads: Sequence[Op], acked: dict[str, list[tuple[str | None, float, float]]]) -> ReadYourWrites:
     checked = unanswered = uninspected = unbacked = 0
     stale: list[StaleRead] = []
     judged = [r for r in reads if must_reflect(r)]
@@ -106,8 +109,22 @@ def describe(stale: StaleRead) -> str:
     return f"{r.who or 'a client'} {r.op} at {clock(r.start)} UTC missed {ids}"
 
 
+# One run's results, by the ops they were judged from: a service and each of its parts is asked for
+# its figures several times (applies, stale_reads, uninspected_reads, the detail, the failure), and
+# every one of them needs the run's acknowledged writes. Keyed by identity, with the objects held
+# so that an id cannot be reused while its entry lives; a new run's ops replace the whole memo.
+_memo: dict = {"every": None, "acked": None, "results": {}}
+
+
 def _result(figures: ServiceFigures) -> ReadYourWrites:
-    return read_your_writes(figures.ops, figures.all_ops or figures.ops)
+    every = figures.all_ops or figures.ops
+    if _memo["every"] is not every:
+        _memo.update(every=every, acked=_acknowledged(every), results={})
+    held = _memo["results"].get(id(figures.ops))
+    if held is None or held[0] is not figures.ops:
+        held = (figures.ops, _judge(figures.ops, _memo["acked"]))
+        _memo["results"][id(figures.ops)] = held
+    return held[1]
 
 
 def _measured(result: ReadYourWrites) -> ReadYourWrites:
