@@ -112,18 +112,22 @@ def describe(stale: StaleRead) -> str:
 # One run's results, by the ops they were judged from: a service and each of its parts is asked for
 # its figures several times (applies, stale_reads, uninspected_reads, the detail, the failure), and
 # every one of them needs the run's acknowledged writes. Keyed by identity, with the objects held
-# so that an id cannot be reused while its entry lives; a new run's ops replace the whole memo.
-_memo: dict = {"every": None, "acked": None, "results": {}}
+# so that an id cannot be reused while its entry lives; a new run's ops replace the whole memo, in
+# one assignment (a judge in another thread keeps the state it read: never another run's writes).
+_memo: tuple = (None, {}, {})  # (every op of the run, its acknowledged writes, results by id of ops)
 
 
 def _result(figures: ServiceFigures) -> ReadYourWrites:
+    global _memo
     every = figures.all_ops or figures.ops
-    if _memo["every"] is not every:
-        _memo.update(every=every, acked=_acknowledged(every), results={})
-    held = _memo["results"].get(id(figures.ops))
+    state = _memo
+    if state[0] is not every:
+        state = (every, _acknowledged(every), {})
+        _memo = state
+    held = state[2].get(id(figures.ops))
     if held is None or held[0] is not figures.ops:
-        held = (figures.ops, _judge(figures.ops, _memo["acked"]))
-        _memo["results"][id(figures.ops)] = held
+        held = (figures.ops, _judge(figures.ops, state[1]))
+        state[2][id(figures.ops)] = held
     return held[1]
 
 

@@ -402,3 +402,14 @@ def test_the_nightly_index_says_unknown_for_an_unmeasured_rto_and_never_beats_it
     assert _worst_rto({"faults": fault, "services": {"a": measured, "b": unmeasured}}) == "unknown"
     assert _worst_rto({"faults": fault, "services": {"a": never, "b": unmeasured}}) == "never"
     assert _worst_rto({"faults": fault, "services": {"a": measured}}) == "3"
+
+
+def test_read_your_writes_of_one_run_never_uses_another_runs_writes():
+    """The checker's memo is per run: the same reads judged against a run where the write was
+    acknowledged, then one where it was not, then the first again."""
+    read = op("messaging", "read", 5.0, who="alice", expect=("m1",), saw=())
+    acked = history([op("messaging", "send", 1.0, write_id="m1", who="alice"), read])
+    failed = history([op("messaging", "send", 1.0, "fail", write_id="m1", who="alice"), read])
+    verdicts = [check(judge(h, experiment(STALE), ["messaging"], readback={"messaging": {"m1": 1}}),
+                      "stale_reads[messaging]").verdict for h in (acked, failed, acked)]
+    assert verdicts == [Verdict.FAIL, Verdict.UNKNOWN, Verdict.FAIL]
