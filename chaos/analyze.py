@@ -30,7 +30,8 @@ def judge_run(run_dir: Path, write: bool = True) -> dict:
     if os.path.lexists(experiment_path):  # missing: the loader says so
         require_regular(experiment_path)
     experiment = load_experiment(experiment_path).with_stack(meta["stack"])
-    judgement = judge(folder.history, experiment, meta["services"], folder.readback, folder.invariants)
+    judgement = judge(folder.history, experiment, meta["services"], folder.readback, folder.invariants,
+                      operations=meta.get("operations"))
     journal = build_journal(experiment, judgement, stack=meta["stack"], started_at=meta["started_at"],
                             finished_at=meta["finished_at"], history=folder.history, run_id=meta["run_id"],
                             environment=meta.get("environment", {}),

@@ -49,13 +49,29 @@ class FaultSpec:
 
 @dataclass(frozen=True)
 class Threshold:
-    """``metric op value``, e.g. rto_s <= 15. Applied to every measured service unless ``service`` is set."""
+    """``metric op value``, e.g. rto_s <= 15. Applied to every measured service unless ``service`` is set.
+
+    With ``operation`` (an op the stack declares, e.g. create) or ``kind`` (read or write) it judges
+    that part of each service's requests only: the figures of those requests, measured as a
+    service's are."""
 
     metric: str  # rto_s | lost_writes | acked_writes | availability | ...
     op: str  # "<=" | ">=" | "=="
     value: float
     service: str | None = None
     path: str = field(default="", compare=False)  # its key path in the file (checks.rto_s[1]), for messages
+    operation: str | None = None  # the workload's op (the history's ``op``) it judges, e.g. create
+    kind: str | None = None  # read | write: the kind of requests it judges
+
+    @property
+    def part(self) -> str | None:
+        """Which part of a service's requests it judges, as the journal names it: ``op=create``,
+        ``kind=write``; None for all of them."""
+        if self.operation is not None:
+            return f"op={self.operation}"
+        if self.kind is not None:
+            return f"kind={self.kind}"
+        return None
 
     def holds(self, figure: float | None) -> bool:
         if figure is None:

@@ -22,7 +22,9 @@ network. The format, by example::
         at_s: 15                     # offset from load start, before load.duration_s
         power_returns_after_s: 30    # the type's own parameters
     checks:                          # optional: metric -> {max|min|equals: N, service: S}, a metric
-                                     # of chaos.checks.metrics.METRICS, N within its bounds
+                                     # of chaos.checks.metrics.METRICS, N within its bounds; with
+                                     # op: O (an operation the stack declares) or kind: read|write,
+                                     # judged on those requests only
       rto_s: {max: 15}               # or a list of those, e.g. one per service
       lost_writes: {max: 0}
     abort_if:                        # optional list: stop the run early when one holds
@@ -60,6 +62,7 @@ from chaos.faults import REGISTRY  # every fault module's declaration (importing
 from chaos.faults.params import FaultDecl, Param
 from chaos.names import NAME_MAX, NAME_PATTERN, describe, name_problem
 from chaos.files import read_input
+from chaos.run_folder import OP_KINDS
 
 _YAML = "tag:yaml.org,2002:"
 # Tags plain YAML resolves to; anything else (``!foo``, ``!!python/object``, ``!!set``) is refused.
@@ -180,7 +183,12 @@ _ABORT_SHAPES: dict[str, tuple[str, ...]] = {
     "failing_for_s": ("failing_for_s", "service"),
     "error_ratio_over": ("error_ratio_over", "window_s", "service", "min_requests"),
 }
-_THRESHOLD_KEYS = (*_OPS, "service")
+_OPERATION = Param("op", "str", required=True, names="operation",
+                   doc="An operation the stack's workload declares (operations: in its stack.yaml), e.g. create: "
+                   "the threshold judges that operation's requests only.")
+_KIND = Param("kind", "str", required=True, choices=OP_KINDS,
+              doc="read or write (a request that carries a write_id): the threshold judges those requests only.")
+_THRESHOLD_KEYS = (*_OPS, "service", "op", "kind")
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -202,9 +210,12 @@ def load_experiment_text(text: str, filename: str) -> Experiment:
 def validate_targets(experiment: Experiment, sites: set[str], services: set[str], *,
                      stack: str = "", tasks: set[str] | None = None, links: set[frozenset[str]] | None = None,
                      placement: set[tuple[str, str | None]] | None = None,
-                     wan_types: set[str] = frozenset()) -> list[Problem]:
+                     wan_types: set[str] = frozenset(),
+                     operations: Mapping[str, Mapping[str, str]] | None = None) -> list[Problem]:
     """Problems with names the stack does not have: fault targets' sites and services, the services
-    of thresholds and abort conditions. When given, also: ``tasks`` the stack's workload declares
+    of thresholds and abort conditions, the operations thresholds name (``operations``, the stack's
+    declaration: service -> {op: kind}; a stack that declares none takes no ``op``). When given, also:
+    ``tasks`` the stack's workload declares
     (``load.mix``); ``links``, the pairs of sites with a Toxiproxy proxy between them (the targets of
     the ``wan_types`` faults); ``placement``, the (site, service) of every container (None: not an
     app), so that a container fault's ``{service, site}`` or ``{site}`` has something to act on."""
@@ -226,6 +237,10 @@ def validate_targets(experiment: Experiment, sites: set[str], services: set[str]
     for threshold in experiment.checks:
         if threshold.service is not None and threshold.service not in services:
             report(f"{threshold.path}.service", None, _unknown("service", threshold.service, services))
+        elif threshold.operation is not None:
+            message = _undeclared_operation(threshold, stack, operations or {})
+            if message:
+                report(f"{threshold.path}.op", None, message)
     for index, condition in enumerate(experiment.abort_if):
         if condition.service is not None and condition.service not in services:
             report(f"abort_if[{index}].service", condition.line, _unknown("service", condition.service, services))
@@ -238,6 +253,23 @@ def validate_targets(experiment: Experiment, sites: set[str], services: set[str]
             elif name not in tasks:
                 report(path, None, _unknown("task", name, tasks))
     return problems
+
+
+def _undeclared_operation(threshold: Threshold, stack: str, operations: Mapping[str, Mapping[str, str]]) -> str:
+    """Why the operation ``threshold`` names is not one the stack declares ("" if it is)."""
+    if not any(operations.values()):
+        return (f"stack {stack} declares no operations (operations: in its stack.yaml), so a threshold cannot "
+                f"name one; remove op, or use kind: read or kind: write")
+    if threshold.service is not None:
+        declared = operations.get(threshold.service, {})
+        if threshold.operation in declared:
+            return ""
+        return (_unknown("operation", threshold.operation, declared)
+                + f" (the operations stack {stack} declares for {threshold.service})")
+    if any(threshold.operation in ops for ops in operations.values()):
+        return ""
+    every = {op for ops in operations.values() for op in ops}
+    return _unknown("operation", threshold.operation, every) + f" (the operations stack {stack} declares)"
 
 
 def _unreachable(experiment: Experiment, fault: FaultSpec, where: str, stack: str,
@@ -365,8 +397,10 @@ def _checks_schema() -> dict[str, Any]:
         value = {k: v for k, v in param.json_schema().items() if k != "description"}
         threshold = {
             "type": "object",
-            "properties": {**{op: value for op in _OPS}, "service": {"type": "string"}},
+            "properties": {**{op: value for op in _OPS}, "service": {"type": "string"},
+                           "op": _OPERATION.json_schema(), "kind": _KIND.json_schema()},
             "oneOf": [{"required": [op]} for op in _OPS],
+            "not": {"required": ["op", "kind"]},
             "additionalProperties": False,
         }
         many = {"type": "array", "items": threshold, "minItems": 1}
@@ -823,7 +857,8 @@ class Reader:
         return tuple(thresholds)
 
     def threshold(self, node: Node, path: str, metric: str) -> Threshold | None:
-        """``{max|min|equals: N, service: S}``, N checked against the metric's bounds."""
+        """``{max|min|equals: N, service: S, op: O | kind: read|write}``, N checked against the metric's
+    bounds (the op against the stack's operations in ``validate_targets``)."""
         entries = self.entries(node, path, "a mapping like {max: 15}")
         if entries is None:
             return None
@@ -836,9 +871,13 @@ class Reader:
         bound = dataclasses.replace(CHECK_METRICS[metric], name=ops[0], required=True)
         value = self.field(values, bound, path)
         service = self.field(values, _SERVICE, path)
+        operation, kind = self.field(values, _OPERATION, path), self.field(values, _KIND, path)
+        if "op" in values and "kind" in values:
+            self.report(node, path, "expected op or kind, not both: an operation has one kind already")
+            return None
         if value is None:
             return None
-        return Threshold(metric, _OPS[ops[0]], float(value), service, path=path)
+        return Threshold(metric, _OPS[ops[0]], float(value), service, path=path, operation=operation, kind=kind)
 
     def abort_if(self, node: Node | None, duration_s: float | None) -> tuple[AbortCondition, ...]:
         items = self.sequence(node, "abort_if") if node is not None else []

@@ -64,6 +64,11 @@ FAIL = "fail"
 UNKNOWN = "unknown"  # indeterminate (timeout, lost answer): a write never counted as lost
 OUTCOMES = (OK, FAIL, UNKNOWN)
 
+# --- the kind of an op: a request that carries a ``write_id`` is a write, every other one a read ----
+READ = "read"
+WRITE = "write"
+OP_KINDS = (READ, WRITE)
+
 # --- the steps of a fault, in the order the runner writes them -------------------------------------
 INVOKED = "invoked"  # written before the act: a harness killed mid-injection leaves a trace to heal from
 INJECT_DONE = "done"

@@ -114,7 +114,7 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
     wan_types = {name for name, impl in IMPLEMENTATIONS.items() if impl.needs_toxiproxy}
     problems += validate_targets(experiment, set(stack.sites), set(stack.services), stack=stack.name,
                                  tasks=set(stack.tasks), links=stack_links(stack), placement=placement(stack),
-                                 wan_types=wan_types)
+                                 wan_types=wan_types, operations=stack.operations)
     for i, spec in enumerate(experiment.faults):
         if spec.type not in IMPLEMENTATIONS:
             problems.append(Problem(str(path), spec.line, None, f"{spec.path or f'faults[{i}]'}.type",
@@ -648,7 +648,8 @@ class Run:
     def _write_meta(self, started: float, finished: float, quiet: bool = False) -> None:
         meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),
                 "started_at": iso_utc(started), "finished_at": iso_utc(finished),
-                "experiment_file": str(self.source), "environment": environment()}
+                "experiment_file": str(self.source), "environment": environment(),
+                "operations": self.stack.operations}
         if self.opts.participants is not None:
             meta["participants"] = list(self.opts.participants)
         try:

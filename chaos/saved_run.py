@@ -14,7 +14,8 @@ a crash and never a judgement of what is left. Shapes (extra keys are allowed)::
 
     meta.json        {"run_id": str, "stack": str, "services": [str], "started_at": str,
                       "finished_at": str, "experiment_file"?: str, "environment"?: {...},
-                      "participants"?: [str] | null}
+                      "participants"?: [str] | null,
+                      "operations"?: {service: {op: "read" | "write"}} (the stack's declaration)}
     readback.json    {service: {write id: whole number >= 0 (copies held)}}
     invariants.json  {name: {"kind"?: str, "detail"?: str, ...the kind's figures}}: every kind and
                      its figures in ``chaos.checks.invariants`` (``equals``, ``zero``, ``holds``;
@@ -36,7 +37,7 @@ from chaos.checks import invariants as invariants_mod
 from chaos.errors import InvalidInput
 from chaos.files import json_type, read_json, refuse, shown
 from chaos.history import History
-from chaos.run_folder import INVARIANTS, META, READBACK
+from chaos.run_folder import INVARIANTS, META, OP_KINDS, READBACK
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,17 @@ def _meta_problems(meta: dict) -> list[str]:
         elif not ok(meta[key]):
             want = "an object" if key == "environment" else "a string"
             problems.append(f"{key}: expected {want}, got {json_type(meta[key])}")
+    operations = meta.get("operations", {})
+    if not isinstance(operations, dict):
+        problems.append(f"operations: expected an object, got {json_type(operations)}")
+    else:
+        for service, ops in operations.items():
+            if not isinstance(ops, dict):
+                problems.append(f"operations.{shown(service)}: expected an object, got {json_type(ops)}")
+                continue
+            problems += [f"operations.{shown(service)}.{shown(op)}: expected one of {', '.join(OP_KINDS)}, got "
+                         + (repr(kind) if isinstance(kind, str) else json_type(kind))
+                         for op, kind in ops.items() if kind not in OP_KINDS]
     for key, nullable in (("services", False), ("participants", True)):
         value = meta.get(key)
         if key not in meta:

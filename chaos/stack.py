@@ -58,6 +58,8 @@ class StackDef:
     steady_state: dict = field(default_factory=dict)  # name -> shell command; exit 0 = holds
     tasks: tuple[str, ...] = ()  # the workload's tasks a load.mix may weigh; empty: it takes no mix
     toxiproxy_config: Path | None = None  # Toxiproxy's proxies (its -config file): which links exist
+    # The operations its workload records, per service, and their kind: service -> {op: read | write}.
+    operations: dict = field(default_factory=dict)
 
 
 def available_stacks(root: Path | None = None) -> list[str]:

@@ -13,6 +13,8 @@ once, each with its line, column and key; nothing runs on an invalid one. The fo
     workload: ../mini-system/workload.py    # required: a file under the stacks folder
     readback: ../mini-system/readback.py    # required: a file under the stacks folder
     tasks: [send, pay]               # optional: the workload's tasks a load.mix may weigh
+    operations:                      # optional: the ops the workload records, per service, and
+      orders: {create: write, list: read}  # their kind (read | write: a write carries a write_id)
     probes: {orders: /orders/health} # optional: name -> path through the entry point
     prepare: [sh prefer-primary.sh]  # optional: shell commands
     steady_state: {ok: sh check.sh}  # optional: name -> shell command
@@ -34,6 +36,7 @@ from chaos.faults.params import Param
 from chaos.names import name_problem
 from chaos.files import inside, read_input
 from chaos.loader import Reader
+from chaos.run_folder import OP_KINDS
 
 _STACK_PARAMS = (
     Param("name", "str", required=True, names="stack name", doc="The stack's name: its folder's name."),
@@ -49,11 +52,14 @@ _STACK_PARAMS = (
 )
 _STACK_NAME_LISTS = {"sites": "site", "services": "service", "tasks": "task name"}
 _STACK_MAPPINGS = ("probes", "steady_state")  # name -> string
-_STACK_KEYS = (*(p.name for p in _STACK_PARAMS), *_STACK_NAME_LISTS, *_STACK_MAPPINGS, "prepare")
+_STACK_KEYS = (*(p.name for p in _STACK_PARAMS), *_STACK_NAME_LISTS, *_STACK_MAPPINGS, "prepare", "operations")
 _STACK_REQUIRED = ("name", "project", "compose_file", "sites", "entry_url", "services", "workload", "readback")
 _STACK_PATHS = ("compose_file", "toxiproxy_config", "workload", "readback")
 _RESOLVED = ("workload", "readback")
 _COMMAND = Param("command", "str", required=True)
+_OPERATION = Param("operation", "str", required=True, names="operation")
+_OP_KIND = Param("kind", "str", required=True, choices=OP_KINDS,
+                 doc="read, or write: a request that carries a write_id")
 
 
 def read_stack_file(path: Path, name: str, root: Path) -> dict[str, Any]:
@@ -91,6 +97,7 @@ def _stack_values(reader: Reader, root_node: Node, name: str, folder: Path, root
         values[key] = _commands(reader, nodes.get(key), key)
     items = reader.sequence(nodes["prepare"], "prepare") if "prepare" in nodes else []
     values["prepare"] = tuple(reader.value(item, f"prepare[{i}]", _COMMAND) for i, item in enumerate(items or ()))
+    values["operations"] = _operations(reader, nodes.get("operations"), values["services"])
     return None if reader.problems else values
 
 
@@ -123,3 +130,30 @@ def _commands(reader: Reader, node: Node | None, key: str) -> dict[str, str]:
     return found
 
 
+
+
+def _operations(reader: Reader, node: Node | None, services: tuple[str, ...] | None) -> dict[str, dict[str, str]]:
+    """``service -> {operation: read | write}``: the operations the workload records (the ``op`` of
+    its history records) and their kind; each service one of ``services``."""
+    entries = reader.entries(node, "operations", "a mapping of service to {operation: read | write}") \
+        if node is not None else {}
+    found: dict[str, dict[str, str]] = {}
+    for service, (key_node, value) in (entries or {}).items():
+        path = f"operations.{service}"
+        problem = name_problem(service, "service")
+        if problem:
+            reader.report(key_node, path, problem)
+        elif services is not None and service not in services:
+            reader.report(key_node, path, f"unknown service {service!r}; operations are declared for the "
+                                          f"services of this file: {', '.join(services) or 'none'}")
+        ops = reader.entries(value, path, "a mapping of operation to read or write, like {list: read}")
+        kinds: dict[str, str] = {}
+        for op, (op_key, kind) in (ops or {}).items():
+            problem = name_problem(op, "operation")
+            if problem:
+                reader.report(op_key, f"{path}.{op}", problem)
+            kinds[op] = reader.value(kind, f"{path}.{op}", _OP_KIND)
+        if ops is not None and not ops:
+            reader.report(value, path, "expected at least one operation, like {list: read}")
+        found[service] = kinds
+    return found

@@ -5,9 +5,11 @@ the entry point; ``METRICS`` (``chaos.checks.metrics``) is every metric a thresh
 
 The package itself does not import the judge: the reports use this package's fault windows and
 metric registry, and a report renders a journal without being able to judge
-(``tests/unit/test_vocabulary.py`` holds them to it).
+(``tests/unit/test_vocabulary.py`` holds them to it). A checker module that adds metrics
+(``read_your_writes``) registers them when this package is imported.
 """
 
+from chaos.checks import read_your_writes  # noqa: F401  (registers stale_reads, uninspected_reads)
 from chaos.checks.figures import ServiceFigures
 from chaos.checks.metrics import METRICS, Metric, register
 from chaos.checks.verdict import CheckResult, Verdict, check_safe, compose, exit_code_for

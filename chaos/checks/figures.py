@@ -1,7 +1,11 @@
 """Every figure of one service, measured from the history and the read-back.
 
 ``measure`` makes the measurements (counts, latency, phases, outages, writes), then computes every
-metric of the registry (``chaos.checks.metrics``) from them.
+metric of the registry (``chaos.checks.metrics``) from them; then it measures each part of the
+service the same way, from that part's ops alone: each operation (the history's ``op``: create,
+list, ...) and each kind (reads, writes: a request with a ``write_id`` is a write). So a part's RTO
+is the service's RTO definition applied to that part's requests (its N successes in a row are N of
+its own), and an operation without a request inside a fault's window has an unknown RTO there.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from typing import Callable, Mapping, Sequence, TypeVar
 
 from chaos.checks import availability, rto
 from chaos.checks.data_loss import data_loss
-from chaos.checks.metrics import ADDED, KEY, METRICS, READBACK, RECOVERY, TRAFFIC, WRITES
+from chaos.checks.metrics import ADDED, KEY, METRICS, READBACK, RECOVERY, TRAFFIC, WRITES, NotMeasured
 from chaos.checks.windows import FaultWindow
 from chaos.history import FAIL, OK, UNKNOWN, Op
+from chaos.run_folder import OP_KINDS, READ, WRITE
 
 T = TypeVar("T")
 
@@ -24,7 +29,14 @@ T = TypeVar("T")
 class ServiceFigures:
     """One service's measurements and its metrics' figures (``values``, by metric name).
     ``missing`` says, per metric, why its figure could not be measured. ``ops`` and ``windows``
-    are what it was measured from (for a metric that needs the raw history)."""
+    are what it was measured from (for a metric that needs the raw history), ``all_ops`` every op
+    of the run (for a metric that relates a request to others, such as a read to its client's
+    writes).
+
+    A part of a service (``part``: ``op=create``, ``kind=write``) has figures of the same shape,
+    measured from its ops alone; a whole service holds its parts in ``operations`` (by op name, each
+    with its ``kind``: declared by the stack, else as recorded, None if its records are of both
+    kinds) and ``kinds`` (``read``, ``write``: those the service has)."""
 
     service: str
     requests: int | None = None
@@ -46,6 +58,25 @@ class ServiceFigures:
     values: Mapping[str, float | None] = field(default_factory=dict)
     ops: tuple[Op, ...] = field(default=(), repr=False, compare=False)
     windows: tuple[FaultWindow, ...] = field(default=(), repr=False, compare=False)
+    all_ops: tuple[Op, ...] = field(default=(), repr=False, compare=False)
+    part: str | None = None  # op=<name> | kind=<read|write>; None: all of the service's requests
+    kind: str | None = None  # of an operation: read | write (None: its records are of both kinds)
+    operations: Mapping[str, "ServiceFigures"] = field(default_factory=dict)
+    kinds: Mapping[str, "ServiceFigures"] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``orders``, ``orders op=create``, ``billing kind=write``."""
+        return self.service if self.part is None else f"{self.service} {self.part}"
+
+    def part_figures(self, part: str | None) -> "ServiceFigures":
+        """The figures of ``part`` (``op=<name>``, ``kind=<read|write>``; None: the whole service); a
+        part the service has no request of has figures with ``requests`` 0 (judged ``unknown``)."""
+        if part is None:
+            return self
+        what, _, name = part.partition("=")
+        found = (self.operations if what == "op" else self.kinds).get(name)
+        return found if found is not None else ServiceFigures(service=self.service, part=part, requests=0)
 
     def figure(self, metric: str) -> float | None:
         """The figure a threshold on ``metric`` (one of ``METRICS``) compares."""
@@ -59,11 +90,16 @@ class ServiceFigures:
         def figures(where: str) -> dict:
             return {m.name: self.values.get(m.name) for m in METRICS.values() if m.journal == where}
 
-        return {**figures(KEY),
-                "lost_ids": None if self.lost_ids is None else list(self.lost_ids),
-                "latency_ms": dict(self.latency_ms),
-                "availability_by_phase": {k: dict(v) for k, v in self.availability_by_phase.items()},
-                **figures(ADDED)}
+        shape = {**figures(KEY),
+                 "lost_ids": None if self.lost_ids is None else list(self.lost_ids),
+                 "latency_ms": dict(self.latency_ms),
+                 "availability_by_phase": {k: dict(v) for k, v in self.availability_by_phase.items()},
+                 **figures(ADDED),
+                 "missing": dict(self.missing)}
+        if self.part is None:
+            shape["operations"] = {name: {"kind": f.kind, **f.to_dict()} for name, f in self.operations.items()}
+            shape["kinds"] = {name: f.to_dict() for name, f in self.kinds.items()}
+        return shape
 
 
 def _crashed(e: Exception) -> str:
@@ -89,12 +125,19 @@ def _metrics(figures: ServiceFigures, unavailable: Mapping[str, str]) -> tuple[d
     values: dict[str, float | None] = {}
     missing: dict[str, str] = {}
     for metric in METRICS.values():
+        if metric.applies is not None and _attempt(lambda: metric.applies(figures), metric.name, missing) is False:
+            continue  # not applicable: no figure, and nothing missing (a threshold naming it is unknown)
+        if metric.name in missing:
+            continue  # its applies hook crashed
         why = next((unavailable[n] for n in metric.needs if n in unavailable), None)
         if why is not None:
             missing[metric.name] = why
             continue
         try:
             value = metric.compute(figures)
+        except NotMeasured as e:
+            missing[metric.name] = str(e)
+            continue
         except Exception as e:  # noqa: BLE001 - a crashing metric is unknown, the others still count
             missing[metric.name] = _crashed(e)
             continue
@@ -105,13 +148,24 @@ def _metrics(figures: ServiceFigures, unavailable: Mapping[str, str]) -> tuple[d
     return values, missing
 
 
+def kind_of(op: Op) -> str:
+    """``write`` for a request that carries a ``write_id``, ``read`` for every other one."""
+    return WRITE if op.is_write else READ
+
+
 def measure(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
             stopped: float | None, consecutive_ok: int,
-            copies: Mapping[str, int] | None, no_readback: str) -> ServiceFigures:
-    """Measure one service from its ``ops`` (ordered by ``mono``).
+            copies: Mapping[str, int] | None, no_readback: str, *,
+            all_ops: Sequence[Op] | None = None, declared: Mapping[str, str] | None = None,
+            part: str | None = None, kind: str | None = None) -> ServiceFigures:
+    """Measure one service from its ``ops`` (ordered by ``mono``), then (for a whole service, ``part``
+    None) each of its parts: every operation it recorded or ``declared`` (the stack's operations of
+    this service: op -> kind), every kind it has.
 
-    ``copies`` is its read-back (None if there is none, ``no_readback`` saying why).
+    ``copies`` is its read-back (None if there is none, ``no_readback`` saying why); ``all_ops``
+    every op of the run (default: ``ops``).
     """
+    every = tuple(ops if all_ops is None else all_ops)
     unavailable: dict[str, str] = {}
     figures: dict = {}
     counts = _attempt(lambda: {
@@ -134,6 +188,33 @@ def measure(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
                        lost_ids=loss.lost_ids)
         if loss.lost is None:
             unavailable[READBACK] = no_readback
-    measured = ServiceFigures(service=service, ops=tuple(ops), windows=tuple(windows), **figures)
+    measured = ServiceFigures(service=service, ops=tuple(ops), windows=tuple(windows), all_ops=every,
+                              part=part, kind=kind, **figures)
     values, missing = _metrics(measured, unavailable)
-    return dataclasses.replace(measured, values=values, missing=missing)
+    measured = dataclasses.replace(measured, values=values, missing=missing)
+    if part is not None:
+        return measured
+
+    def of(subset: list[Op], name: str, part_kind: str | None) -> ServiceFigures:
+        return measure(service, subset, windows, stopped, consecutive_ok, copies, no_readback,
+                       all_ops=every, part=name, kind=part_kind)
+
+    declared = declared or {}
+    operations = {}
+    for name in sorted({o.op for o in ops} | set(declared)):
+        subset = [o for o in ops if o.op == name]
+        recorded = {kind_of(o) for o in subset}
+        operations[name] = of(subset, f"op={name}", declared.get(name)
+                              or (next(iter(recorded)) if len(recorded) == 1 else None))
+    present = {kind_of(o) for o in ops} | set(declared.values())
+    kinds = {}
+    for k in OP_KINDS:
+        if k not in present:
+            continue
+        subset = [o for o in ops if kind_of(o) == k]
+        alone = [f for f in operations.values() if f.kind == k]
+        if len(alone) == 1 and alone[0].ops == tuple(subset):  # the kind is that operation: measured already
+            kinds[k] = dataclasses.replace(alone[0], part=f"kind={k}")
+        else:
+            kinds[k] = of(subset, f"kind={k}", k)
+    return dataclasses.replace(measured, operations=operations, kinds=kinds)

@@ -9,10 +9,12 @@ from chaos.checks.builtin import RAN_AS_WRITTEN, history_not_empty, not_aborted,
 from chaos.checks.data_loss import has_writes
 from chaos.checks.figures import ServiceFigures, measure
 from chaos.checks.invariants import Invariants, invariant_checks
+from chaos.checks.metrics import METRICS
+from chaos.checks.operations import NAME as OPERATIONS_CHECK, Declared, operations_as_declared
 from chaos.checks.thresholds import check_name, evaluate
 from chaos.checks.verdict import CheckResult, Verdict, check_safe, compose
 from chaos.checks.windows import fault_windows, load_stopped
-from chaos.experiment import Experiment
+from chaos.experiment import Experiment, Threshold
 from chaos.history import MARK_ABORTED, History, Op
 
 # service -> write id -> how many times the system holds it after recovery
@@ -42,13 +44,51 @@ def _copies(readback: Readback | None, service: str,
     return None, f"the read-back has no entry for {service}"
 
 
+def _applies(threshold: Threshold, figures: ServiceFigures) -> bool:
+    """Whether a threshold that names no service judges this one: it has the part the threshold
+    names (an operation it recorded or the stack declares for it, a kind it has) and the metric
+    applies to it."""
+    if threshold.operation is not None and threshold.operation not in figures.operations:
+        return False
+    if threshold.kind is not None and threshold.kind not in figures.kinds:
+        return False
+    metric = METRICS.get(threshold.metric)
+    if metric is None or metric.applies is None:
+        return True
+    try:
+        return bool(metric.applies(figures.part_figures(threshold.part)))
+    except Exception:  # noqa: BLE001 - a crashing hook: judge the service (a crash there is unknown)
+        return True
+
+
+def _measured_nothing(threshold: Threshold, figures: Mapping[str, ServiceFigures]) -> CheckResult:
+    """The ``unknown`` check of a threshold that no service gave anything to judge: none has the part
+    it names, or its metric applies to none."""
+    metric = METRICS.get(threshold.metric)
+    has_part = any(f.part_figures(threshold.part).requests for f in figures.values())
+    if has_part and metric is not None:
+        why = metric.why_none
+    else:
+        why = f"no service recorded {threshold.part or 'any'} requests"
+    name = check_name(threshold, "any service")
+    return CheckResult(name, Verdict.UNKNOWN, threshold=threshold.describe(), detail=why,
+                       reason=f"{name}: measured nothing: {why}")
+
+
 def judge(history: History, experiment: Experiment, services: Sequence[str],
-          readback: Readback | None = None, invariants: Invariants | None = None) -> Judgement:
+          readback: Readback | None = None, invariants: Invariants | None = None,
+          operations: Declared | None = None) -> Judgement:
     """Measure every service (those listed, those in the history, those a threshold names) and
     judge the experiment's thresholds on each, plus the built-in checks and the invariants the
     stack reported after the run. ``ran_as_written`` comes first and, when it does not pass, makes
     the verdict ``unknown`` over any other check's. ``not_aborted`` is among them when the experiment has ``abort_if``
-    conditions or the history holds an ``aborted`` mark."""
+    conditions or the history holds an ``aborted`` mark.
+
+    ``operations`` is the stack's declaration (service -> {op: read | write}): each declared
+    operation is measured even without a request (and so judged ``unknown``, never 0 s), and
+    ``operations_as_declared`` checks the history against it. A threshold that names no service
+    judges every service the metric applies to (``Metric.applies``) that has the part it names (an
+    operation, a kind); when there is none, it is one ``unknown`` check: it measured nothing."""
     windows = fault_windows(history)
     stopped = load_stopped(history)
     named = {t.service for t in experiment.checks if t.service}
@@ -60,16 +100,23 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
     for service, ops in by_service.items():
         copies, no_readback = _copies(readback, service, ops)
         figures[service] = measure(service, ops, windows, stopped,
-                                   experiment.rto_consecutive_ok, copies, no_readback)
+                                   experiment.rto_consecutive_ok, copies, no_readback,
+                                   all_ops=history.ops, declared=(operations or {}).get(service))
     # First, and deciding over every other: did the run do what the experiment says?
     as_written = check_safe(RAN_AS_WRITTEN, None, lambda: ran_as_written(history, experiment.faults))
     checks = [as_written, check_safe("history_not_empty", None, lambda: history_not_empty(history))]
     if experiment.abort_if or history.mark(MARK_ABORTED) is not None:
         checks.append(check_safe("not_aborted", None, lambda: not_aborted(history)))
+    if operations:
+        checks.append(check_safe(OPERATIONS_CHECK, None, lambda: operations_as_declared(history.ops, operations)))
     for threshold in experiment.checks:
-        for service in ([threshold.service] if threshold.service else figures):
+        judged = [threshold.service] if threshold.service else [s for s in figures
+                                                                 if _applies(threshold, figures[s])]
+        for service in judged:
             checks.append(check_safe(check_name(threshold, service), service,
                                      lambda t=threshold, f=figures[service]: evaluate(t, f)))
+        if not judged:
+            checks.append(_measured_nothing(threshold, figures))
     checks.extend(invariant_checks(invariants))
     # A run that did not happen as written is unknown, whatever else its checks say: never a pass,
     # and never the fail a single-site stack is expected to give.

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from chaos.checks import availability
+from chaos.checks import availability, rto
 
 if TYPE_CHECKING:
     from chaos.checks.figures import ServiceFigures
@@ -44,7 +44,7 @@ ADDED = "added"  # a key added since: always written, checked only when present
 NESTED = "nested"  # no key of its own: its figure is inside latency_ms or availability_by_phase
 
 # A service's journal keys that are details, not metrics (ServiceFigures.to_dict writes them).
-DETAILS = ("lost_ids", "latency_ms", "availability_by_phase")
+DETAILS = ("lost_ids", "latency_ms", "availability_by_phase", "missing", "operations", "kinds", "kind")
 KINDS = ("int", "number", "duration")  # the threshold value's kind, as the loader's Param reads it
 MAX_COUNT = 10**12  # more requests or writes than one run makes
 MAX_MS = 7 * 24 * 3600 * 1000.0  # a week, in milliseconds
@@ -65,7 +65,12 @@ class Metric:
     ``none_fails`` a threshold on a service without one fails (an RTO: never recovered) rather than
     being unknown. ``failure(figures, figure, expected)`` words a failed threshold after the
     service's name (None, or no hook: ``name = figure, expected ...``); ``detail(figures)`` is the
-    check's detail line.
+    check's detail line. ``applies(figures)``: whether a threshold that names no service judges this
+    one (None: every service); a metric that applies to no service is one ``unknown`` check (it
+    measured nothing), a service a threshold names is judged whatever this says.
+
+    ``compute`` may raise ``NotMeasured(why)``: the figure is missing for that reason (a threshold
+    on it is ``unknown``), not because the measurement crashed.
     """
 
     name: str
@@ -85,6 +90,7 @@ class Metric:
     none_fails: bool = False
     failure: Callable[[ServiceFigures, float | None, str], str | None] | None = None
     detail: Callable[[ServiceFigures], str] | None = None
+    applies: Callable[[ServiceFigures], bool] | None = None
 
     @property
     def heading(self) -> str | None:
@@ -98,6 +104,10 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {}
+
+
+class NotMeasured(Exception):
+    """Raised by a metric's ``compute``: the history holds nothing to measure it from, and why."""
 
 
 def register(metric: Metric) -> Metric:
@@ -131,13 +141,24 @@ def worst_outage(figures: ServiceFigures) -> str:
     """The longest recovery of the service, in words (the detail of an RTO check)."""
     if not figures.outages:
         return "no fault injected"
-    worst = max(figures.outages, key=lambda o: o.rto_s)
+    measured = [o for o in figures.outages if o.rto_s is not None]
+    if not measured:
+        return "no outage measured"
+    worst = max(measured, key=lambda o: o.rto_s)
     return f"recovered {worst.rto_s:.1f} s after {worst.fault_id} ({worst.fault_type})"
+
+
+def _rto(figures: ServiceFigures) -> float | None:
+    """The worst RTO; NotMeasured when a fault's window holds no request (and none was "never")."""
+    why = rto.unmeasured(figures.outages)
+    if why:
+        raise NotMeasured(why)
+    return figures.rto_s
 
 
 def _rto_failure(figures: ServiceFigures, figure: float | None, expected: str) -> str:
     if figure is None:
-        outage = next(o for o in figures.outages if o.rto_s is None)
+        outage = next(o for o in figures.outages if o.never_recovered)
         return (f"never recovered within the {outage.window_s:.1f} s outage window "
                 f"({outage.requests} requests, {outage.ok} ok after the fault)")
     return f"{worst_outage(figures)}, expected {expected}"
@@ -151,7 +172,7 @@ def _lost_failure(figures: ServiceFigures, figure: float | None, expected: str) 
     if not figures.lost_ids:
         return None
     n = len(figures.lost_ids)
-    return f"{n} acknowledged {'write' if n == 1 else 'writes'} lost (ids: {_ids(figures.lost_ids)})"
+    return f"{n} acknowledged write{'' if n == 1 else 's'} lost (ids: {_ids(figures.lost_ids)})"
 
 
 def _field(name: str) -> Callable[[ServiceFigures], float | None]:
@@ -172,7 +193,7 @@ register(Metric("availability", unit="ratio", kind="number", max=1, needs=(TRAFF
                 doc="Ratio of ok requests to all requests.", compute=_field("availability"),
                 column="availability %", brief="avail %", failure=_availability_failure))
 register(Metric("rto_s", unit="s", kind="duration", needs=(RECOVERY,), journal=KEY,
-                doc="Longest outage of a service after a fault, in seconds.", compute=_field("rto_s"),
+                doc="Longest outage of a service after a fault, in seconds.", compute=_rto,
                 column="RTO s", none="never", why_none="never recovered", none_fails=True,
                 failure=_rto_failure, detail=worst_outage))
 _count("acked_writes", "writes", "Writes the system acknowledged.", (WRITES,),

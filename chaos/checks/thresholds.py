@@ -12,7 +12,9 @@ from chaos.experiment import Threshold
 
 
 def check_name(threshold: Threshold, service: str) -> str:
-    return f"{threshold.metric}[{service}]"
+    """``rto_s[orders]``, or for a part of the service ``rto_s[orders op=create]``, ``rto_s[orders kind=write]``."""
+    part = f" {threshold.part}" if threshold.part else ""
+    return f"{threshold.metric}[{service}{part}]"
 
 
 def _fmt(figure: float) -> str:
@@ -25,15 +27,18 @@ def _failure(metric: Metric, threshold: Threshold, figures: ServiceFigures, figu
     worded = metric.failure(figures, figure, expected) if metric.failure else None
     if worded is None:
         worded = f"{metric.name} = {_fmt(figure)}, expected {expected}"
-    return f"{figures.service}: {worded}"
+    return f"{figures.label}: {worded}"
 
 
 def evaluate(threshold: Threshold, figures: ServiceFigures) -> CheckResult:
-    """Judge ``threshold`` on one service. Without a figure: ``fail`` for a metric whose missing
-    figure is a failure (an RTO: never recovered), ``unknown`` otherwise; a service without any
-    request is ``unknown`` whatever the metric."""
-    name, s = check_name(threshold, figures.service), figures.service
-    base = dict(name=name, threshold=threshold.describe(), service=s)
+    """Judge ``threshold`` on one service (``figures`` of the whole service: the threshold's part of
+    it, an operation or a kind, is judged when it names one). Without a figure: ``fail`` for a metric
+    whose missing figure is a failure (an RTO: never recovered), ``unknown`` otherwise; a service (or
+    part) without any request is ``unknown`` whatever the metric."""
+    name = check_name(threshold, figures.service)
+    base = dict(name=name, threshold=threshold.describe(), service=figures.service)
+    figures = figures.part_figures(threshold.part)
+    s = figures.label
 
     def unknown(why: str) -> CheckResult:
         return CheckResult(verdict=Verdict.UNKNOWN, detail=why,

@@ -16,14 +16,17 @@ COLUMNS = ("experiment", "stack", "verdict", "expected", "as expected", "worst R
 
 
 def _worst_rto(journal: dict) -> str:
-    """The longest RTO over the services; ``never`` if one never recovered."""
+    """The longest RTO over the services; ``never`` if one never recovered, else ``unknown`` if one
+    could not be measured (the journal says why in its ``missing``)."""
     services = journal["services"].values()
     if not journal["faults"] or not services:
         return "n/a"
-    values = [s["rto_s"] for s in services]
-    if any(v is None for v in values):
+    unmeasured = [s for s in services if s["rto_s"] is None and "rto_s" in (s.get("missing") or {})]
+    if any(s["rto_s"] is None for s in services if s not in unmeasured):
         return "never"
-    return number_text(max(values))
+    if unmeasured:
+        return "unknown"
+    return number_text(max(s["rto_s"] for s in services))
 
 
 def _lost(journal: dict) -> str:

@@ -16,12 +16,18 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
      "services": {name: {"requests", "ok", "failed", "unknown", "availability", "rto_s",
                          "acked_writes", "lost_writes", "unknown_writes", "recovered_writes",
                          "duplicate_writes", "lost_ids", "latency_ms", "availability_by_phase",
-                         and one key per metric added since}},
+                         and one key per metric added since,
+                         "missing": {metric: why it has no figure},
+                         "operations": {op: {"kind": "read|write"|null, the same figures}},
+                         "kinds": {"read"|"write": {the same figures}}}},
      "checks": [{"name", "verdict", "figure", "threshold", "service", "detail"}],
      "reasons": [str], "environment": {...}}
 
 Optional keys (present only when they apply): ``aborted``; ``participants`` and ``notes`` (both, in
-every game day's journal, and in any journal whose history holds notes).
+every game day's journal, and in any journal whose history holds notes). A service's ``missing``,
+``operations`` and ``kinds`` are written always and checked when present (journals written before
+them still read): ``operations`` and ``kinds`` hold each operation's and each kind's figures,
+measured as the service's are, from that part's requests alone.
 
 A service's metric keys come from the metric registry (``chaos.checks.metrics``): those marked
 ``KEY`` are the fixed keys above, in that order; a metric added since (``ADDED``) is written too,
@@ -63,6 +69,8 @@ _PHASE = {"requests": _NULLABLE_NUMBER, "availability": _NULLABLE_NUMBER}
 _FAULT = {"id": str, "type": str, "target": str, "injected_at": str,
           "healed_at": (str, type(None)), "heal_ok": bool}
 _DETAILS = {"lost_ids": (list, type(None)), "latency_ms": dict, "availability_by_phase": dict}
+_ADDED_DETAILS = {"missing": dict}
+_PARTS = ("operations", "kinds")
 _NOTE = {"id": str, "at": str, "t_s": _NULLABLE_NUMBER, "author": (str, type(None)), "text": str}
 _CHECK = {"name": str, "verdict": str, "figure": _NULLABLE_NUMBER, "threshold": (str, type(None)),
           "service": (str, type(None)), "detail": str}
@@ -176,6 +184,29 @@ def _check_list(items: list, spec: dict, where: str) -> list[str]:
     return problems
 
 
+def _service_problems(service, where: str) -> list[str]:
+    """What is missing or mistyped in the figures of a service (or of a part of one)."""
+    if not isinstance(service, dict):
+        return [f"{where}: expected object, got {type(service).__name__}"]
+    problems = _check_keys(service, {**_service_keys(KEY), **_DETAILS}, where)
+    problems += _check_keys(service, {k: t for k, t in {**_service_keys(ADDED), **_ADDED_DETAILS}.items()
+                                      if k in service}, where)
+    if isinstance(service.get("lost_ids"), list):
+        problems += [f"{where}.lost_ids[{i}]: expected str, got {type(w).__name__}"
+                     for i, w in enumerate(service["lost_ids"]) if not isinstance(w, str)]
+    if isinstance(service.get("missing"), dict):
+        problems += [f"{where}.missing.{shown(m)}: expected str, got {type(w).__name__}"
+                     for m, w in service["missing"].items() if not isinstance(w, str)]
+    if isinstance(service.get("availability_by_phase"), dict):
+        for phase, counts in service["availability_by_phase"].items():
+            at = f"{where}.availability_by_phase.{shown(phase)}"
+            if isinstance(counts, dict):
+                problems += _check_keys(counts, {k: t for k, t in _PHASE.items() if k in counts}, at)
+            else:
+                problems.append(f"{at}: expected object, got {type(counts).__name__}")
+    return problems
+
+
 def validate_journal_shape(journal: dict) -> list[str]:
     """What is missing or mistyped in ``journal``, one line each; empty if its shape is right.
 
@@ -202,22 +233,20 @@ def validate_journal_shape(journal: dict) -> list[str]:
     if isinstance(journal.get("services"), dict):
         for name, service in journal["services"].items():
             where = f"services.{shown(name)}"
+            problems += _service_problems(service, where)
             if not isinstance(service, dict):
-                problems.append(f"{where}: expected object, got {type(service).__name__}")
                 continue
-            problems += _check_keys(service, {**_service_keys(KEY), **_DETAILS}, where)
-            problems += _check_keys(service, {k: t for k, t in _service_keys(ADDED).items() if k in service},
-                                    where)
-            if isinstance(service.get("lost_ids"), list):
-                problems += [f"{where}.lost_ids[{i}]: expected str, got {type(w).__name__}"
-                             for i, w in enumerate(service["lost_ids"]) if not isinstance(w, str)]
-            if isinstance(service.get("availability_by_phase"), dict):
-                for phase, counts in service["availability_by_phase"].items():
-                    at = f"{where}.availability_by_phase.{shown(phase)}"
-                    if isinstance(counts, dict):
-                        problems += _check_keys(counts, {k: t for k, t in _PHASE.items() if k in counts}, at)
-                    else:
-                        problems.append(f"{at}: expected object, got {type(counts).__name__}")
+            for key in _PARTS:
+                if key not in service:
+                    continue
+                if not isinstance(service[key], dict):
+                    problems.append(f"{where}.{key}: expected object, got {type(service[key]).__name__}")
+                    continue
+                for part, figures in service[key].items():
+                    at = f"{where}.{key}.{shown(part)}"
+                    problems += _service_problems(figures, at)
+                    if key == "operations" and isinstance(figures, dict):
+                        problems += _check_keys(figures, {"kind": (str, type(None))}, at)
     if isinstance(journal.get("checks"), list):
         problems += _check_list(journal["checks"], _CHECK, "checks")
         problems += [f"checks[{i}].verdict: expected one of {', '.join(VERDICTS)}, got {c['verdict']!r}"

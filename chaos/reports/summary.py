@@ -7,6 +7,7 @@ from typing import Callable
 
 from chaos.checks.metrics import KEY, METRICS, Metric
 from chaos.reports.journal import ABORTED
+from chaos.run_folder import READ, WRITE
 
 _COLORS = {"pass": "32", "fail": "31", "unknown": "33"}
 
@@ -37,6 +38,34 @@ def metric_text(metric: Metric, value) -> str:
     return percent_text(value) if metric.unit == "ratio" else number_text(value, metric.none)
 
 
+def service_metric_text(metric: Metric, figures: dict) -> str:
+    """The figure of ``metric`` in a journal's service (or part of one): ``unknown`` when the journal
+    says why it could not be measured (an RTO over a window without requests is not "never")."""
+    value = figures.get(metric.name)
+    if value is None and metric.name in (figures.get("missing") or {}):
+        return "unknown"
+    return metric_text(metric, value)
+
+
+KIND_ROWS = {READ: "(all reads)", WRITE: "(all writes)"}
+
+
+def part_rows(journal: dict) -> list[tuple[str, str, str, dict]]:
+    """(service, operation or ``(all reads)``/``(all writes)``, kind, figures) of every part of every
+    service in the journal: each operation, then each kind (unless it is one operation alone)."""
+    rows = []
+    for name, s in journal["services"].items():
+        operations = s.get("operations") or {}
+        for op, figures in operations.items():
+            rows.append((name, op, figures.get("kind") or "mixed", figures))
+        for kind, figures in (s.get("kinds") or {}).items():
+            alone = [f for f in operations.values() if f.get("kind") == kind]
+            if len(alone) == 1 and alone[0].get("requests") == figures.get("requests"):
+                continue  # the kind is that one operation: the same figures again
+            rows.append((name, KIND_ROWS.get(kind, kind), kind, figures))
+    return rows
+
+
 def metric_columns(journal: dict, heading: Callable[[Metric], str | None]) -> list[tuple[Metric, str]]:
     """The registry's metrics that have a column (``heading(metric)`` is not None) and a figure in
     the journal's services (a fixed key of the journal, or an added metric some service has), each
@@ -51,6 +80,8 @@ def figure_text(check: dict) -> str:
     (``never`` for an RTO), ``n/a`` otherwise."""
     name, bracket, _ = check["name"].partition("[")
     metric = METRICS.get(name) if bracket else None
+    if check["figure"] is None and check["verdict"] == "unknown":
+        return "unknown"
     return number_text(check["figure"], metric.none if metric else "n/a")
 
 
@@ -65,9 +96,10 @@ def since_text(start: str, stamp: str | None) -> str:
     return f"{seconds:+.1f} s"
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: list[tuple[str, ...]], text_columns: int = 1) -> list[str]:
+    """Rows as aligned lines: the first ``text_columns`` to the left, the figures to the right."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+    return ["  " + "  ".join(cell.ljust(w) if i < text_columns else cell.rjust(w)
                              for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
             for row in rows]
 
@@ -76,8 +108,21 @@ def _services(journal: dict) -> list[str]:
     columns = metric_columns(journal, lambda m: m.summary_heading)
     rows = [("service", *(heading for _, heading in columns))]
     for name, s in journal["services"].items():
-        rows.append((name, *(metric_text(m, s.get(m.name)) for m, _ in columns)))
+        rows.append((name, *(service_metric_text(m, s) for m, _ in columns)))
     return ["services"] + _table(rows)
+
+
+def _operations(journal: dict) -> list[str]:
+    """Each service's figures per operation and per kind (RTO, availability, ...): which operations
+    survived the fault and which waited."""
+    parts = part_rows(journal)
+    if not parts:
+        return []
+    columns = metric_columns(journal, lambda m: m.summary_heading)
+    rows = [("service", "operation", "kind", *(heading for _, heading in columns))]
+    rows += [(service, op, kind, *(service_metric_text(m, figures) for m, _ in columns))
+             for service, op, kind, figures in parts]
+    return ["", "per operation"] + _table(rows, text_columns=3)
 
 
 def _faults(journal: dict) -> list[str]:
@@ -110,7 +155,7 @@ def render_summary(journal: dict, color: bool) -> str:
              f"{journal['started_at']} .. {journal['finished_at']})", ""]
     if journal.get(ABORTED):
         lines += [_paint(f"ABORTED: {journal[ABORTED]}", "fail", color, bold=True), ""]
-    lines += _services(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
+    lines += _services(journal) + _operations(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
     if "participants" in journal or journal.get("notes"):
         lines += ["", "game day: " + (", ".join(journal.get("participants", ())) or "nobody named")]
         lines += [f"  {n['id']} {n['at']} {n['author'] or '-'}: {n['text']}" for n in journal.get("notes", ())]

@@ -1,4 +1,6 @@
-"""A service's timeline: ok and failed (+unknown) requests per second, each fault window shaded.
+"""A service's timeline: ok and failed (+unknown) requests per second, each fault window shaded;
+for a service with reads and writes, its ok reads and its ok writes per second too (a read that
+comes back in seconds while writes wait for a new primary shows as two lines).
 
 Drawn with matplotlib as SVG to inline in the HTML report. matplotlib is imported only when a plot
 is drawn (the CLI starts fast), and only through its object API (``Figure``): pyplot and its GUI
@@ -24,11 +26,14 @@ from typing import Sequence
 
 from chaos.checks.windows import FaultWindow
 from chaos.history import Op
+from chaos.run_folder import READ, WRITE
 
 OK_COLOR = "#2e7d32"
 BAD_COLOR = "#c62828"
 FAULT_COLOR = "#f9a825"
 NOTE_COLOR = "#1565c0"
+READ_COLOR = "#00838f"  # a service's ok reads per second (dashed), when it has reads and writes
+WRITE_COLOR = "#6a1b9a"  # its ok writes per second (dotted)
 NOTE_LABEL_CHARS = 28
 MAX_BINS = 5_000  # bins of one plot: a span longer than that many seconds gets wider bins
 
@@ -87,6 +92,24 @@ def _inline(svg: str) -> str:
     return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", head) + ">" + rest
 
 
+KIND_STYLES = {READ: dict(color=READ_COLOR, linestyle="--", linewidth=1.0),
+               WRITE: dict(color=WRITE_COLOR, linestyle=":", linewidth=1.2)}
+
+
+def _kinds(ops: Sequence[Op], t0: float, end: float, bin_s: float) -> list[tuple[tuple[str, list[float]], dict]]:
+    """For a service with both reads and writes (a write carries a ``write_id``): each kind's ok
+    requests per second, binned as the whole service's are, with its line style; else nothing."""
+    reads = [o for o in ops if not o.is_write]
+    writes = [o for o in ops if o.is_write]
+    if not reads or not writes:
+        return []
+    out = []
+    for kind, part in ((READ, reads), (WRITE, writes)):
+        rates = per_second(part, t0, end)
+        out.append(((kind, [n / bin_s for n in rates.ok]), KIND_STYLES[kind]))
+    return out
+
+
 def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow],
                  t0: float, end: float, notes: Sequence[NoteMarker] = ()) -> str:
     """The timeline of one service as an inline ``<svg>`` element; times are seconds since ``t0``.
@@ -118,12 +141,14 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
                         va="bottom", ha="right", fontsize=7, color=NOTE_COLOR, parse_math=False)
         ax.stairs(ok_rate, seconds, color=OK_COLOR, linewidth=1.4, label="ok")
         ax.stairs(bad_rate, seconds, color=BAD_COLOR, linewidth=1.4, label="failed + unknown")
+        for kind, style in _kinds(ops, t0, end, rates.bin_s):
+            ax.stairs(kind[1], seconds, gid=f"ok-{kind[0]}s-{service}", label=f"ok {kind[0]}s", **style)
         ax.set_xlim(0, seconds[-1])
         ax.set_ylim(bottom=0, top=max(1, *ok_rate, *bad_rate) * 1.2)
         ax.set_xlabel("seconds since the load started")
         ax.set_ylabel("requests / s")
         ax.set_title(service, loc="left", fontweight="bold", parse_math=False)
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, frameon=False,
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=4, fontsize=8, frameon=False,
                   borderaxespad=0.2)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None,

@@ -95,7 +95,7 @@ class FakeLocust:
         now = time.monotonic()
         if now - self._t0 >= self.duration_s:
             return False
-        self._writer.write({"kind": "op", "service": "truth-3s", "op": "read", "outcome": "ok",
+        self._writer.write({"kind": "op", "service": "truth-3s", "op": "ping", "outcome": "ok",
                             "start": time.time(), "mono": now, "latency": 0.001, "write_id": None,
                             "status": 200, "error": None, "proc": os.getpid()})
         return True

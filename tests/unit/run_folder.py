@@ -1,7 +1,8 @@
 """Synthetic run folders for the report tests: what the runner writes, without Docker.
 
 ``make_run`` writes experiment.yaml (the shipped pangyo-power-cut, optionally edited), meta.json,
-history/*.jsonl (one op per service every ``step_s``, a fault invoked at 15 s and healed at 45 s),
+history/*.jsonl (one write per service every ``step_s`` and, every fourth step, a read by the same
+client that must reflect its last acknowledged write; a fault invoked at 15 s and healed at 45 s),
 readback.json and invariants.json, then judges the folder (journal.json) unless told not to.
 """
 
@@ -70,14 +71,22 @@ def make_run(parent: Path, name: str = "run", *, outage_s: Mapping[str, float | 
             # A few timeouts before the fault: indeterminate writes, never counted as lost.
             outcome = "fail" if failing else ("unknown" if i % 97 == 0 and t < FAULT_AT else "ok")
             wid = f"{s}-{i}"
-            ops.append({"kind": "op", "service": s, "op": "write", "outcome": outcome,
+            ops.append({"kind": "op", "service": s, "op": "write", "outcome": outcome, "who": f"{s}-client",
                         "start": T0 + t, "mono": MONO0 + t, "latency": 0.005 + (i % 10) / 1000,
                         "write_id": wid, "status": 200 if outcome == "ok" else 503, "error": None,
                         "proc": 1})
             if outcome != "fail":
                 readback[s][wid] = 1
+            if i % 4 == 3:  # a read that must reflect the client's last acknowledged write
+                last = next((o["write_id"] for o in reversed(ops) if o["service"] == s and o["outcome"] == "ok"
+                             and o["mono"] + o["latency"] <= MONO0 + t + 0.002), None)
+                ops.append({"kind": "op", "service": s, "op": "read", "outcome": "fail" if failing else "ok",
+                            "start": T0 + t + 0.002, "mono": MONO0 + t + 0.002, "latency": 0.003,
+                            "write_id": None, "status": 503 if failing else 200, "error": None, "proc": 1,
+                            "who": f"{s}-client", "expect": [last] if last else None,
+                            "saw": None if failing or not last else [last]})
     for s, n in (lost or {}).items():
-        acked = [o["write_id"] for o in ops if o["service"] == s and o["outcome"] == "ok"]
+        acked = [o["write_id"] for o in ops if o["service"] == s and o["outcome"] == "ok" and o["write_id"]]
         for wid in acked[:n]:
             readback[s][wid] = 0
     faults = [_mark("load_started", 0.0), _fault("invoked", FAULT_AT), _fault("done", FAULT_AT + 0.1),

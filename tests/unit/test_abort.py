@@ -397,4 +397,4 @@ def test_aborted_shape_is_checked_when_present(tmp_path):
 
 def test_shipped_site_loss_experiment_has_an_abort_condition():
     experiment = load_experiment(ROOT / "experiments" / "pangyo-site-loss.yaml")
-    assert experiment.abort_if == (AbortCondition(all_services_failing_for_s=60.0, line=31),)
+    assert experiment.abort_if == (AbortCondition(all_services_failing_for_s=60.0, line=35),)

@@ -162,7 +162,7 @@ def test_validate_checks_every_stack_of_an_expect_mapping(tmp_path):
     p = cli("validate", "experiments/pangyo-power-cut.yaml")
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == ("experiments/pangyo-power-cut.yaml: ok (pangyo-power-cut on dual-site, single-site, "
-                                "1 faults, 3 thresholds; expect pass on dual-site, fail on single-site)")
+                                "1 faults, 6 thresholds; expect pass on dual-site, fail on single-site)")
     bad = edited_power_cut(tmp_path, "no-such-stack.yaml", "single-site: fail}", "single-sit: fail}")
     p = cli("validate", str(bad))
     assert p.returncode == 2

@@ -185,6 +185,12 @@ HOSTILE_STACKS = {
                              "steady_state.ok: expected a string"]),
     "name-not-folder": (GOOD_STACK.replace("name: s\n", "name: other\n"),
                         ["name: expected the stack's folder name 's'"]),
+    "bad-operations": (GOOD_STACK + "operations:\n  web: {ping: read, put: update}\n  db: {get: read}\n  x: []\n",
+                       ["s/stack.yaml:13:26: operations.web.put: 'update' is not one of read, write",
+                        "s/stack.yaml:14:3: operations.db: unknown service 'db'; operations are declared for the "
+                        "services of this file: web",
+                        "s/stack.yaml:15:3: operations.x: unknown service 'x'",
+                        "s/stack.yaml:15:6: operations.x: expected a mapping of operation to read or write"]),
     "not-a-mapping": ("- a\n- b\n", ["expected a mapping"]),
     "yaml-error": (GOOD_STACK + "probes: {\n", ["YAML syntax error"]),
     "deep-nesting": (GOOD_STACK + "description: " + "[" * 5000 + "]" * 5000 + "\n", ["nested deeper than"]),

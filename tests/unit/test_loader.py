@@ -54,6 +54,9 @@ def test_pangyo_power_cut_reads_exactly() -> None:
     )
     assert experiment.checks == (
         Threshold("rto_s", "<=", 30.0),
+        Threshold("rto_s", "<=", 30.0, kind="write"),
+        Threshold("rto_s", "<=", 30.0, kind="read"),
+        Threshold("stale_reads", "<=", 0.0),
         Threshold("lost_writes", "<=", 0.0),
         Threshold("acked_writes", ">=", 100.0),
     )
