@@ -310,9 +310,10 @@ class Collector:
 # --- inside Locust ---------------------------------------------------------------------------------
 
 def install_worker(environment, batcher: Batcher, clock: Callable[[], float],
-                   interval_s: float = BATCH_INTERVAL_S) -> None:
+                   interval_s: float = BATCH_INTERVAL_S, entry_url: str | None = None) -> None:
     """In a Locust worker: send ``batcher``'s batches and clock samples to the master, and the final
-    batch once the users have stopped (``test_stop``, or the master's ``chaos_stop``)."""
+    batch once the users have stopped (``test_stop``, or the master's ``chaos_stop``). ``entry_url``
+    replaces the host the master gives (its own view of the stack's entry point)."""
     import gevent
     from locust.exception import RPCError
 
@@ -345,6 +346,11 @@ def install_worker(environment, batcher: Batcher, clock: Callable[[], float],
             gevent.sleep(interval_s)
             send(final=False)
 
+    if entry_url:
+        def use_entry_url(environment, **_kw) -> None:  # after the master's spawn set its host, before users start
+            environment.host = entry_url
+
+        environment.events.test_start.add_listener(use_entry_url)
     runner.register_message(MSG_CLOCK_REPLY, on_clock_reply)
     runner.register_message(MSG_STOP, on_stop)
     environment.events.test_stop.add_listener(lambda **_kw: send(final=True))

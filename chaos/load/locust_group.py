@@ -33,9 +33,11 @@ from typing import Callable
 from chaos.errors import EnvironmentProblem
 from chaos.experiment import Load
 from chaos.load.locust_process import LocustProcess
-from chaos.load.recorder import READY_FILE_ENV, ROLE_ENV, ROLE_MASTER, ROLE_WORKER, WORKER_NAME_ENV
+from chaos.load.recorder import (ENTRY_URL_ENV, READY_FILE_ENV, ROLE_ENV, ROLE_MASTER, ROLE_WORKER,
+                                 WORKER_NAME_ENV)
 
 LOCAL_CONNECT_TIMEOUT_S = 60.0  # local workers only: they import Locust and connect in seconds
+REMOTE_MASTER_PORT = 5557  # Locust's default: a remote worker can be started before the run knows a port
 STOP_GRACE_S = 15.0  # the master waits Locust's stop timeout (3 s) + 5 s for the final batches
 
 
@@ -82,7 +84,7 @@ class LocustGroup:
             raise ValueError("a Locust master needs at least one worker")
         self.local, self.remote = local, remote
         self.bind_host = bind_host
-        self.port = port or free_port(bind_host)
+        self.port = port or (REMOTE_MASTER_PORT if remote else free_port(bind_host))
         self.clock = clock
         self.connect_timeout_s = connect_timeout_s or (LOCAL_CONNECT_TIMEOUT_S if remote == 0 else 600.0)
         self.log_path = Path(log_path)
@@ -194,9 +196,7 @@ class LocustGroup:
 
 def load_workers(load: Load) -> tuple[int, int]:
     """(local, remote) workers of a load: ``workers`` in all, ``remote_workers`` of them from elsewhere."""
-    workers = getattr(load, "workers", 1)
-    remote = getattr(load, "remote_workers", 0)
-    return workers - remote, remote
+    return load.workers - load.remote_workers, load.remote_workers
 
 
 def load_process(workload: Path, host: str, load: Load, history_dir: Path, log_path: Path,
@@ -208,3 +208,31 @@ def load_process(workload: Path, host: str, load: Load, history_dir: Path, log_p
         return LocustProcess(workload, host, load, history_dir, log_path, run_time_s=run_time_s)
     return LocustGroup(workload, host, load, history_dir, log_path, run_time_s=run_time_s,
                        local=local, remote=remote, bind_host="0.0.0.0" if remote else "127.0.0.1")
+
+
+def parse_master(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` too) of a Locust master; InvalidInput saying what to write."""
+    from chaos.errors import InvalidInput
+
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise InvalidInput(f"--master {text!r}: expected HOST:PORT, the address and port the harness's Locust "
+                           "master listens on (its run prints them), e.g. --master 10.0.0.5:5557")
+    return host, int(port)
+
+
+def run_worker(workload: Path, master: str, name: str | None = None, entry_url: str | None = None) -> int:
+    """Run one Locust worker of ``workload`` in the foreground for the master at ``master``
+    (HOST:PORT) until the master ends the load; its records go to the master, none to a file here.
+    ``entry_url``: the stack's entry point as this machine reaches it (default: the master's)."""
+    import subprocess
+
+    host, port = parse_master(master)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **{ROLE_ENV: ROLE_WORKER})
+    env.pop("CHAOS_HISTORY_DIR", None)
+    if name:
+        env[WORKER_NAME_ENV] = name
+    if entry_url:
+        env[ENTRY_URL_ENV] = entry_url
+    return subprocess.call(worker_command(workload, host, port), env=env, stdin=subprocess.DEVNULL)

@@ -54,6 +54,7 @@ _monotonic: Callable[[], float] = time.monotonic
 
 ROLE_ENV = "CHAOS_LOAD_ROLE"  # "master" | "worker": set by the harness for the processes it starts
 WORKER_NAME_ENV = "CHAOS_WORKER_NAME"  # a worker's name in the history (default: host-pid)
+ENTRY_URL_ENV = "CHAOS_ENTRY_URL"  # a worker: the stack's entry point as its machine reaches it
 READY_FILE_ENV = "CHAOS_READY_FILE"  # the master creates this file when the load starts (workers all in)
 ROLE_MASTER, ROLE_WORKER = "master", "worker"
 
@@ -99,7 +100,8 @@ def _on_init(environment, **_kw) -> None:
 
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        distributed.install_worker(environment, _worker_batcher(), clock=lambda: _monotonic())
+        distributed.install_worker(environment, _worker_batcher(), clock=lambda: _monotonic(),
+                                   entry_url=os.environ.get(ENTRY_URL_ENV) or None)
     elif isinstance(runner, MasterRunner):
         directory = os.environ.get("CHAOS_HISTORY_DIR")
         if not directory:

@@ -169,3 +169,40 @@ def _clock_records(run_dir):
 
     lines = (history_dir(run_dir) / MASTER_HISTORY).read_text().splitlines()
     return [_ClockMark(r) for r in map(json.loads, lines) if r["name"] == MARK_WORKER_CLOCK]
+
+
+def test_a_remote_worker_started_as_chaos_harness_worker_joins_the_one_history(run_dir, static_url):
+    """``chaos-harness worker`` (``run_worker``) as a remote machine would run it: the master waits
+    for it, its records reach the master's history under its name, and its --entry-url replaces the
+    master's entry point (here the master's is dead, so only the remote worker's requests succeed)."""
+    from chaos.load.locust_group import free_port, run_worker
+
+    port = free_port()
+    g = LocustGroup(run_dir / "workload.py", "http://127.0.0.1:1", Load(users=4, spawn_rate=100, duration_s=2),
+                    history_dir(run_dir), run_dir / "locust.log", local=1, remote=1, port=port)
+    codes = []
+    remote = threading.Thread(target=lambda: codes.append(
+        run_worker(run_dir / "workload.py", f"127.0.0.1:{port}", name="far", entry_url=static_url)))
+    remote.start()
+    g.start()  # returns once both workers are in
+    while g.running():
+        time.sleep(0.05)
+    assert g.stop() == 0
+    remote.join(timeout=30)
+    assert codes == [0]
+    history = load(run_dir)
+    assert not [m for m in history.marks if m.name in INTEGRITY_MARKS]
+    far, near = _op_records(run_dir, "far"), _op_records(run_dir, "w1")
+    assert far and near
+    assert {r["outcome"] for r in far} == {"ok"} and {r["outcome"] for r in near} == {"fail"}
+
+
+def test_a_master_address_that_is_not_host_port_is_refused():
+    from chaos.errors import InvalidInput
+    from chaos.load.locust_group import parse_master
+
+    assert parse_master("10.0.0.5:5557") == ("10.0.0.5", 5557)
+    assert parse_master("[::1]:5557") == ("::1", 5557)
+    for bad in ("10.0.0.5", ":5557", "host:0", "host:http"):
+        with pytest.raises(InvalidInput, match="expected HOST:PORT"):
+            parse_master(bad)
