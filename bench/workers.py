@@ -201,11 +201,16 @@ def one_run(folder: Path, locustfile: str, url: str, workers: int, users_per_wor
             "haproxy_cpu_s": haproxy_cpu}
 
 
+def worker_ms(run: dict, count: str) -> float:
+    """The workers' CPU milliseconds per 1,000 requests of a run (``count``: which count)."""
+    return run["workers_cpu_s"] / run[count] * 1e6 if run[count] else float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=15, help="load per run (default 15)")
-    parser.add_argument("--users-per-worker", type=int, default=16, help="users per worker (default 16)")
-    parser.add_argument("--rounds", type=int, default=3, help="recorded/bare pairs (default 3)")
+    parser.add_argument("--users-per-worker", type=int, default=50, help="users per worker (default 50)")
+    parser.add_argument("--rounds", type=int, default=5, help="recorded/bare pairs (default 5)")
     parser.add_argument("--scaling", default="1,2,4", help="worker counts for the scaling runs (default 1,2,4)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="chaos-bench-workers-"))
@@ -228,12 +233,18 @@ def main() -> int:
             rec, bare = done[RECORDED], done[BARE]
             pairs.append((rec, bare))
             print(f"round {i + 1}: recorded {rec['records'] / rec['seconds']:.0f} records/s "
-                  f"(Locust counted {rec['locust_count']}, history {rec['records']}, marks {rec['marks']}); "
-                  f"bare {bare['locust_count'] / bare['seconds']:.0f} req/s", flush=True)
+                  f"(Locust counted {rec['locust_count']}, history {rec['records']}, marks {rec['marks']}; "
+                  f"worker CPU {worker_ms(rec, 'records'):.0f} ms per 1,000); bare "
+                  f"{bare['locust_count'] / bare['seconds']:.0f} req/s (worker CPU "
+                  f"{worker_ms(bare, 'locust_count'):.0f} ms per 1,000)", flush=True)
         rec_rate = statistics.median(r["records"] / r["seconds"] for r, _ in pairs)
         bare_rate = statistics.median(b["locust_count"] / b["seconds"] for _, b in pairs)
+        rec_ms = statistics.median(worker_ms(r, "records") for r, _ in pairs)
+        bare_ms = statistics.median(worker_ms(b, "locust_count") for _, b in pairs)
         print(f"one worker: recorded {rec_rate:.0f} records/s, bare {bare_rate:.0f} req/s, "
               f"ratio {rec_rate / bare_rate:.3f} (medians of {args.rounds})", flush=True)
+        print(f"one worker's CPU per 1,000 requests: recorded {rec_ms:.0f} ms, bare {bare_ms:.0f} ms: a worker "
+              f"with a core to itself makes {bare_ms / rec_ms:.3f}x as many requests recording as bare", flush=True)
         base = None
         for n in [int(x) for x in args.scaling.split(",")]:
             r = one_run(folder, RECORDED, url, n, args.users_per_worker, args.seconds, haproxy.pid)
