@@ -4,13 +4,15 @@ A static endpoint (a local HAProxy answering ``http-request return`` on 127.0.0.
 behind it; its config written here) takes the load of a Locust master and N local workers
 (``chaos.load.locust_group.LocustGroup``, as a run with ``load.workers: N`` starts them):
 
-* recorded: the workers' users call the harness's ``request()`` (every request a record, batched to
+* recorded: a worker's users call the harness's ``request()`` (every request a record, batched to
   the master, written into the history); the figure is records in the history per second;
-* bare: the same users call Locust's client directly (nothing recorded); the figure is Locust's own
-  request count per second.
+* bare: a worker's users call Locust's client directly (nothing recorded); the figure is Locust's
+  own request count per second.
 
-Both run one after the other in this one invocation, alternating, ``--rounds`` times; the ratio
-recorded/bare is of the medians. Then recorded with 1, 2 and 4 workers. CPU seconds of the master,
+Recorded and bare run in the same run, side by side (two workers: w1 records, w2 does not), so the
+shared machine's noise falls on both alike, ``--rounds`` times; the ratio is per round, and its
+median is reported, with each worker's CPU per 1,000 requests. Then recorded with 1, 2 and 4
+workers (``--users-per-worker`` users each). CPU seconds of the master,
 the workers and HAProxy come from /proc (utime + stime), from the load's start (every worker in)
 until each process ends.
 
@@ -69,12 +71,20 @@ class Person(FastHttpUser):
     def get(self):
         request(self.client, "GET", "/", service="static", op="get")
 """
-BARE = COMMON + """
+# The same run for both: worker w1's users record, w2's make the same request bare (Locust only).
+SIDE_BY_SIDE = COMMON + """
+import os
+
+RECORD = os.environ.get("CHAOS_WORKER_NAME") == "w1"
+
 
 class Person(FastHttpUser):
     @task
     def get(self):
-        self.client.get("/", name="static:get")
+        if RECORD:
+            request(self.client, "GET", "/", service="static", op="get")
+        else:
+            self.client.get("/", name="bare:get")
 """
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -191,13 +201,16 @@ def one_run(folder: Path, locustfile: str, url: str, workers: int, users_per_wor
     log = (run / "locust.log").read_text()
     found = re.search(r"Aggregated\s+(\d+)\s+(\d+)", log)
     counted, failed = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+    by_name: dict[str, int] = {}
+    for m in re.finditer(r"^GET\s+(\S+)\s+(\d+)", log, re.M):  # the first table (counts), not percentiles
+        by_name.setdefault(m.group(1), int(m.group(2)))
     integrity = [json.loads(line)["name"] for line in open(history_dir(run) / "master.jsonl")
                  if json.loads(line)["name"] not in ("worker_clock",)] if (history_dir(run) / "master.jsonl").exists() else []
     shutil.rmtree(run, ignore_errors=True)
     return {"workers": workers, "users": users, "seconds": seconds, "exit": code, "records": records,
             "locust_count": counted, "locust_failed": failed, "marks": integrity,
             "master_cpu_s": cpu.get("master", 0.0),
-            "workers_cpu_s": sum(v for k, v in cpu.items() if k != "master"),
+            "workers_cpu_s": sum(v for k, v in cpu.items() if k != "master"), "cpu": cpu, "by_name": by_name,
             "haproxy_cpu_s": haproxy_cpu}
 
 
@@ -210,7 +223,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=15, help="load per run (default 15)")
     parser.add_argument("--users-per-worker", type=int, default=50, help="users per worker (default 50)")
-    parser.add_argument("--rounds", type=int, default=5, help="recorded/bare pairs (default 5)")
+    parser.add_argument("--rounds", type=int, default=5, help="side-by-side recorded/bare runs (default 5)")
     parser.add_argument("--scaling", default="1,2,4", help="worker counts for the scaling runs (default 1,2,4)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="chaos-bench-workers-"))
@@ -226,25 +239,20 @@ def main() -> int:
         print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}; HAProxy ({haproxy.how}) on {url}; "
               f"{args.seconds} s a run, {args.users_per_worker} users a worker", flush=True)
-        pairs = []
+        ratios, rec_ms, bare_ms = [], [], []
         for i in range(args.rounds):
-            order = (RECORDED, BARE) if i % 2 == 0 else (BARE, RECORDED)  # alternate which goes first
-            done = {lf: one_run(folder, lf, url, 1, args.users_per_worker, args.seconds, haproxy.pid) for lf in order}
-            rec, bare = done[RECORDED], done[BARE]
-            pairs.append((rec, bare))
-            print(f"round {i + 1}: recorded {rec['records'] / rec['seconds']:.0f} records/s "
-                  f"(Locust counted {rec['locust_count']}, history {rec['records']}, marks {rec['marks']}; "
-                  f"worker CPU {worker_ms(rec, 'records'):.0f} ms per 1,000); bare "
-                  f"{bare['locust_count'] / bare['seconds']:.0f} req/s (worker CPU "
-                  f"{worker_ms(bare, 'locust_count'):.0f} ms per 1,000)", flush=True)
-        rec_rate = statistics.median(r["records"] / r["seconds"] for r, _ in pairs)
-        bare_rate = statistics.median(b["locust_count"] / b["seconds"] for _, b in pairs)
-        rec_ms = statistics.median(worker_ms(r, "records") for r, _ in pairs)
-        bare_ms = statistics.median(worker_ms(b, "locust_count") for _, b in pairs)
-        print(f"one worker: recorded {rec_rate:.0f} records/s, bare {bare_rate:.0f} req/s, "
-              f"ratio {rec_rate / bare_rate:.3f} (medians of {args.rounds})", flush=True)
-        print(f"one worker's CPU per 1,000 requests: recorded {rec_ms:.0f} ms, bare {bare_ms:.0f} ms: a worker "
-              f"with a core to itself makes {bare_ms / rec_ms:.3f}x as many requests recording as bare", flush=True)
+            r = one_run(folder, SIDE_BY_SIDE, url, 2, args.users_per_worker, args.seconds, haproxy.pid)
+            rec, bare = r["by_name"].get("static:get", 0), r["by_name"].get("bare:get", 0)
+            ratios.append(r["records"] / bare if bare else float("nan"))
+            rec_ms.append(r["cpu"].get("w1", 0) / r["records"] * 1e6 if r["records"] else float("nan"))
+            bare_ms.append(r["cpu"].get("w2", 0) / bare * 1e6 if bare else float("nan"))
+            print(f"round {i + 1}: recorded {r['records'] / r['seconds']:.0f} records/s (Locust counted {rec}, "
+                  f"history {r['records']}, marks {r['marks']}; worker CPU {rec_ms[-1]:.0f} ms per 1,000), "
+                  f"bare {bare / r['seconds']:.0f} req/s (worker CPU {bare_ms[-1]:.0f} ms per 1,000): "
+                  f"ratio {ratios[-1]:.3f}", flush=True)
+        print(f"recorded/bare, side by side: median ratio {statistics.median(ratios):.3f} of {args.rounds} rounds "
+              f"(min {min(ratios):.3f}, max {max(ratios):.3f}); worker CPU per 1,000 requests: recorded "
+              f"{statistics.median(rec_ms):.0f} ms, bare {statistics.median(bare_ms):.0f} ms (medians)", flush=True)
         base = None
         for n in [int(x) for x in args.scaling.split(",")]:
             r = one_run(folder, RECORDED, url, n, args.users_per_worker, args.seconds, haproxy.pid)
@@ -255,9 +263,6 @@ def main() -> int:
                   f"marks {r['marks']}; CPU s: master {r['master_cpu_s']:.1f} ({per_k * 1000:.0f} ms per 1,000 "
                   f"records), workers {r['workers_cpu_s']:.1f}, haproxy {r['haproxy_cpu_s']:.1f} "
                   f"of {r['seconds'] * (os.cpu_count() or 1)} available", flush=True)
-        bare_master = statistics.median(b["master_cpu_s"] for _, b in pairs)
-        rec_master = statistics.median(r["master_cpu_s"] for r, _ in pairs)
-        print(f"master CPU, one worker: recorded {rec_master:.2f} s, bare {bare_master:.2f} s (medians)")
         return 0
     finally:
         haproxy.stop()

@@ -206,3 +206,20 @@ def test_a_master_address_that_is_not_host_port_is_refused():
     for bad in ("10.0.0.5", ":5557", "host:0", "host:http"):
         with pytest.raises(InvalidInput, match="expected HOST:PORT"):
             parse_master(bad)
+
+
+def test_more_workers_is_a_master_and_workers(tmp_path):
+    load_ = Load(users=8, spawn_rate=8, duration_s=5, workers=3, remote_workers=1)
+    g = load_process(tmp_path / "w.py", "http://127.0.0.1:1", load_, tmp_path, tmp_path / "locust.log")
+    assert isinstance(g, LocustGroup) and (g.local, g.remote) == (2, 1)
+    assert g.port == 5557  # remote workers are told a port before the run starts: Locust's own
+    assert g.master.cmd[g.master.cmd.index("--expect-workers") + 1] == "3"
+    assert [name for name, _ in g.workers] == ["w1", "w2"]
+    assert all("CHAOS_HISTORY_DIR" not in proc.env for _, proc in g.workers)  # the master writes, no worker
+
+
+def test_the_worker_verb_refuses_a_bad_master_address(capsys):
+    from chaos.cli import main
+
+    assert main(["worker", "--master", "nope", "--stack", "dual-site"]) == 2
+    assert "--master 'nope': expected HOST:PORT" in capsys.readouterr().err
