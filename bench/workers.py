@@ -252,7 +252,9 @@ def main() -> int:
                   f"ratio {ratios[-1]:.3f}", flush=True)
         print(f"recorded/bare, side by side: median ratio {statistics.median(ratios):.3f} of {args.rounds} rounds "
               f"(min {min(ratios):.3f}, max {max(ratios):.3f}); worker CPU per 1,000 requests: recorded "
-              f"{statistics.median(rec_ms):.0f} ms, bare {statistics.median(bare_ms):.0f} ms (medians)", flush=True)
+              f"{statistics.median(rec_ms):.0f} ms, bare {statistics.median(bare_ms):.0f} ms (medians); "
+              f"bare/recorded CPU per request, median of the rounds: "
+              f"{statistics.median(b / r for r, b in zip(rec_ms, bare_ms)):.3f}", flush=True)
         base = None
         for n in [int(x) for x in args.scaling.split(",")]:
             r = one_run(folder, RECORDED, url, n, args.users_per_worker, args.seconds, haproxy.pid)

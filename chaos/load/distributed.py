@@ -52,7 +52,7 @@ MSG_STOP = "chaos_stop"  # master -> worker: stop your users and send your final
 
 BATCH_INTERVAL_S = 1.0  # how often a worker sends its records (the live view's and abort_if's delay)
 CLOCK_SAMPLES_KEPT = 4  # per batch, the best new samples a worker sends along
-FINAL_WAIT_MARGIN_S = 5.0  # the master waits Locust's stop timeout plus this for every final batch
+FINAL_WAIT_MARGIN_S = 2.0  # the master waits Locust's stop timeout plus this for every final batch
 
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -38,7 +38,7 @@ from chaos.load.recorder import (ENTRY_URL_ENV, READY_FILE_ENV, ROLE_ENV, ROLE_M
 
 LOCAL_CONNECT_TIMEOUT_S = 60.0  # local workers only: they import Locust and connect in seconds
 REMOTE_MASTER_PORT = 5557  # Locust's default: a remote worker can be started before the run knows a port
-STOP_GRACE_S = 15.0  # the master waits Locust's stop timeout (3 s) + 5 s for the final batches
+STOP_GRACE_S = 15.0  # the master waits Locust's stop timeout (3 s) + 2 s for the final batches, then quits
 
 
 def free_port(host: str = "127.0.0.1") -> int:
