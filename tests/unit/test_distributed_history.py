@@ -228,3 +228,37 @@ def test_rto_from_a_worker_with_a_skewed_clock_is_right_within_the_bound(tmp_pat
     assert abs(clock_mark["offset"] - (-skew)) <= bound
     # Uncorrected, the same records would place the whole load 72 minutes before the fault.
     assert all(o.mono > -1 for o in history.ops)
+
+
+def test_a_worker_recorder_writes_no_file_and_stamps_its_name(tmp_path, monkeypatch):
+    """CHAOS_LOAD_ROLE=worker: the records go to the batcher (then to the master), never to a file,
+    even with CHAOS_HISTORY_DIR set; each carries the worker's name and the injected clock's time."""
+    from chaos.load import recorder
+
+    class Answer:
+        status_code, headers, error, text = 200, {}, None, "ok"
+
+        def success(self):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    class Client:
+        def request(self, method, path, name=None, catch_response=False, **kwargs):
+            return Answer()
+
+    monkeypatch.setenv("CHAOS_HISTORY_DIR", str(tmp_path))
+    monkeypatch.setenv(recorder.ROLE_ENV, recorder.ROLE_WORKER)
+    monkeypatch.setenv(recorder.WORKER_NAME_ENV, "far/away")
+    monkeypatch.setattr(recorder, "_batcher", None)
+    monkeypatch.setattr(recorder, "_writer", None)
+    monkeypatch.setattr(recorder, "_monotonic", lambda: 5000.0)
+    assert recorder.request(Client(), "GET", "/", service="static", op="get") is not None
+    assert list(tmp_path.iterdir()) == []
+    batch = recorder._batcher.take(final=True)
+    (record,) = batch["records"]
+    assert record["worker"] == "far-away" and record["mono"] == 5000.0 and batch["sent"] == 1

@@ -1,5 +1,6 @@
 """chaos.load.locust_group: a real Locust master and two local workers (subprocesses on 127.0.0.1)
-against a static HTTP server in this process; a few seconds a test."""
+against a static HTTP server in this process. No Docker; the two tests that take about 10 s each
+(a killed worker, a remote one) carry the integration marker for their duration alone."""
 
 import http.server
 import os
@@ -114,6 +115,7 @@ def test_one_history_from_two_workers_one_with_a_skewed_clock(run_dir, static_ur
         assert abs(r["worker_mono"] - r["mono"] - SKEW_S) <= bound["w2"]
 
 
+@pytest.mark.integration  # no Docker: ~10 s (the master waits for the dead worker's final batch)
 def test_a_worker_killed_mid_run_is_reported_and_the_run_is_unknown(run_dir, static_url):
     g = group(run_dir, static_url, duration_s=30)
     g.start()
@@ -171,6 +173,7 @@ def _clock_records(run_dir):
     return [_ClockMark(r) for r in map(json.loads, lines) if r["name"] == MARK_WORKER_CLOCK]
 
 
+@pytest.mark.integration  # no Docker: ~8 s
 def test_a_remote_worker_started_as_chaos_harness_worker_joins_the_one_history(run_dir, static_url):
     """``chaos-harness worker`` (``run_worker``) as a remote machine would run it: the master waits
     for it, its records reach the master's history under its name, and its --entry-url replaces the
