@@ -188,7 +188,7 @@ class Collector:
         """Note that a worker stopped answering while the load ran (True the first time); the mark is
         written at once, so a run cut short still carries it."""
         w = self._worker(client_id)
-        if w.lost is not None or w.final:
+        if w.lost is not None:
             return False
         w.lost = why
         heard = "" if w.last_heard is None else f", last heard from at mono {w.last_heard:.3f}"
@@ -223,6 +223,8 @@ class Collector:
             return  # a batch seen already (a resend) is never written twice
         w.seqs.add(seq)
         w.sent = max(w.sent, sent)
+        if final and not w.final and not self.stopping:  # its users stopped while the load was to go on
+            self.lost(client_id, "stopped its users before the load's end (it sent its final batch unasked)")
         w.final = w.final or final
         w.received += len(records)
         w.held.extend(records)

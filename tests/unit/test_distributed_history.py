@@ -91,6 +91,7 @@ def test_the_master_writes_each_workers_records_on_its_own_clock(tmp_path):
     b.sample(9.0, 1009.5, 10.0)  # offset 1000.0 +- 0.5
     c.receive("id-1", b.take())
     b.write(op(11.0))
+    c.stopping = True  # the master asked for the final batches
     c.receive("id-1", b.take(final=True))
     assert c.close() == []
     written = records(tmp_path, load_history_name("w1"))
@@ -104,6 +105,7 @@ def test_the_master_writes_each_workers_records_on_its_own_clock(tmp_path):
 
 def test_a_batch_that_never_arrived_is_counted_as_records_lost(tmp_path):
     c = collector(tmp_path)
+    c.stopping = True
     b = Batcher("w1")
     for seq in range(3):
         b.write(op(seq))
@@ -125,6 +127,7 @@ def test_a_resent_batch_is_written_once(tmp_path):
     b.write(op(1.0))
     b.sample(0.9, 1.0, 1.1)
     batch = b.take(final=True)
+    c.stopping = True
     c.receive("id-1", batch)
     c.receive("id-1", batch)
     assert c.close() == []
@@ -154,10 +157,26 @@ def test_a_worker_whose_final_batch_never_came_makes_the_run_unknown(tmp_path):
     assert INTEGRITY_MARKS[MARK_WORKER_LOST] in result.detail and INTEGRITY_MARKS[MARK_RECORDS_LOST] in result.detail
 
 
+def test_a_worker_that_ends_its_load_unasked_is_lost_though_nothing_is_missing(tmp_path):
+    """A worker stopped on its own machine (Ctrl-C) sends its final batch while the load is to go on:
+    every record arrived, but the run had less load than written: worker_lost, the run unknown."""
+    c = collector(tmp_path)
+    b = Batcher("far")
+    b.write(op(1.0))
+    b.sample(1.0, 1.0, 1.0)
+    c.receive("id-1", b.take(final=True))
+    assert c.close() == []  # nothing missing
+    (lost,) = marks(tmp_path, MARK_WORKER_LOST)
+    assert "far" in lost["detail"] and "before the load's end" in lost["detail"]
+    assert not marks(tmp_path, MARK_RECORDS_LOST)
+    assert ran_as_written(load(tmp_path)).verdict == Verdict.UNKNOWN
+
+
 def test_records_without_any_clock_sample_are_placed_under_a_clock_unknown_mark(tmp_path):
     c = collector(tmp_path)
     b = Batcher("w1")
     b.write(op(5.0))
+    c.stopping = True
     c.receive("id-1", b.take(final=True))
     assert records(tmp_path, load_history_name("w1")) == []  # held until a sample comes
     (problem,) = c.close()
@@ -177,6 +196,7 @@ def test_a_malformed_batch_is_a_mark_not_a_crash(tmp_path):
 
 def test_two_workers_of_one_name_get_two_files(tmp_path):
     c = collector(tmp_path)
+    c.stopping = True
     for cid in ("a", "b"):
         b = Batcher("same")
         b.write(op(1.0))
@@ -208,6 +228,7 @@ def test_rto_from_a_worker_with_a_skewed_clock_is_right_within_the_bound(tmp_pat
         t = i / 10
         b.write(op(worker_clock(t), FAIL if outage[0] <= t < outage[1] - 1e-9 else OK))
         if i % 50 == 49:
+            c.stopping = i == 299
             c.receive("id-1", b.take(final=i == 299))
     assert c.close() == []
     faults = HistoryWriter(history_dir(tmp_path) / FAULTS_HISTORY)
