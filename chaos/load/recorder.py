@@ -55,7 +55,7 @@ _monotonic: Callable[[], float] = time.monotonic
 ROLE_ENV = "CHAOS_LOAD_ROLE"  # "master" | "worker": set by the harness for the processes it starts
 WORKER_NAME_ENV = "CHAOS_WORKER_NAME"  # a worker's name in the history (default: host-pid)
 ENTRY_URL_ENV = "CHAOS_ENTRY_URL"  # a worker: the stack's entry point as its machine reaches it
-READY_FILE_ENV = "CHAOS_READY_FILE"  # the master creates this file when the load starts (workers all in)
+READY_FILE_ENV = "CHAOS_READY_FILE"  # the master adds "started" (workers all in) and "stopping" to it
 ROLE_MASTER, ROLE_WORKER = "master", "worker"
 
 _batcher = None  # a worker's Batcher (chaos.load.distributed): its records' way to the master
@@ -138,7 +138,8 @@ def _ready_signal(word: str):
             with open(path, "a") as f:
                 f.write(word + "\n")
         except OSError as e:
-            print(f"chaos-harness master: cannot say the load started ({path}: {e})", file=sys.stderr, flush=True)
+            print(f"chaos-harness master: cannot tell the harness {word!r} ({path}: {e})", file=sys.stderr,
+                  flush=True)
 
     return ready
 
