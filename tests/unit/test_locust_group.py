@@ -226,3 +226,15 @@ def test_the_worker_verb_refuses_a_bad_master_address(capsys):
 
     assert main(["worker", "--master", "nope", "--stack", "dual-site"]) == 2
     assert "--master 'nope': expected HOST:PORT" in capsys.readouterr().err
+
+
+def test_a_load_that_cannot_start_is_an_environment_problem_with_the_log(run_dir):
+    from chaos.errors import EnvironmentProblem
+
+    (run_dir / "workload.py").write_text("import no_such_module_anywhere\n")
+    g = group(run_dir, "http://127.0.0.1:1", duration_s=5)
+    with pytest.raises(EnvironmentProblem) as caught:
+        g.start()
+    message = str(caught.value)
+    assert "before the load started" in message and "no_such_module_anywhere" in message
+    assert not g.running() and all(not proc.running() for _, proc in g.workers)  # nothing left behind
