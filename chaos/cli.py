@@ -230,6 +230,20 @@ def _cmd_recover(args) -> int:
     return EXIT_PASS
 
 
+MASTER_PORT = 5557  # Locust's own default; chaos.load.locust_group.REMOTE_MASTER_PORT
+
+
+def _cmd_worker(args) -> int:
+    from chaos.load.locust_group import parse_master, run_worker
+    from chaos.stack import find_stack
+
+    parse_master(args.master)  # a bad address is refused before the stack is looked up
+    stack = find_stack(args.stack, what="--stack")
+    print(f"worker of {stack.name}'s workload for the master at {args.master} (Ctrl-C stops it)...", flush=True)
+    code = run_worker(stack.workload, args.master, name=args.name, entry_url=args.entry_url)
+    return EXIT_PASS if code == 0 else EXIT_ENVIRONMENT
+
+
 def _cmd_doctor(args) -> int:
     from chaos.doctor import diagnose, render
 
@@ -499,6 +513,26 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--stack", metavar="NAME", default=DEFAULT_STACK,
                     help=f"the stack to heal: {STACK_NAME} (default: %(default)s)")
     rc.set_defaults(func=_cmd_recover)
+
+    w = _verb(sub, "worker", "on another machine: a Locust worker of a stack's workload for a run's master", [
+        ("chaos-harness worker --master 10.0.0.5:5557 --stack dual-site",
+         "join the run whose experiment says load: {workers: 4, remote_workers: 2}"),
+        ("chaos-harness worker --master 10.0.0.5:5557 --stack dual-site --entry-url http://10.0.0.5:8080",
+         "the same, reaching the stack's entry point at the address this machine sees"),
+    ], {0: "the master ended the load", 2: "invalid input: an unknown stack or a --master that is not HOST:PORT",
+        3: "the worker could not reach the master or ended with an error", **interrupted},
+        more="Its records go to the master, which writes the run's one history; nothing is written here.\n"
+             "On the second machine: a checkout of the project (make setup), then this command. The\n"
+             f"master listens on port {MASTER_PORT} when an experiment expects remote workers.")
+    w.add_argument("--master", metavar="HOST:PORT", required=True,
+                   help="where the run's Locust master listens (required)")
+    w.add_argument("--stack", metavar="NAME", default=DEFAULT_STACK,
+                   help=f"the stack whose workload to run: {STACK_NAME} (default: %(default)s)")
+    w.add_argument("--name", metavar="NAME", default=None,
+                   help="this worker's name in the history (default: HOSTNAME-PID)")
+    w.add_argument("--entry-url", metavar="URL", default=None,
+                   help="the stack's entry point as this machine reaches it (default: the master's)")
+    w.set_defaults(func=_cmd_worker)
 
     dr = _verb(sub, "doctor", f"check this machine for a stack (default: {DEFAULT_STACK}); says each fix", [
         ("chaos-harness doctor", f"this machine, for {DEFAULT_STACK}"),

@@ -16,6 +16,10 @@ class Load:
     duration_s: float = 60.0
     # Relative task weights the workload may honour (e.g. {"send": 3, "pay": 2}); empty = its default.
     mix: Mapping[str, float] = field(default_factory=dict)
+    # Locust processes making the load: 1 is one process (no master); more is a master and workers,
+    # ``remote_workers`` of which come from other machines (``chaos-harness worker --master HOST:PORT``).
+    workers: int = 1
+    remote_workers: int = 0
 
 
 @dataclass(frozen=True)

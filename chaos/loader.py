@@ -16,6 +16,8 @@ network. The format, by example::
       spawn_rate: 20                 # number > 0, <= 1000
       duration_s: 60                 # number 1..604800 (a week)
       mix: {send: 3, pay: 2}         # optional whole task weights 0..1000, tasks the stack declares
+      workers: 1                     # optional Locust processes 1..64 (more: a master and workers)
+      remote_workers: 0              # optional 0..workers of them started on other machines
     faults:                          # optional list
       - type: power_cut              # a type in chaos.faults.REGISTRY (a module of chaos/faults/)
         target: {site: pangyo}       # {site: X} | {service: S, site: X} | {link: [a, b]}
@@ -124,6 +126,11 @@ _LOAD_PARAMS = (
     Param("spawn_rate", "number", required=True, above=0, max=1000, doc="Users started per second."),
     # At least a second: Locust's run time is whole seconds, and 0 s is "no limit".
     Param("duration_s", "duration", required=True, min=1, doc="Seconds of load; fault offsets count from its start."),
+    Param("workers", "int", default=1, min=1, max=64,
+          doc="Locust processes making the load: 1 is one process; more is a Locust master and this many workers."),
+    Param("remote_workers", "int", default=0, min=0, max=64,
+          doc="How many of the workers run on other machines (chaos-harness worker --master HOST:PORT); "
+              "the master waits for them before the load starts."),
 )
 _LOAD_KEYS = tuple(p.name for p in _LOAD_PARAMS) + ("mix",)
 _MIX_WEIGHT = Param("weight", "int", min=0, max=1000, required=True,
@@ -759,6 +766,12 @@ class Reader:
         scalars = {param.name: self.field(values, param, "load") for param in _LOAD_PARAMS}
         mix = self.mix(values["mix"]) if "mix" in values else {}
         if None in scalars.values() or mix is None:
+            return None
+        if scalars["remote_workers"] > scalars["workers"]:
+            self.report(values["remote_workers"], "load.remote_workers",
+                        f"{scalars['remote_workers']} remote workers is more than workers "
+                        f"({scalars['workers']}, every worker counted, remote ones included); write "
+                        f"workers: {scalars['remote_workers']} or more, or fewer remote_workers")
             return None
         return Load(**scalars, mix=mix)
 

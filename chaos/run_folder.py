@@ -11,6 +11,8 @@ A run folder, ``runs/<run-id>/``::
     meta.json         stack, times, services, environment, a game day's participants
     history/          one append-only JSON-lines file per writer process:
         load-<pid>.jsonl  the requests of one Locust process
+        load-<worker>.jsonl  with a Locust master and workers: one worker's requests, written by the master
+        master.jsonl      the master's marks (worker_clock, worker_lost, records_lost, clock_unknown)
         faults.jsonl      the runner's fault steps and marks
     locust.log        what Locust printed (its warnings, its summary)
     .space-reserve    space set aside while the run goes (``chaos.history.DiskReserve``), removed after
@@ -29,6 +31,7 @@ EXPERIMENT = "experiment.yaml"
 META = "meta.json"
 HISTORY_DIR = "history"
 FAULTS_HISTORY = "faults.jsonl"
+MASTER_HISTORY = "master.jsonl"  # a Locust master's marks about its workers
 LOAD_HISTORY_PREFIX = "load-"
 HISTORY_SUFFIX = ".jsonl"
 LOAD_HISTORY_GLOB = f"{LOAD_HISTORY_PREFIX}*{HISTORY_SUFFIX}"
@@ -82,15 +85,22 @@ STEPS = (INVOKED, INJECT_DONE, INJECT_FAILED, HEAL_INVOKED, HEALED, HEAL_FAILED)
 MARK_LOAD_STARTED = "load_started"
 MARK_LOAD_STOPPED = "load_stopped"
 MARK_ABORTED = "aborted"  # an abort_if condition held, or a game day's facilitator aborted
+# A worker's clock against the master's: offset, and the bound within which its records are placed
+# (keys ``worker``, ``offset``, ``bound`` in seconds): no time from its records is finer than ``bound``.
+MARK_WORKER_CLOCK = "worker_clock"
 # Marks that say the run did not do what its experiment says: each makes the run ``unknown``
 # (``chaos.checks.builtin.ran_as_written``), with what it means here.
 MARK_LOAD_ENDED_EARLY = "load_ended_early"
 MARK_RECORDS_LOST = "records_lost"
 MARK_HISTORY_WRITE_FAILED = "history_write_failed"
 MARK_INTERRUPTED = "interrupted"  # SIGINT/SIGTERM cut the run short (the load, the recovery wait, the read-back)
+MARK_WORKER_LOST = "worker_lost"  # a Locust worker died, quit or stopped answering while the load ran
+MARK_CLOCK_UNKNOWN = "clock_unknown"  # a worker's records could not be placed on the harness's clock
 INTEGRITY_MARKS = {
     MARK_LOAD_ENDED_EARLY: "the load ended before its time",
     MARK_RECORDS_LOST: "the load's requests did not all reach the history",
     MARK_HISTORY_WRITE_FAILED: "the history could not be written as the run went",
     MARK_INTERRUPTED: "the run was interrupted before its end",
+    MARK_WORKER_LOST: "a load worker was lost while the load ran",
+    MARK_CLOCK_UNKNOWN: "a load worker's requests could not be placed on the harness's clock",
 }

@@ -15,6 +15,10 @@ Usage in a locustfile (runs inside the Locust process)::
 It times the request, classifies its outcome, marks it in Locust's own statistics and appends one
 ``op`` record to ``$CHAOS_HISTORY_DIR/load-<pid>.jsonl`` (see ``chaos.history``).
 
+In a Locust worker (``locust --worker``, or ``CHAOS_LOAD_ROLE=worker``) it writes no file: records
+are batched and sent to the master in Locust's own messages, and the master writes the history
+(``chaos.load.distributed``). In a Locust master it is the master's end of that channel.
+
 Outcome rules (Jepsen's ok / fail / info):
   * 2xx, or a status the caller listed in ``accept`` (an answer that is the expected outcome,
     e.g. 409 "already exists" for create-if-absent)  -> ok (a write is then *acknowledged*)
@@ -28,6 +32,7 @@ Outcome rules (Jepsen's ok / fail / info):
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -44,14 +49,29 @@ RECORDS_UNWRITTEN_EXIT = 75  # EX_TEMPFAIL
 _writer: HistoryWriter | None = None
 _writer_pid: int | None = None
 
+# The clock of ``mono``: injectable, so a test can run a worker whose clock is not the master's.
+_monotonic: Callable[[], float] = time.monotonic
+
+ROLE_ENV = "CHAOS_LOAD_ROLE"  # "master" | "worker": set by the harness for the processes it starts
+WORKER_NAME_ENV = "CHAOS_WORKER_NAME"  # a worker's name in the history (default: host-pid)
+ENTRY_URL_ENV = "CHAOS_ENTRY_URL"  # a worker: the stack's entry point as its machine reaches it
+READY_FILE_ENV = "CHAOS_READY_FILE"  # the master adds "started" (workers all in) and "stopping" to it
+ROLE_MASTER, ROLE_WORKER = "master", "worker"
+
+_batcher = None  # a worker's Batcher (chaos.load.distributed): its records' way to the master
+
 
 def _warn(error: OSError) -> None:
     print(f"chaos-harness recorder: cannot write the history ({error}); records are kept in memory "
           "and the run will be judged unknown", file=sys.stderr, flush=True)
 
 
-def _history() -> HistoryWriter | None:
+def _history():
+    """Where this process's records go: the worker's batcher, this process's history file, or None
+    (no history: a plain Locust run)."""
     global _writer, _writer_pid
+    if _batcher is not None or os.environ.get(ROLE_ENV) == ROLE_WORKER:
+        return _worker_batcher()
     directory = os.environ.get("CHAOS_HISTORY_DIR")
     if not directory:
         return None
@@ -60,6 +80,76 @@ def _history() -> HistoryWriter | None:
         _writer_pid = os.getpid()
         _on_quit(_writer)
     return _writer
+
+
+def _worker_batcher():
+    global _batcher
+    if _batcher is None:
+        from chaos.load.distributed import Batcher, worker_name
+
+        _batcher = Batcher(worker_name(os.environ.get(WORKER_NAME_ENV) or f"{socket.gethostname()}-{os.getpid()}"))
+    return _batcher
+
+
+def _on_init(environment, **_kw) -> None:
+    """Locust's ``init`` event (its runner exists): a worker sends its records to the master, a master
+    writes every worker's records into ``$CHAOS_HISTORY_DIR``."""
+    from locust.runners import MasterRunner, WorkerRunner
+
+    from chaos.load import distributed
+
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        distributed.install_worker(environment, _worker_batcher(), clock=lambda: _monotonic(),
+                                   entry_url=os.environ.get(ENTRY_URL_ENV) or None)
+    elif isinstance(runner, MasterRunner):
+        directory = os.environ.get("CHAOS_HISTORY_DIR")
+        if not directory:
+            print("chaos-harness recorder: a master without CHAOS_HISTORY_DIR: the workers' records are "
+                  "not kept", file=sys.stderr, flush=True)
+            return
+        collector = distributed.Collector(Path(directory), lambda path: HistoryWriter(path, on_error=_warn))
+        distributed.install_master(environment, collector, ready=_ready_signal("started"),
+                                   stopping=_ready_signal("stopping"))
+
+        @environment.events.quit.add_listener
+        def _close(**_kw):
+            collector.close()
+            errors = collector.errors()
+            if errors:
+                try:
+                    print("chaos-harness master: the history could not be written as the run went ("
+                          + "; ".join(errors) + ")", file=sys.stderr, flush=True)
+                except OSError:
+                    pass
+                os._exit(RECORDS_UNWRITTEN_EXIT)
+
+
+def _ready_signal(word: str):
+    """A function adding the line ``word`` to ``$CHAOS_READY_FILE`` (the harness reads it: "started"
+    when every worker is in and the users start, "stopping" when the load stops, from which moment
+    a worker that leaves is not lost), or None without it."""
+    path = os.environ.get(READY_FILE_ENV)
+    if not path:
+        return None
+
+    def ready() -> None:
+        try:
+            with open(path, "a") as f:
+                f.write(word + "\n")
+        except OSError as e:
+            print(f"chaos-harness master: cannot tell the harness {word!r} ({path}: {e})", file=sys.stderr,
+                  flush=True)
+
+    return ready
+
+
+def _register_init() -> None:
+    if "locust" not in sys.modules:  # a unit test or a plain script
+        return
+    from locust import events
+
+    events.init.add_listener(_on_init)
 
 
 def _on_quit(writer: HistoryWriter) -> None:
@@ -126,13 +216,13 @@ def request(client, method: str, path: str, *, service: str, op: str, write_id: 
     Both are recorded (``expect``, ``saw``) for the read-your-writes check; a ``seen`` that raises
     records ``saw`` as null (the read could not be inspected), never a pass."""
     start = time.time()
-    mono = time.monotonic()
+    mono = _monotonic()
     status = 0
     error_text = None
     outcome = UNKNOWN
     response = None
     with client.request(method, path, name=f"{service}:{op}", catch_response=True, **kwargs) as resp:
-        latency = time.monotonic() - mono
+        latency = _monotonic() - mono
         status = resp.status_code or 0
         error = getattr(resp, "error", None)
         try:
@@ -170,3 +260,6 @@ def _seen(seen, response, expect: Collection[str]) -> list[str] | None:
     except Exception:  # noqa: BLE001 - an answer the workload could not parse is not a fresh read
         return None
     return [i for i in expect if i in found]
+
+
+_register_init()
