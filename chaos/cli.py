@@ -123,6 +123,20 @@ def _cmd_schema(args) -> int:
     return EXIT_PASS
 
 
+def _cmd_reference(args) -> int:
+    from chaos.files import write_atomic
+    from chaos.reference import reference_text
+    from chaos.stack import stacks_root
+
+    text = reference_text(stacks_root())
+    if args.out:
+        write_atomic(Path(args.out), text)
+        print(f"reference: {args.out}")
+    else:
+        print(text, end="")
+    return EXIT_PASS
+
+
 def _cmd_analyze(args) -> int:
     from chaos.analyze import judge_run
     from chaos.checks import exit_code_for
@@ -413,6 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("chaos-harness schema > experiment.schema.json", "save it for an editor's YAML language server"),
         ("chaos-harness schema | python3 -m json.tool | less", "read it"),
     ], {0: "the schema was printed"}).set_defaults(func=_cmd_schema)
+
+    ref = _verb(sub, "reference", "print the experiment format's reference (docs/experiments.md) as Markdown", [
+        ("chaos-harness reference | less", "every key, fault, parameter (units, bounds, defaults), metric and task"),
+        ("chaos-harness reference --out docs/experiments.md", "regenerate the checked-in reference (make docs)"),
+    ], {0: "the reference was printed (or written)", 2: "invalid input: --out names a folder",
+        3: "the file could not be written (the reason named)"},
+        more="Generated from the declarations that validate, so it is never out of date; the stacks' tasks\n"
+             "are those of ./stacks (or $CHAOS_STACKS_DIR).")
+    ref.add_argument("--out", metavar="PATH", help="write it to PATH instead of stdout (default: stdout)")
+    ref.set_defaults(func=_cmd_reference)
 
     a = _verb(sub, "analyze", "re-judge a saved run folder without Docker; writes only with --write", [
         ("chaos-harness analyze runs/20261130T120000Z-pangyo-power-cut-dual-site",
