@@ -11,7 +11,9 @@ A pure module: no Docker, no network.
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -105,7 +107,7 @@ def _param_table(params: Iterable[Param], first: str = "key") -> list[str]:
 
 
 def _heal(decl: FaultDecl) -> str:
-    how = "" if decl.heal_verb == "healed" else f": {decl.heal_verb}"
+    how = "" if decl.heal_verb == _PLAIN_HEAL else f": {decl.heal_verb}"
     if decl.duration is None:
         return f"only when the load ends (it has no duration){how}"
     duration = next(p for p in decl.params if p.name == decl.duration)
@@ -126,12 +128,37 @@ def _example_value(p: Param) -> Any:
     return None
 
 
-_EXAMPLE_TARGETS = {"site": {"site": "pangyo"}, "service": {"service": "payment"},
-                    "link": {"link": ["pangyo", "chuncheon"]}}
+_PLAIN_HEAL = next(f.default for f in dataclasses.fields(FaultDecl) if f.name == "heal_verb")
 
 
-def _fault_example(decl: FaultDecl) -> list[str]:
-    lines = [f"- type: {decl.type}", f"  target: {_flow(_EXAMPLE_TARGETS[decl.targets[0]])}", "  at_s: 15"]
+@dataclass(frozen=True)
+class Names:
+    """The names the examples use: those of a shipped stack (``example_names``), so they validate."""
+
+    stack: str = "mine"
+    site: str = "a"
+    other_site: str = "b"
+    services: tuple[str, ...] = ("orders", "billing")
+
+    def target(self, kind: str) -> dict:
+        return {"site": {"site": self.site}, "service": {"service": self.services[-1]},
+                "link": {"link": [self.site, self.other_site]}}[kind]
+
+
+def example_names(stacks_dir: Path) -> Names:
+    """The first stack (by name) with two sites, a link between them and two services; its names."""
+    for name in available_stacks(stacks_dir):
+        try:
+            stack = find_stack(name, stacks_dir)
+        except ChaosError:
+            continue
+        if len(stack.sites) >= 2 and len(stack.services) >= 2 and stack.toxiproxy_config is not None:
+            return Names(stack.name, stack.sites[0], stack.sites[1], tuple(stack.services))
+    return Names()
+
+
+def _fault_example(decl: FaultDecl, names: Names) -> list[str]:
+    lines = [f"- type: {decl.type}", f"  target: {_flow(names.target(decl.targets[0]))}", "  at_s: 15"]
     params = {p.name: _example_value(p) for p in decl.params if p.required or p.default is not None}
     if decl.duration and params.get(decl.duration) is None:  # an optional duration: shown given
         params[decl.duration] = 30
@@ -143,9 +170,9 @@ def _flow(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=1000).strip()
 
 
-def _fault_section(decl: FaultDecl) -> list[str]:
-    targets = " or ".join(f"`{_flow(_EXAMPLE_TARGETS[t])}`" + (" (every site; add `site: X` for one)"
-                                                                 if t == "service" else "") for t in decl.targets)
+def _fault_section(decl: FaultDecl, names: Names) -> list[str]:
+    targets = " or ".join(f"`{_flow(names.target(t))}`" + (" (every site; add `site: X` for one)"
+                                                             if t == "service" else "") for t in decl.targets)
     lines = [f"### `{decl.type}`", "", decl.doc, "",
              f"- **targets:** {targets}",
              f"- **heal:** {_heal(decl)}"]
@@ -153,7 +180,7 @@ def _fault_section(decl: FaultDecl) -> list[str]:
         lines.append("- **needs** the stack's Toxiproxy (`toxiproxy_url` in its stack.yaml)")
     lines += [""]
     lines += _param_table(decl.params, "parameter") if decl.params else ["It takes no parameter of its own."]
-    lines += ["", "```yaml", *_fault_example(decl), "```", ""]
+    lines += ["", "```yaml", *_fault_example(decl, names), "```", ""]
     return lines
 
 
@@ -182,6 +209,8 @@ def _stack_tasks(stacks_dir: Path) -> list[str]:
 
 def reference_text(stacks_dir: Path) -> str:
     """docs/experiments.md as the declarations make it now (the stacks of ``stacks_dir``)."""
+    names = example_names(stacks_dir)
+    first, last = names.services[0], names.services[-1]
     out = [
         "# The experiment format (version 1)",
         "",
@@ -194,7 +223,8 @@ def reference_text(stacks_dir: Path) -> str:
         "gives the same format as a JSON Schema for editors. Ten complete experiments: [cookbook.md](cookbook.md).",
         "",
         "Every name (experiment, stack, site, service, task, tag) is lowercase letters, digits, `-` and `_`,",
-        "starting with a letter or digit, at most 63 characters. Every duration is at most a week.",
+        "starting with a letter or digit, at most 63 characters. Every duration is at most a week. The",
+        f"examples use the names of the `{names.stack}` stack.",
         "",
         "## Top-level keys",
         "",
@@ -252,7 +282,7 @@ def reference_text(stacks_dir: Path) -> str:
         "",
     ]
     for name in sorted(REGISTRY):
-        out += _fault_section(REGISTRY[name])
+        out += _fault_section(REGISTRY[name], names)
     ops = ", ".join(f"`{op}` ({sign})" for op, sign in _OPS.items())
     out += [
         "## `checks` (thresholds)",
@@ -266,8 +296,8 @@ def reference_text(stacks_dir: Path) -> str:
         "  rto_s: {max: 30}                   # every service back within 30 s of each fault",
         "  lost_writes: {max: 0}",
         "  availability:                      # the list form",
-        "    - {min: 0.99, service: login}",
-        "    - {min: 0.5, service: payment}",
+        f"    - {{min: 0.99, service: {first}}}",
+        f"    - {{min: 0.5, service: {last}}}",
         "```",
         "",
         "| metric | unit | kind | bounds of a threshold | what it is |",
@@ -293,7 +323,7 @@ def reference_text(stacks_dir: Path) -> str:
             "```yaml",
             "abort_if:",
             "  - {all_services_failing_for_s: 60}",
-            "  - {failing_for_s: 45, service: payment}",
+            f"  - {{failing_for_s: 45, service: {last}}}",
             "  - {error_ratio_over: 0.9, window_s: 30}",
             "```",
             ""]

@@ -20,8 +20,8 @@ class Pause(Fault):
         params=(Param("duration_s", "duration", required=True, above=0, doc="Seconds the containers stay frozen."),),
         duration="duration_s",
         doc="Freeze containers (docker pause): the gray failure, alive but not answering. "
-        "{service: payment} freezes that service at every site (both sites of dual-site: a total outage "
-        "of it); {service: payment, site: pangyo} freezes one site's. {site: X} freezes every container of "
+        "{service: orders} freezes that service at every site (on a stack with the service at two sites, "
+        "both: a total outage of it); {service: orders, site: pangyo} freezes one site's. {site: X} freezes every container of "
         "the site, its database and consensus members too. Requests hang rather than fail fast, until a "
         "timeout ends them (unknown outcomes where it is the client's own).",
     )

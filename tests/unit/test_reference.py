@@ -46,7 +46,7 @@ def test_a_changed_declaration_changes_the_reference(monkeypatch):
 
 def test_the_blast_radius_users_get_wrong_is_in_the_declarations():
     assert "stay down until the load ends" in REGISTRY["kill"].doc
-    assert "{service: payment} freezes that service at every site" in REGISTRY["pause"].doc
+    assert "{service: orders} freezes that service at every site" in REGISTRY["pause"].doc
     assert "round trip gains twice latency_ms" in REGISTRY["latency"].doc
 
 
