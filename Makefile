@@ -15,7 +15,7 @@ ifeq ($(strip $(EXP)),)
 $(error make $(firstword $(filter run gameday,$(MAKECMDGOALS))) needs an experiment: make $(firstword $(filter run gameday,$(MAKECMDGOALS))) EXP=experiments/<name>.yaml (make demo runs the pangyo power cut))
 endif
 endif
-.PHONY: help setup venv images up down demo run gameday nightly test unit fuzz integration bench recover doctor clean
+.PHONY: help setup venv images up down demo run gameday nightly test unit fuzz integration bench recover doctor clean docs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ test: images ## every test: unit (the whole fuzz too), then integration against 
 
 bench: images ## steady mixed load through the entry point: req/s and p50/p99 per service
 	HARNESS=$(HARNESS) bash bench/run.sh
+
+docs: venv ## regenerate docs/experiments.md, the experiment format's reference, from the declarations
+	$(HARNESS) reference --out docs/experiments.md
 
 recover: venv ## heal whatever a killed harness left behind (STACK=dual-site unless given)
 	$(HARNESS) recover --stack $(STACK)

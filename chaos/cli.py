@@ -123,6 +123,20 @@ def _cmd_schema(args) -> int:
     return EXIT_PASS
 
 
+def _cmd_reference(args) -> int:
+    from chaos.files import write_atomic
+    from chaos.reference import reference_text
+    from chaos.stack import stacks_root
+
+    text = reference_text(stacks_root())
+    if args.out:
+        write_atomic(Path(args.out), text)
+        print(f"reference: {args.out}")
+    else:
+        print(text, end="")
+    return EXIT_PASS
+
+
 def _cmd_analyze(args) -> int:
     from chaos.analyze import judge_run
     from chaos.checks import exit_code_for
@@ -253,29 +267,58 @@ def _cmd_doctor(args) -> int:
     return EXIT_PASS if all(f.ok for f in findings) else EXIT_ENVIRONMENT
 
 
+def _cmd_stacks(args) -> int:
+    from chaos.engine import docker_client
+    from chaos.errors import EnvironmentProblem
+    from chaos.stack import stacks_root
+    from chaos.stacks import render, survey
+
+    root = stacks_root()
+    try:
+        client, problem = docker_client(), ""
+    except EnvironmentProblem:
+        client, problem = None, "make setup starts one"
+    print(render(survey(client, root), root, problem))
+    return EXIT_ENVIRONMENT if client is None else EXIT_PASS
+
+
 def _cmd_init_stack(args) -> int:
-    from chaos.contract import check, skeleton
+    from chaos.contract import advice, check, check_folder, compose_file_of, skeleton
     from chaos.files import write_atomic
 
+    given = args.compose_file  # a compose file or a stack's folder; every file is named as typed
+    if os.path.isdir(given):
+        folder, found = given, compose_file_of(Path(given))
+        if found is None:
+            print(f"chaos-harness: {printable(given)}: no compose file in this folder (compose.yaml, or the "
+                  f"compose_file its stack.yaml names)", file=sys.stderr)
+            return EXIT_INVALID_INPUT
+        compose = os.path.join(given, found.name)
+    else:
+        folder, compose = os.path.dirname(given) or ".", given
     try:
-        findings = check(args.compose_file)
-        draft = skeleton(args.compose_file) if args.write_stack_yaml else None
+        findings = check(compose)
+        warnings = advice(compose)
+        draft = skeleton(compose) if args.write_stack_yaml else None
     except ChaosError as e:
         print(f"chaos-harness: {e}", file=sys.stderr)
         return EXIT_INVALID_INPUT
-    for f in findings:
-        print(f)
     if draft is not None:
-        target = Path(args.compose_file).parent / "stack.yaml"
+        target = os.path.join(folder, "stack.yaml")
         if os.path.lexists(target):  # a dangling symlink too: never written through
             print(f"{target}: exists; left as it is (remove it to draft a new one)")
         else:
-            write_atomic(target, draft)
+            write_atomic(Path(target), draft)
             print(f"{target}: drafted; fill in its TODOs")
+    findings += check_folder(folder, Path(compose))
+    for f in findings + warnings:
+        print(printable(str(f)))
+    if warnings:
+        print(f"{len(warnings)} warning(s): healthchecks docs/stack-contract.md advises against (they do not fail)")
     if findings:
         print(f"{len(findings)} thing(s) missing for the stack contract (docs/stack-contract.md)")
         return EXIT_CHECK_FAILED
-    print(f"{args.compose_file}: nothing missing for the stack contract")
+    print(f"{printable(given)}: nothing missing for the stack contract")
     return EXIT_PASS
 
 
@@ -290,7 +333,8 @@ EXITS = {
 }
 _RUN_EXITS = {code: EXITS[code] for code in (0, 1, 2, 3, 130, 129)}
 
-STACK_NAME = "a folder with a stack.yaml under ./stacks (or $CHAOS_STACKS_DIR), e.g. dual-site, single-site"
+STACK_NAME = ("a stack's name (its folder under ./stacks, or under $CHAOS_STACKS_DIR), e.g. dual-site, "
+              "or the path of a folder with a stack.yaml, e.g. ./my-stack")
 DEFAULT_STACK = "dual-site"  # up, recover and doctor; never down, which must be told
 
 OVERVIEW = """\
@@ -309,6 +353,11 @@ exit codes (each verb's --help lists its own):
   0    as expected      1    a check failed      2    invalid input
   3    environment error or an unknown verdict
   130  interrupted (143 SIGTERM; 129 SIGHUP during run or gameday), after every fault was healed
+
+environment:
+  CHAOS_STACKS_DIR     the folder of stacks, each a folder with a stack.yaml (default: ./stacks if it
+                       exists, else the stacks/ of the harness's checkout); --stack also takes the path
+                       of one stack's folder, e.g. --stack ./my-stack
 
 'chaos-harness VERB --help' explains a verb, its arguments, their defaults, and examples."""
 
@@ -428,6 +477,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("chaos-harness schema | python3 -m json.tool | less", "read it"),
     ], {0: "the schema was printed"}).set_defaults(func=_cmd_schema)
 
+    ref = _verb(sub, "reference", "print the experiment format's reference (docs/experiments.md) as Markdown", [
+        ("chaos-harness reference | less", "every key, fault, parameter (units, bounds, defaults), metric and task"),
+        ("chaos-harness reference --out docs/experiments.md", "regenerate the checked-in reference (make docs)"),
+    ], {0: "the reference was printed (or written)", 2: "invalid input: --out names a folder",
+        3: "the file could not be written (the reason named)"},
+        more="Generated from the declarations that validate, so it is never out of date; the stacks' tasks\n"
+             "are those of ./stacks (or $CHAOS_STACKS_DIR).")
+    ref.add_argument("--out", metavar="PATH", help="write it to PATH instead of stdout (default: stdout)")
+    ref.set_defaults(func=_cmd_reference)
+
     a = _verb(sub, "analyze", "re-judge a saved run folder without Docker; writes only with --write", [
         ("chaos-harness analyze runs/20261130T120000Z-pangyo-power-cut-dual-site",
          "the verdict and summary from the folder's history; its journal.json is left as it is"),
@@ -470,13 +529,17 @@ def build_parser() -> argparse.ArgumentParser:
     _machine_flags(n)
     n.set_defaults(func=_cmd_nightly)
 
-    i = _verb(sub, "init-stack", "say what a compose file lacks for the stack contract", [
-        ("chaos-harness init-stack stacks/mine/compose.yaml", "what the harness needs that the file lacks"),
+    i = _verb(sub, "init-stack", "say what a stack folder or compose file lacks for the stack contract", [
+        ("chaos-harness init-stack stacks/mine", "the folder: compose file, stack.yaml, workload, read-back, probes"),
         ("chaos-harness init-stack stacks/mine/compose.yaml --write-stack-yaml",
-         "the same, and a stack.yaml drafted beside it"),
-    ], {0: "nothing missing", 1: "something is missing (each listed); see docs/stack-contract.md",
-        2: "the compose file cannot be read"})
-    i.add_argument("compose_file", metavar="COMPOSE_FILE", help="the stack's Docker Compose file")
+         "the same, and a stack.yaml drafted beside the compose file"),
+    ], {0: "nothing missing (warnings may be printed)", 1: "something is missing (each listed); see "
+        "docs/stack-contract.md", 2: "the compose file cannot be read, or the folder has none"},
+        more="Checks the compose file's labels, ports, healthchecks and restart policies, and the folder's\n"
+             "stack.yaml (valid, its workload and read-back present, probes declared). Warns, without failing,\n"
+             "on healthchecks the guide advises against (python per check, intervals under 20 s, ...).")
+    i.add_argument("compose_file", metavar="PATH",
+                   help="the stack's folder, or its Docker Compose file (then its folder is the one checked)")
     i.add_argument("--write-stack-yaml", action="store_true",
                    help="draft a stack.yaml beside the compose file (default: write nothing; never overwrites one)")
     i.set_defaults(func=_cmd_init_stack)
@@ -534,6 +597,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the stack's entry point as this machine reaches it (default: the master's)")
     w.set_defaults(func=_cmd_worker)
 
+    st = _verb(sub, "stacks", "list every stack: whether it is up, its ports, who holds a port it needs", [
+        ("chaos-harness stacks", "the stacks under ./stacks (or $CHAOS_STACKS_DIR), each with its state and ports"),
+        ("chaos-harness stacks | grep ' up '", "only the stacks that are up (or partly up)"),
+    ], {0: "listed (the engine answered)", 3: "no Docker engine answers: the stacks are listed, their state unknown"},
+        more="Reads only: starts, stops and writes nothing. Two stacks publishing the same port cannot be up\n"
+             "together; a port line names the other stack and whether it holds the port now.")
+    st.set_defaults(func=_cmd_stacks)
+
     dr = _verb(sub, "doctor", f"check this machine for a stack (default: {DEFAULT_STACK}); says each fix", [
         ("chaos-harness doctor", f"this machine, for {DEFAULT_STACK}"),
         ("chaos-harness doctor --stack kv-sentinel", "this machine, for another stack"),
@@ -545,6 +616,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stack_by_path(args) -> None:
+    """A ``--stack`` that is a folder's path (``./my-stack``, ``~/stacks/mine``, ``.``) becomes that
+    stack's name, and its parent folder the stacks folder ($CHAOS_STACKS_DIR) of this process, so
+    every verb reads it, and the stacks beside it, as it reads ./stacks."""
+    from chaos.stack import find_stack, is_stack_path
+
+    value = getattr(args, "stack", None)
+    if not isinstance(value, str) or not is_stack_path(value):
+        return
+    stack = find_stack(value, what="--stack", paths=True)
+    os.environ["CHAOS_STACKS_DIR"] = str(stack.dir.parent)
+    args.stack = stack.name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):
@@ -554,6 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID_INPUT
     args = parser.parse_args(argv)
     try:
+        _stack_by_path(args)
         return args.func(args)
     except (ChaosError, Interrupted) as e:
         print(f"chaos-harness: {printable(str(e), keep_newlines=True)}", file=sys.stderr)

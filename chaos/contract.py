@@ -9,7 +9,11 @@ finding naming the file and the compose service:
   ``services``;
 * ports are published only on ``127.0.0.1`` (``127.0.0.1:HOST:CONTAINER``);
 * a ``healthcheck`` (readiness is "every healthcheck passes");
-* no ``restart`` policy (a power cut must stay cut).
+* no ``restart`` policy (a power cut must stay cut);
+* and, for the stack's folder (``check_folder``), a valid ``stack.yaml`` whose workload and
+  read-back exist and which declares probes.
+
+``advice`` warns (never fails) on the healthchecks docs/stack-contract.md advises against.
 
 ``extends`` (same file or another one) is followed; YAML anchors and merge keys are plain YAML.
 ``skeleton()`` drafts a ``stack.yaml`` from what the labels already say.
@@ -17,13 +21,17 @@ finding naming the file and the compose service:
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from chaos.errors import InvalidInput
+from chaos.errors import ExperimentInvalid, InvalidInput
 from chaos.files import read_input
+from chaos.stack_file import read_stack_file
 
 SITE, ROLE, SERVICE = "chaos.site", "chaos.role", "chaos.service"
 PSEUDO_SITES = ("wan", "global")  # Toxiproxy and the entry point: not sites a fault cuts
@@ -165,7 +173,7 @@ def check(compose_file: str | Path) -> list[Finding]:
     stack = stack_yaml_beside(path)
     sites = set(stack.get("sites") or []) if stack else None
     known_services = set(stack.get("services") or []) if stack else None
-    f = path.name if stack is None else str(Path(path.parent.name) / path.name)
+    f = str(compose_file)  # as the user typed it
     findings: list[Finding] = []
     measured: set[str] = set()
     for name, spec in services.items():
@@ -175,7 +183,7 @@ def check(compose_file: str | Path) -> list[Finding]:
             findings.append(Finding(f, name, f"no {SITE} label (the data center it lives in, e.g. pangyo; "
                                              f"'wan' for Toxiproxy, 'global' for the entry point)"))
         elif sites is not None and site not in sites | set(PSEUDO_SITES):
-            findings.append(Finding(f, name, f"{SITE}={site} is not a site of stack.yaml "
+            findings.append(Finding(f, name, f"{SITE}={site} is not a site of stack.yaml{_did_you_mean(site, sites)} "
                                              f"(sites: {', '.join(sorted(sites))}; or wan / global)"))
         if not role:
             findings.append(Finding(f, name, f"no {ROLE} label (app, db, dcs, router, entry, wan, ...)"))
@@ -187,7 +195,8 @@ def check(compose_file: str | Path) -> list[Finding]:
             else:
                 measured.add(svc)
                 if known_services is not None and svc not in known_services:
-                    findings.append(Finding(f, name, f"{SERVICE}={svc} is not in stack.yaml's services "
+                    findings.append(Finding(f, name, f"{SERVICE}={svc} is not in stack.yaml's services"
+                                                     f"{_did_you_mean(svc, known_services)} "
                                                      f"({', '.join(sorted(known_services)) or 'none'})"))
         for port in _bad_ports(spec.get("ports")):
             findings.append(Finding(f, name, f"port {port} is published beyond {LOOPBACK}; publish as "
@@ -252,3 +261,122 @@ def skeleton(compose_file: str | Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, sorted(str(k) for k in known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+# The stack folder as a whole ---------------------------------------------------------------------
+
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def compose_file_of(folder: Path) -> Path | None:
+    """The compose file of a stack folder: its stack.yaml's ``compose_file`` if that reads, else
+    the first of COMPOSE_NAMES present; None if there is none."""
+    try:
+        raw = stack_yaml_beside(folder / "stack.yaml")
+        named = raw.get("compose_file") if isinstance(raw, dict) else None
+    except InvalidInput:
+        named = None
+    if isinstance(named, str) and (folder / named).is_file():
+        return folder / named
+    return next((folder / n for n in COMPOSE_NAMES if (folder / n).is_file()), None)
+
+
+def check_folder(folder: str | Path, compose_file: Path) -> list[Finding]:
+    """What the stack folder (``folder``, as typed) lacks beyond its compose file: a stack.yaml,
+    valid (every problem, with its line; the workload and the read-back must exist), naming probes,
+    and naming ``compose_file`` as the file checked."""
+    folder_text = str(folder)
+    folder = Path(folder)
+    path = folder / "stack.yaml"
+    shown = os.path.join(folder_text, "stack.yaml")
+    if not path.is_file():
+        return [Finding(shown, None, "missing: the stack's stack.yaml (--write-stack-yaml drafts one from "
+                                     "the compose file's labels)")]
+    try:
+        values = read_stack_file(path, folder.absolute().name, folder.absolute().parent)
+    except ExperimentInvalid as e:
+        return [Finding(shown, None, _problem_text(problem, shown)) for problem in e.problems]
+    except InvalidInput as e:
+        return [Finding(shown, None, str(e))]
+    findings = []
+    if Path(values["compose_file"]).absolute() != Path(compose_file).absolute():
+        findings.append(Finding(shown, None, f"compose_file: names {values['compose_file'].name}, "
+                                             f"not the file checked ({compose_file})"))
+    if not values.get("probes"):
+        findings.append(Finding(shown, None, "probes: none declared (each service's health path through the "
+                                             "entry point, e.g. {orders: /orders/health}: the steady state)"))
+    return findings
+
+
+def _problem_text(problem, shown: str) -> str:
+    """A stack.yaml problem without its file name (the finding names the file): ``3:7: key: message``."""
+    text = str(problem)
+    for prefix in (f"{problem.file}:", f"{shown}:"):
+        if text.startswith(prefix):
+            return text[len(prefix):].lstrip()
+    return text
+
+
+# Healthchecks docs/stack-contract.md advises against: warnings, never failures ---------------------
+
+MIN_INTERVAL_S = 20.0  # the guide: each service its own interval, 20-35 s
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|ns)")
+_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+_PYTHON = re.compile(r"(^|[\s/\"'])python[0-9.]*(\s|$)")
+
+
+def seconds_of(duration) -> float | None:
+    """A compose duration (``30s``, ``1m30s``, ``500ms``) in seconds; None if it is not one."""
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        return float(duration)
+    text = str(duration).strip()
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _SECONDS[u] for n, u in parts)
+
+
+def _test_text(test) -> str:
+    return " ".join(str(x) for x in test) if isinstance(test, list) else str(test or "")
+
+
+def advice(compose_file: str | Path) -> list[Finding]:
+    """The healthchecks of ``compose_file`` that docs/stack-contract.md advises against (a Python
+    interpreter per check, an interval under 20 s, services sharing one interval, a service waiting
+    for another to be healthy). InvalidInput if the file cannot be read."""
+    path = Path(compose_file)
+    f = str(compose_file)
+    found: list[Finding] = []
+    intervals: dict[float, list[str]] = {}
+    for name, spec in load_services(path).items():
+        spec = spec if isinstance(spec, dict) else {}
+        hc = spec.get("healthcheck")
+        if _has_healthcheck(spec):
+            if _PYTHON.search(_test_text(hc.get("test"))):
+                found.append(Finding(f, name, "warning: its healthcheck starts a Python interpreter (about twice "
+                                              "the CPU of curl or a small binary, every check); use curl or a binary"))
+            interval = seconds_of(hc.get("interval", "30s"))
+            if interval is not None and interval < MIN_INTERVAL_S:
+                found.append(Finding(f, name, f"warning: healthcheck interval {hc.get('interval')}: checks this "
+                                              "often stall requests on a small machine; 20-35 s is advised"))
+            if interval is not None:
+                intervals.setdefault(interval, []).append(name)
+        depends = spec.get("depends_on")
+        if isinstance(depends, dict):
+            waits = sorted(str(other) for other, how in depends.items()
+                           if isinstance(how, dict) and how.get("condition") == "service_healthy")
+            if waits:
+                found.append(Finding(f, name, f"warning: waits for {', '.join(waits)} to be healthy "
+                                              "(condition: service_healthy costs a whole interval per step); "
+                                              "let it retry what it needs instead"))
+    for seconds, names in sorted(intervals.items()):
+        if len(names) > 1:
+            found.append(Finding(f, None, f"warning: {len(names)} services check at the same interval "
+                                          f"({seconds:g} s: {', '.join(sorted(names))}), so their checks "
+                                          "coincide; give each its own, a second or more apart"))
+    return found

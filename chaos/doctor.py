@@ -8,8 +8,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos.engine import Compose
-from chaos.stack import available_stacks, find_stack, published_ports
+from chaos.engine import Compose, docker_client
+from chaos.errors import ChaosError
+from chaos.stack import StackDef, available_stacks, find_stack, published_ports
+from chaos.stacks import StackState, holders, survey
 
 
 @dataclass
@@ -74,13 +76,31 @@ def diagnose(stack_name: str = "dual-site") -> list[Finding]:
         running = bool(out.strip())
     else:
         running = False
+    ours = our_stacks(stack) if engine else []
     for port in sorted(published_ports(stack)):
         free = port_free(port)
         ok = free or running
-        detail = "free" if free else ("in use by the running stack" if running else "in use by something else")
-        findings.append(Finding(f"port 127.0.0.1:{port}", ok, detail,
-                                "stop what listens there (ss -ltnp 'sport = :%d')" % port))
+        fix = "stop what listens there (ss -ltnp 'sport = :%d')" % port
+        if free:
+            detail = "free"
+        elif running:
+            detail = "in use by the running stack"
+        elif held := holders(port, ours, but=stack.name):
+            detail = "held by " + ", ".join(f"stack {s.name} ({s.state})" for s in held)
+            fix = f"chaos-harness down --stack {held[0].name} --keep-volumes   (if nobody is using it; its data stays)"
+        else:
+            detail = "in use by something else"
+        findings.append(Finding(f"port 127.0.0.1:{port}", ok, detail, fix))
     return findings
+
+
+def our_stacks(stack: StackDef) -> list[StackState]:
+    """The survey of the stacks beside ``stack`` (``chaos.stacks``); empty when the engine's SDK
+    does not answer (the port is then called in use by something else, as before)."""
+    try:
+        return survey(docker_client(), stack.dir.parent)
+    except ChaosError:
+        return []
 
 
 def render(findings: list[Finding]) -> str:

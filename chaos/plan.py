@@ -4,13 +4,15 @@ and what a game day shows its participants before the first step.
 It reads the faults' declarations only (``chaos.faults.REGISTRY``: no implementation is built, no
 Docker SDK or HTTP client imported) and orders them with the runner's own ``schedule.steps_of``, so
 the plan shows the steps and times the run takes (at equal times it lists them fault by fault, as
-the experiment writes them).
+the experiment writes them). Each fault's parameters read as YAML with their units, then what the
+fault does (its declaration's doc, which says what users get wrong about its blast radius).
 """
 
 from __future__ import annotations
 
 from chaos.experiment import Experiment
 from chaos.faults import REGISTRY
+from chaos.reference import param_lines, wrap_doc
 from chaos.schedule import HEAL, Planned, steps_of
 from chaos.stack import StackDef
 
@@ -30,8 +32,10 @@ def plan_lines(e: Experiment, stack: StackDef) -> list[str]:
     for step in steps_of(faults):
         fault, fid = step.fault, step.fault_id
         if step.action != HEAL:
-            what = f"{fid} {fault.type} on {fault.spec.target.describe()} {dict(fault.spec.params)}"
-            events.append((step.at_s, (rank[fid], 0), f"{what}\n{'':14}{fault.decl.doc}"))
+            text = [f"{fid} {fault.type} on {fault.spec.target.describe()}"]
+            text += [f"{'':14}{line}" for line in param_lines(fault.decl, fault.spec.params)]
+            text += wrap_doc(fault.decl.doc, " " * 14)
+            events.append((step.at_s, (rank[fid], 0), "\n".join(text)))
         elif step.at_s < end:
             events.append((step.at_s, (rank[fid], 1), f"{fid} {fault.heal_verb}"))
     for fid, fault in faults:  # the heals that come only with the end of the load

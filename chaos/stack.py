@@ -67,11 +67,46 @@ def available_stacks(root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/stack.yaml"))
 
 
-def find_stack(name: str, root: Path | None = None, what: str = "stack") -> StackDef:
-    """The stack ``name`` (a name, never a path: ``what`` names where it was written in messages),
-    whose folder lies under the stacks folder, with its ``stack.yaml`` validated: InvalidInput for a
-    bad name or an unknown stack, ExperimentInvalid listing every problem of its stack.yaml."""
+def is_stack_path(value: str, root: Path | None = None) -> bool:
+    """Whether ``value`` (a ``--stack``) is the path of a stack's folder rather than a stack's name: it
+    contains a ``/``, or it is no stack of the stacks folder but an existing folder (``.``)."""
+    if "/" in value or os.sep in value:
+        return True
+    try:
+        if name_problem(value, "stack name") is None and ((root or stacks_root()) / value / "stack.yaml").is_file():
+            return False
+        return Path(value).is_dir()
+    except (OSError, ValueError):  # too long for a file name, a NUL: no folder, so a (bad) name
+        return False
+
+
+def stack_at(folder: Path, what: str = "stack", typed: str | None = None) -> StackDef:
+    """The stack whose folder is ``folder`` (a path, relative to the current folder), wherever it
+    lies: its stack.yaml is read as any stack's, the folder's parent taking the stacks folder's part
+    (every file of the stack lies under it), so its ``name:`` is its folder's name. ``typed``: the
+    path as the user wrote it, for messages."""
+    shown = printable(typed if typed is not None else str(folder))
+    if not folder.is_dir():
+        names = ", ".join(available_stacks()[:2]) or "dual-site"
+        raise InvalidInput(f"{what} {shown}: no such folder (give a stack's name, e.g. {names}, "
+                           "or the path of a folder with a stack.yaml)")
+    path = folder / "stack.yaml"
+    if not path.is_file():
+        raise InvalidInput(f"{what} {shown}: no stack.yaml in this folder; `chaos-harness init-stack {shown}` "
+                           "says what the folder lacks, and --write-stack-yaml drafts one")
+    folder = folder.absolute()
+    return StackDef(dir=folder, **read_stack_file(path, folder.name, folder.parent))
+
+
+def find_stack(name: str, root: Path | None = None, what: str = "stack", paths: bool = False) -> StackDef:
+    """The stack ``name`` (``what`` names where it was written in messages), whose folder lies under
+    the stacks folder, with its ``stack.yaml`` validated: InvalidInput for a bad name or an unknown
+    stack, ExperimentInvalid listing every problem of its stack.yaml. With ``paths`` (a ``--stack``
+    the user typed), a path (``is_stack_path``: ``--stack ./my-stack``) is the stack of that folder
+    (``stack_at``), never joined onto the stacks folder; an experiment's ``stack:`` is a name only."""
     root = root or stacks_root()
+    if paths and isinstance(name, str) and is_stack_path(name, root):
+        return stack_at(Path(name).expanduser(), what, typed=name)
     problem = name_problem(name, "stack name") if isinstance(name, str) else "expected a stack name"
     if problem:
         raise InvalidInput(f"{what}: {problem}")

@@ -32,7 +32,8 @@ class Bandwidth(ToxicFault):
         ),
         duration="duration_s",
         needs_toxiproxy=True,
-        doc="Throttle a link between two sites (a Toxiproxy bandwidth toxic).",
+        doc="Throttle a link between two sites (a Toxiproxy bandwidth toxic). The rate holds per connection "
+        "and per direction, not for the link as a whole: ten connections may carry ten times rate_kbps.",
     )
     toxic = "bandwidth"
 

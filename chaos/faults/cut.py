@@ -14,5 +14,7 @@ class Cut(DisableFault):
         params=(lasts("the link stays cut"),),
         duration="duration_s",
         needs_toxiproxy=True,
-        doc="Cut a link between two sites: its proxies are disabled, connections refused and open ones closed.",
+        doc="Cut a link between two sites: its proxies are disabled, connections refused and open ones closed. "
+        "Every proxy of the pair goes (database, consensus, ...), both ways; the two sites keep running, "
+        "and each still reaches the third site if there is one.",
     )

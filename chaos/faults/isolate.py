@@ -16,5 +16,6 @@ class Isolate(DisableFault):
         duration="duration_s",
         needs_toxiproxy=True,
         doc="A site loses every link (split brain): every proxy to or from it is disabled; "
-        "its internal traffic continues.",
+        "its internal traffic continues, and the entry point (not behind Toxiproxy in the shipped stacks) "
+        "still sends clients there: the isolated site's apps keep answering what they can alone.",
     )

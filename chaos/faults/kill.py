@@ -15,7 +15,10 @@ class Kill(Fault):
         targets=("service",),
         params=(Param("signal", "str", default="SIGKILL", choices=SIGNALS,
                       doc="The signal sent to the service's containers."),),
-        doc="One service's containers receive a signal (SIGKILL by default).",
+        doc="One service's containers receive a signal (SIGKILL by default), at every site unless the target "
+        "names one ({service: orders, site: pangyo}). They stay down until the load ends: kill has no "
+        "duration, its heal (starting them) comes only then; for a bounded outage use pause, or a "
+        "site fault with its own duration.",
     )
 
     def inject(self) -> str:

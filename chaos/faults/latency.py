@@ -19,7 +19,10 @@ class Latency(ToxicFault):
         ),
         duration="duration_s",
         needs_toxiproxy=True,
-        doc="Slow a link between two sites (a Toxiproxy latency toxic).",
+        doc="Slow a link between two sites (a Toxiproxy latency toxic). latency_ms is added per direction: "
+        "with direction both, a round trip gains twice latency_ms, and a request that makes several round "
+        "trips across the link (each statement to a remote primary) gains that each time. Every proxy of "
+        "the link is slowed, not only one service's traffic.",
     )
     toxic = "latency"
 

@@ -19,7 +19,11 @@ class Pause(Fault):
         targets=("service", "site"),
         params=(Param("duration_s", "duration", required=True, above=0, doc="Seconds the containers stay frozen."),),
         duration="duration_s",
-        doc="Freeze containers (docker pause): the gray failure, alive but not answering.",
+        doc="Freeze containers (docker pause): the gray failure, alive but not answering. "
+        "{service: orders} freezes that service at every site (on a stack with the service at two sites, "
+        "both: a total outage of it); {service: orders, site: pangyo} freezes one site's. {site: X} freezes every container of "
+        "the site, its database and consensus members too. Requests hang rather than fail fast, until a "
+        "timeout ends them (unknown outcomes where it is the client's own).",
     )
 
     def inject(self) -> str:

@@ -20,7 +20,9 @@ class PowerCut(Fault):
             ),
         ),
         duration="power_returns_after_s",
-        doc="Every container of a site is SIGKILLed at the same instant; disks survive.",
+        doc="Every container of a site is SIGKILLed at the same instant, its databases and consensus members "
+        "as well as its apps; disks survive. Without power_returns_after_s (or with null) the site stays "
+        "dark until the load ends, and only then is every container started again.",
     )
 
     def inject(self) -> str:

@@ -18,6 +18,8 @@ class ResetPeer(ConnectionEndingToxic):
         ),
         duration="duration_s",
         needs_toxiproxy=True,
-        doc="Connections across a link are reset by peer (a Toxiproxy reset_peer toxic).",
+        doc="Connections across a link are reset by peer (a Toxiproxy reset_peer toxic). New connections are "
+        "still accepted and reset in turn (after timeout_ms of data) for as long as the fault lasts: clients "
+        "that reconnect keep failing fast.",
     )
     toxic = "reset_peer"

@@ -44,7 +44,9 @@ class SiteLoss(Fault):
         duration="rebuild_after_s",
         heal_verb="rebuilt (its services recreated empty, rejoining from the survivors)",
         doc="The fire: every container of a site is SIGKILLed at the same instant, then the containers "
-        "and their named volumes are destroyed; the site is rebuilt empty from the survivors.",
+        "and their named volumes are destroyed; the site is rebuilt empty from the survivors. Whatever only "
+        "that site held is gone for good, whenever the rebuild comes; without rebuild_after_s the site "
+        "stays lost until the load ends.",
     )
 
     def __init__(self, spec, ctx):

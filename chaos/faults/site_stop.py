@@ -29,7 +29,9 @@ class SiteStop(Fault):
             ),
         ),
         duration="duration_s",
-        doc="A planned evacuation: every container of a site is stopped gracefully, all at once.",
+        doc="A planned evacuation: every container of a site is stopped gracefully (SIGTERM, then SIGKILL after "
+        "grace_s), all at once, databases and consensus members too; unlike a power cut, each process may "
+        "hand over first. Without duration_s the site stays stopped until the load ends.",
     )
 
     def inject(self) -> str:

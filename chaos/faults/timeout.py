@@ -20,6 +20,8 @@ class Timeout(ConnectionEndingToxic):
         ),
         duration="duration_s",
         needs_toxiproxy=True,
-        doc="A link that swallows data (a Toxiproxy timeout toxic): the black hole clients wait on.",
+        doc="A link that swallows data (a Toxiproxy timeout toxic): the black hole clients wait on. With "
+        "timeout_ms 0 connections are held open with nothing getting through: requests hang until a "
+        "timeout ends them (unknown outcomes where it is the client's own) instead of failing fast.",
     )
     toxic = "timeout"

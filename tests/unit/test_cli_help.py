@@ -26,7 +26,7 @@ def _arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
 
 def test_every_verb_is_walked():
     assert set(VERBS) == {"run", "gameday", "validate", "plan", "schema", "analyze", "report", "nightly",
-                          "init-stack", "up", "down", "recover", "doctor", "worker"}
+                          "init-stack", "up", "down", "recover", "doctor", "worker", "reference", "stacks"}
 
 
 @pytest.mark.parametrize("verb", sorted(VERBS))

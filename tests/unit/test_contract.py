@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.contract import check, skeleton
+from chaos.contract import advice, check, check_folder, seconds_of, skeleton
 from chaos.errors import InvalidInput
 from chaos.stack import available_stacks
 
@@ -38,7 +40,8 @@ def write(tmp_path: Path, compose: dict, stack: dict | None = None) -> Path:
 
 
 def problems(path: Path) -> list[str]:
-    return [str(f) for f in check(path)]
+    """The findings, each file named from its folder (check names it as given: here, absolute)."""
+    return [str(f).removeprefix(f"{path.parent}/") for f in check(path)]
 
 
 def with_service(name: str, **changes) -> dict:
@@ -78,7 +81,7 @@ def test_unknown_site_against_the_stack_yaml_beside_it(tmp_path):
 
 def test_stack_yaml_services_must_match_the_app_labels(tmp_path):
     found = problems(write(tmp_path, GOOD, {"sites": ["a"], "services": ["orders", "billing"]}))
-    assert found == [f"{tmp_path.name}/compose.yaml: stack.yaml names service billing, but no role-app "
+    assert found == [f"compose.yaml: stack.yaml names service billing, but no role-app "
                      "container carries chaos.service=billing"]
 
 
@@ -132,11 +135,26 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "chaos", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
 
 
+STACK_YAML = {"name": None, "project": "chaos-mine", "compose_file": "compose.yaml", "sites": ["a"],
+              "entry_url": "http://127.0.0.1:19080", "toxiproxy_url": "http://127.0.0.1:19474", "services": ["orders"],
+              "probes": {"orders": "/orders/health"}, "workload": "workload.py", "readback": "readback.py"}
+
+
+def complete(folder: Path, **changes) -> Path:
+    """``folder`` as a whole stack: GOOD's compose file, a valid stack.yaml, a workload and a read-back."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stack = {**STACK_YAML, "name": folder.name, **changes}
+    compose = write(folder, GOOD, {k: v for k, v in stack.items() if v is not None})
+    (folder / "workload.py").write_text("# a Locust file\n")
+    (folder / "readback.py").write_text("def read_back(base_url, writes):\n    return {}\n")
+    return compose
+
+
 def test_cli_exit_codes_and_messages(tmp_path):
-    good = write(tmp_path, GOOD)
+    good = complete(tmp_path / "mine")
     p = cli("init-stack", str(good))
-    assert p.returncode == 0 and "nothing missing" in p.stdout
-    write(tmp_path, with_service("db-a", restart="always"))
+    assert p.returncode == 0 and "nothing missing" in p.stdout, p.stdout
+    write(tmp_path / "mine", with_service("db-a", restart="always"))
     p = cli("init-stack", str(good))
     assert p.returncode == 1
     assert "compose.yaml: service db-a: restart: always" in p.stdout and "1 thing(s) missing" in p.stdout
@@ -147,7 +165,10 @@ def test_cli_exit_codes_and_messages(tmp_path):
 def test_write_stack_yaml_drafts_a_skeleton_and_never_overwrites(tmp_path):
     compose = write(tmp_path, GOOD)
     p = cli("init-stack", str(compose), "--write-stack-yaml")
-    assert p.returncode == 0, p.stdout + p.stderr
+    # drafted, and then checked: the workload and the read-back it names do not exist yet
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"{tmp_path}/stack.yaml: drafted; fill in its TODOs" in p.stdout
+    assert "workload: no such file" in p.stdout and "readback: no such file" in p.stdout
     draft = yaml.safe_load((tmp_path / "stack.yaml").read_text())
     assert draft["sites"] == ["a"] and draft["services"] == ["orders"]
     assert draft["entry_url"] == "http://127.0.0.1:19080" and draft["toxiproxy_url"] == "http://127.0.0.1:19474"
@@ -172,6 +193,8 @@ def test_skeleton_of_a_shipped_stack_names_its_sites_and_services():
 def test_every_shipped_stack_has_nothing_missing(name):
     stack = yaml.safe_load((ROOT / "stacks" / name / "stack.yaml").read_text())
     assert problems(ROOT / "stacks" / name / stack["compose_file"]) == []
+    compose = ROOT / "stacks" / name / stack["compose_file"]
+    assert [str(f) for f in check_folder(ROOT / "stacks" / name, compose)] == []
 
 
 @pytest.mark.parametrize("name", ["/dev/zero", "fifo", "deep.yaml", "huge.yaml"])
@@ -196,3 +219,110 @@ def test_init_stack_refuses_what_is_not_a_compose_file_without_hanging(tmp_path,
     assert result == [2], "init-stack hung or did not refuse the file"
     err = capsys.readouterr().err
     assert str(path) in err and "Traceback" not in err
+
+
+# init-stack checks the whole stack folder (issue 18, item 8).
+
+
+def test_a_folder_without_stack_yaml_workload_or_readback_is_not_nothing_missing(tmp_path):
+    """It said "nothing missing" for a compose file alone."""
+    write(tmp_path, GOOD)
+    p = cli("init-stack", str(tmp_path))
+    assert p.returncode == 1, p.stdout
+    assert f"{tmp_path}/stack.yaml: missing: the stack's stack.yaml" in p.stdout
+    folder = tmp_path / "mine"
+    complete(folder)
+    (folder / "readback.py").unlink()
+    p = cli("init-stack", str(folder))
+    assert p.returncode == 1, p.stdout
+    line = rf"^{re.escape(str(folder))}/stack.yaml: \d+:\d+: readback: no such file"
+    assert re.search(line, p.stdout, re.M), p.stdout
+
+
+def test_a_stack_yaml_without_probes_is_named(tmp_path):
+    folder = tmp_path / "mine"
+    complete(folder, probes=None)
+    assert [str(f) for f in check_folder(folder, folder / "compose.yaml")] == [
+        f"{folder}/stack.yaml: probes: none declared (each service's health path through the entry point, "
+        "e.g. {orders: /orders/health}: the steady state)"]
+
+
+def test_an_invalid_stack_yaml_lists_every_problem_with_its_line(tmp_path):
+    folder = tmp_path / "mine"
+    complete(folder, entry_url="127.0.0.1:19080", sites="a")
+    found = [str(f) for f in check_folder(folder, folder / "compose.yaml")]
+    assert any("entry_url: expected an http:// or https:// URL" in f for f in found), found
+    assert any(": sites:" in f for f in found), found
+
+
+def test_a_misspelled_site_or_service_gets_a_did_you_mean(tmp_path):
+    write(tmp_path, with_service("app-a", labels={"chaos.site": "pangyoo", "chaos.role": "app",
+                                                  "chaos.service": "order"}),
+          {"sites": ["pangyo", "chuncheon"], "services": ["orders"]})
+    found = problems(tmp_path / "compose.yaml")
+    assert any("chaos.site=pangyoo is not a site of stack.yaml; did you mean 'pangyo'?" in f for f in found), found
+    assert any("chaos.service=order is not in stack.yaml's services; did you mean 'orders'?" in f for f in found)
+
+
+def test_files_are_named_as_typed(tmp_path, monkeypatch):
+    """It printed mine/compose.yaml for ./stacks/mine/compose.yaml."""
+    folder = tmp_path / "stacks" / "mine"
+    complete(folder)
+    (folder / "compose.yaml").write_text(yaml.safe_dump(with_service("db-a", restart="always")))
+    p = subprocess.run([sys.executable, "-m", "chaos", "init-stack", "./stacks/mine/compose.yaml"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "./stacks/mine/compose.yaml: service db-a: restart: always" in p.stdout, p.stdout + p.stderr
+    p = subprocess.run([sys.executable, "-m", "chaos", "init-stack", "./stacks/mine"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "./stacks/mine/compose.yaml: service db-a: restart: always" in p.stdout, p.stdout + p.stderr
+
+
+def test_a_folder_without_a_compose_file_exits_2(tmp_path):
+    p = cli("init-stack", str(tmp_path))
+    assert p.returncode == 2 and "no compose file in this folder" in p.stderr
+
+
+def healthy(test, interval=None, **more) -> dict:
+    hc = {"test": test, **({"interval": interval} if interval else {})}
+    return {"image": "x", "labels": {"chaos.site": "a", "chaos.role": "db"}, "healthcheck": hc, **more}
+
+
+def test_advice_warns_on_the_healthchecks_the_guide_advises_against(tmp_path):
+    compose = {"services": {
+        "py": healthy(["CMD", "python3", "-c", "import sys"], "25s"),
+        "fast": healthy(["CMD", "curl", "-f", "http://x"], "5s"),
+        "waits": healthy(["CMD", "true"], "27s", depends_on={"py": {"condition": "service_healthy"}}),
+        "same": healthy(["CMD", "true"], "25s"),
+        "fine": healthy("curl -f http://x", "31s", depends_on=["py"]),
+    }}
+    found = [str(f) for f in advice(write(tmp_path, compose))]
+    assert len(found) == 4, found
+    assert any("service py: warning: its healthcheck starts a Python interpreter" in f for f in found)
+    assert any("service fast: warning: healthcheck interval 5s" in f for f in found)
+    assert any("service waits: warning: waits for py to be healthy" in f for f in found)
+    assert any("warning: 2 services check at the same interval (25 s: py, same)" in f for f in found)
+
+
+def test_warnings_do_not_fail_init_stack(tmp_path):
+    folder = tmp_path / "mine"
+    complete(folder)
+    compose = yaml.safe_load((folder / "compose.yaml").read_text())
+    compose["services"]["app-a"]["healthcheck"] = {"test": ["CMD", "python3", "check.py"], "interval": "2s"}
+    (folder / "compose.yaml").write_text(yaml.safe_dump(compose))
+    p = cli("init-stack", str(folder))
+    assert p.returncode == 0, p.stdout
+    assert "service app-a: warning: its healthcheck starts a Python interpreter" in p.stdout
+    assert "service app-a: warning: healthcheck interval 2s" in p.stdout
+    assert "3 warning(s)" in p.stdout and "nothing missing" in p.stdout  # and db-a, front, toxiproxy: 30 s each
+
+
+def test_the_reference_stack_follows_the_guide():
+    assert advice(ROOT / "stacks" / "dual-site" / "compose.yaml") == []
+
+
+@pytest.mark.parametrize("text, seconds", [("30s", 30), ("1m30s", 90), ("500ms", 0.5), ("1h", 3600), (20, 20),
+                                           ("soon", None), ("30", None)])
+def test_compose_durations(text, seconds):
+    assert seconds_of(text) == seconds

@@ -264,7 +264,7 @@ def test_gameday_refuses_a_bad_experiment_and_a_bad_name_before_anything():
 def test_gameday_auto_shows_the_plan_and_the_participants_then_needs_docker():
     p = gameday_cli("experiments/ground-truth-3s.yaml", "--auto", "--who", "alice, bob")
     assert p.returncode == 3, p.stderr  # environment: no Docker engine answers
-    assert "t=  10.0s  f0 kill on service=truth-3s {'signal': 'SIGUSR1'}" in p.stdout
+    assert "t=  10.0s  f0 kill on service=truth-3s\n              signal: SIGUSR1\n" in p.stdout
     assert "participants: alice, bob" in p.stdout
 
 

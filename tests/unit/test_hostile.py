@@ -75,13 +75,18 @@ def test_hostile_experiment_is_refused_with_one_message_per_problem(capsys, path
         assert re.match(rf"{re.escape(str(path))}:\d+(:\d+)?: ", line), f"no file:line in {line!r}"
 
 
-def test_stack_option_that_is_a_path_is_refused(capsys, tmp_path):
-    """``--stack ../x``: a name, never a folder to join onto the stacks root."""
-    (tmp_path / "x").mkdir()  # a folder ../x could reach
-    for stack in ("../x", "../../tmp/x", "/tmp", "dual-site/../single-site", "a" * 300, "dual\x1bsite"):
+def test_stack_option_that_is_no_stack_is_refused(capsys, tmp_path, monkeypatch):
+    """``--stack ../x``: a path is a folder of its own (relative to the current folder), never joined
+    onto the stacks root; a folder without a stack.yaml, or a bad name, is refused in one line."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").mkdir()  # a folder, but no stack
+    refused = {"../x": "no such folder", "./x": "no stack.yaml in this folder", "/tmp": "no stack.yaml",
+               "dual-site/../single-site": "no such folder", "a" * 300: "expected a stack name",
+               "dual\x1bsite": "expected a stack name", "x": "no stack.yaml in this folder"}
+    for stack, why in refused.items():
         code, lines = validate(capsys, str(VALID), "--stack", stack)
         assert code == EXIT_INVALID_INPUT
-        assert len(lines) == 1 and "--stack" in lines[0] and "expected a stack name" in lines[0], lines
+        assert len(lines) == 1 and "--stack" in lines[0] and why in lines[0], (stack, lines)
 
 
 def test_stack_folder_must_lie_under_the_stacks_root(capsys, tmp_path, monkeypatch):
@@ -264,13 +269,17 @@ def test_error_ratio_of_1e300_is_refused(capsys, tmp_path):
 
 @pytest.mark.parametrize("verb", [["plan", str(VALID)], ["run", str(VALID)], ["gameday", str(VALID)], ["up"],
                                   ["down"], ["recover"]], ids=lambda v: v[0])
-def test_every_verb_refuses_a_stack_that_is_a_path_before_anything_starts(capsys, verb):
-    start = time.monotonic()
-    code = cli.main([*verb, "--stack", "../../tmp/x"])
-    out, err = capsys.readouterr()
-    assert time.monotonic() - start < HANG_S
-    assert code == EXIT_INVALID_INPUT, err
-    assert "expected a stack name" in err and "Traceback" not in out + err
+def test_every_verb_refuses_a_stack_path_that_is_no_stack_before_anything_starts(capsys, verb, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").mkdir()
+    for stack, why in (("../../nowhere/x", "no such folder"), ("./x", "no stack.yaml in this folder")):
+        start = time.monotonic()
+        code = cli.main([*verb, "--stack", stack])
+        out, err = capsys.readouterr()
+        assert time.monotonic() - start < HANG_S
+        assert code == EXIT_INVALID_INPUT, err
+        assert f"--stack {stack}: {why}" in err and "Traceback" not in out + err
 
 
 def test_the_stack_yaml_init_stack_drafts_is_read_by_the_stricter_reader(tmp_path):
