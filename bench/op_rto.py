@@ -9,7 +9,7 @@ the last failure; N = 5, the experiments' default), the ops and their failures i
 its kind (write: the op has a write_id). Read-your-writes, over the whole run: reads that expected
 some of their person's own acknowledged writes, how many answered, and how many of those missed
 one (stale: ``saw`` lacks an id of ``expect``) or could not be inspected (``saw`` null); each stale
-read is listed. Run from the checkout (the cwd's ``chaos`` package is imported).
+read is listed. The ``chaos`` package of this checkout is imported (not an installed one).
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from chaos.checks.rto import recovery
-from chaos.checks.windows import fault_windows
-from chaos.history import load
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chaos.checks.rto import recovery  # noqa: E402
+from chaos.checks.windows import fault_windows  # noqa: E402
+from chaos.history import load  # noqa: E402
 
 CONSECUTIVE_OK = 5
 

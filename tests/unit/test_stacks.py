@@ -126,8 +126,18 @@ def test_dual_site_no_local_reads_shares_every_file_and_flips_only_where_reads_g
 
 def test_dual_site_reads_only_a_primary_or_the_sync_standby_whose_commits_waited_for_apply():
     config = ROOT / "stacks" / "dual-site" / "config"
-    reads = (config / "haproxy" / "dbrouter.cfg").read_text().split("listen reads", 1)[1]
-    assert "bind *:5001" in reads and "option httpchk GET /read-only-sync" in reads
+    cfg = (config / "haproxy" / "dbrouter.cfg").read_text()
+    reads = cfg.split("listen reads", 1)[1]
+    # Both checks: Patroni says primary or sync standby, and this site's etcd member has a quorum
+    # (an isolated standby's Patroni keeps its last view of the DCS).
+    assert "bind *:5001" in reads and "http-check send meth GET uri /read-only-sync" in reads
+    assert "http-check connect addr 127.0.0.1 port 2399" in reads and "uri /health" in reads
+    local_etcd = cfg.split("listen local_etcd", 1)[1].split("listen reads", 1)[0]
+    assert "bind 127.0.0.1:2399" in local_etcd and '"${LOCAL_ETCD}"' in local_etcd
+    for site in ("pangyo", "chuncheon"):
+        router = services("dual-site")[f"dbrouter-{site}"]
+        assert router["environment"]["LOCAL_ETCD"] == f"etcd-{site}:2379"
+        assert router["labels"]["chaos.site"] == services("dual-site")[f"etcd-{site}"]["labels"]["chaos.site"]
     servers = [line.split() for line in reads.splitlines() if line.strip().startswith("server ")]
     assert [s[1] for s in servers] == ["local", "remote"] and "backup" in servers[1] and "backup" not in servers[0]
     patroni = yaml.safe_load((config / "patroni" / "patroni.yml").read_text())
