@@ -17,7 +17,12 @@ import pytest
 
 from chaos.faults.base import cut_power, restart
 from chaos.runner import wait_steady
-from chaos.stack import containers, docker_client, run_prepare, wait_steady_state
+from chaos.stack import run_prepare, wait_steady_state
+
+try:  # main moved the engine adapter out of chaos.stack (chaos/engine.py)
+    from chaos.engine import containers, docker_client
+except ImportError:  # this branch's base
+    from chaos.stack import containers, docker_client
 from mini_system import PASSWORD, Mini
 
 pytestmark = pytest.mark.integration
