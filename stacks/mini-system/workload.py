@@ -39,6 +39,29 @@ An id is only ever used for ONE logical write: a write whose answer was not ok (
 never reused for different content. A person never loops inside one task: each task makes at most
 a few requests; a setup step that failed is tried again by a later task.
 
+Read-your-writes: every request names its person (``who``), and a read that must reflect the
+person's own acknowledged writes says which (``expect``) and which it did (``seen``), for the
+history's read-your-writes check:
+
+======================  ==============================================================================
+login                   expects the person's own signup (``<username>``) once that was acknowledged:
+                        a token proves the account was read. A copy that had not applied it would
+                        answer 401, recorded as a failed login (never accepted as an answer)
+read a room             ``GET ...?after=<last seq read>&limit=50``: expects the person's acknowledged
+                        messages in that room whose ``seq`` (from the send's answer) the page can show
+                        (``after < seq <= after + 50``); seen: the page's ``client_msg_id``s. Messages
+                        are numbered in commit order without gaps, so a page that stops short of
+                        an expected one read a copy that had not applied it
+balance                 expects the person's last acknowledged transfer (``t:<me>/<key>``); the wallet
+                        answer's ``last_transfer_id`` (the newest transfer paid from it, read with the
+                        balance in one statement) reflects it when it is at least the id that
+                        transfer's answer gave. Ids only grow and a person pays one transfer at a
+                        time, so reflecting the last one means reflecting every earlier one
+======================  ==============================================================================
+
+The "is this room mine?" read after a lost create expects nothing (the person is not known to be
+a member).
+
 Task weights: ``CHAOS_LOAD_MIX``, a JSON object overriding :data:`DEFAULT_MIX`, e.g.
 ``{"send": 3, "pay": 2}``; a weight of 0 disables a task.
 """
@@ -62,6 +85,7 @@ ROOMS_PER_PERSON = 3
 MAX_ATTEMPTS = 4  # tries of one pending write before giving it up (its id is then never reused)
 INVITE_EVERY_S = 1.0  # one invitation of a waiting person per this many seconds, whoever sends it
 RELOGIN_AFTER_S = 1800  # tokens live 3600 s
+READ_LIMIT = 50  # messages a room read asks for
 
 # Accounts created by this process that have a wallet: the people one can pay.
 KNOWN: list[str] = []
@@ -149,8 +173,9 @@ def load_mix(text: str | None = None) -> dict[str, int]:
 class Pending:
     """One logical write not yet acknowledged: retried with the same id and body, a few times."""
 
-    def __init__(self, path: str, write_id: str, body: dict | None):
+    def __init__(self, path: str, write_id: str, body: dict | None, room: str | None = None):
         self.path, self.write_id, self.body, self.attempts = path, write_id, body, 0
+        self.room = room  # a message's room
 
 
 class Person:
@@ -169,6 +194,10 @@ class Person:
         self.joined: list[str] = []  # rooms this person is a member of (acknowledged)
         self.exists: set[str] = set()  # wanted rooms seen to exist (create said 409): invite me
         self.after: dict[str, int] = {}  # room -> the last seq read
+        # Read-your-writes: what this person's reads must reflect.
+        self.signup_acked = False  # its own signup was answered 2xx: login must find the account
+        self.unread: dict[str, dict[str, int]] = {}  # room -> {client_msg_id: seq}: acknowledged, not read yet
+        self.last_transfer: tuple[str, int] | None = None  # (write id, transfer id) of the last acknowledged one
 
     def next_room(self) -> str | None:
         """The next wanted room to act on: not joined, and not known to exist while a member here
@@ -200,13 +229,47 @@ class Person:
         if p is not None and (ok or p.attempts >= MAX_ATTEMPTS):
             del self.pending[op]
 
+    def acknowledged(self, op: str, w: Pending, body) -> None:
+        """A write of this person was answered 2xx with ``body``: remember what its reads must
+        reflect (a message's seq, a transfer's id)."""
+        body = body if isinstance(body, dict) else {}
+        if op == "send" and w.room is not None and _is_int(body.get("seq")):
+            self.unread.setdefault(w.room, {})[w.write_id] = body["seq"]
+        elif op == "pay" and _is_int(body.get("transfer_id")):
+            self.last_transfer = (w.write_id, body["transfer_id"])
+
+    def expected_in_page(self, room: str, after: int, limit: int) -> list[str]:
+        """This person's acknowledged messages in ``room`` that a page of ``limit`` after ``after``
+        must show."""
+        return [m for m, seq in self.unread.get(room, {}).items() if after < seq <= after + limit]
+
+    def read_up_to(self, room: str, seq: int) -> None:
+        """A read returned ``room``'s messages up to ``seq``: those are no longer expected."""
+        self.after[room] = seq
+        unread = self.unread.get(room, {})
+        for m in [m for m, s in unread.items() if s <= seq]:
+            del unread[m]
+
+    def balance_expect(self) -> tuple[list[str], object]:
+        """(expect, seen) for a balance read: the last acknowledged transfer, reflected when the
+        wallet's ``last_transfer_id`` is at least its id."""
+        if self.last_transfer is None:
+            return [], None
+        write_id, transfer_id = self.last_transfer
+
+        def seen(response) -> list[str]:
+            last = response.json()["last_transfer_id"]
+            return [write_id] if _is_int(last) and last >= transfer_id else []
+        return [write_id], seen
+
     def new_message(self) -> Pending | None:
         if not self.joined:
             return None
         room = random.choice(self.joined)
         msg_id = new_key()
         return Pending(f"/messaging/rooms/{room}/messages", msg_id,
-                       {"client_msg_id": msg_id, "text": f"hello from {self.username} ({msg_id[:8]})"})
+                       {"client_msg_id": msg_id, "text": f"hello from {self.username} ({msg_id[:8]})"},
+                       room=room)
 
     def new_payment(self) -> Pending | None:
         friends = [k for k in KNOWN if k != self.username]
@@ -237,9 +300,10 @@ class MiniSystemUser(FastHttpUser):
         p = self.person
         p.signup_tries += 1
         r = request(self.client, "POST", "/login/signup", service="login", op="signup",
-                    write_id=p.username, json={"username": p.username, "password": p.password})
+                    write_id=p.username, who=p.username,
+                    json={"username": p.username, "password": p.password})
         if r is not None:
-            p.signed_up = True
+            p.signed_up = p.signup_acked = True
         elif p.signup_tries > 1:
             # A retry may get 409 because an earlier, unanswered try did create the account:
             # the login step tells (our password works). Otherwise start over with a new name.
@@ -250,7 +314,9 @@ class MiniSystemUser(FastHttpUser):
 
     def _login(self) -> bool:
         p = self.person
-        r = request(self.client, "POST", "/login/login", service="login", op="login",
+        r = request(self.client, "POST", "/login/login", service="login", op="login", who=p.username,
+                    expect=[p.username] if p.signup_acked else (),
+                    seen=lambda response: [p.username] if response.json().get("token") else [],
                     json={"username": p.username, "password": p.password})
         token = _field(r, "token")
         if token:
@@ -260,7 +326,7 @@ class MiniSystemUser(FastHttpUser):
     def _open_wallet(self) -> bool:
         p = self.person
         r = request(self.client, "POST", "/payment/wallets", service="payment", op="open_wallet",
-                    write_id=f"w:{p.username}", headers=self._auth())
+                    write_id=f"w:{p.username}", who=p.username, headers=self._auth())
         if r is not None:
             p.has_wallet = True
             KNOWN.append(p.username)
@@ -280,7 +346,8 @@ class MiniSystemUser(FastHttpUser):
         if self.ready():
             name = new_username("f")
             request(self.client, "POST", "/login/signup", service="login", op="signup",
-                    write_id=name, json={"username": name, "password": uuid.uuid4().hex})
+                    write_id=name, who=self.person.username,
+                    json={"username": name, "password": uuid.uuid4().hex})
 
     def login(self):
         if self.ready():
@@ -293,7 +360,7 @@ class MiniSystemUser(FastHttpUser):
         p = self.person
         if room not in p.exists:
             r = request(self.client, "POST", "/messaging/rooms", service="messaging",
-                        op="create_room", write_id=f"room/{room}", accept=(409,),
+                        op="create_room", write_id=f"room/{room}", accept=(409,), who=p.username,
                         json={"room": room}, headers=self._auth())
             if r is None:
                 return
@@ -305,7 +372,7 @@ class MiniSystemUser(FastHttpUser):
             if DIRECTORY.has_member(room):
                 return
         r = request(self.client, "GET", f"/messaging/rooms/{room}/messages?after=0&limit=1",
-                    service="messaging", op="read", accept=(403,), headers=self._auth())
+                    service="messaging", op="read", accept=(403,), who=p.username, headers=self._auth())
         if r is not None and r.status_code == 200:
             DIRECTORY.admit(room, p)
 
@@ -316,7 +383,7 @@ class MiniSystemUser(FastHttpUser):
             return False
         room, invitee = found
         r = request(self.client, "POST", f"/messaging/rooms/{room}/members", service="messaging",
-                    op="invite", write_id=f"member/{room}/{invitee.username}",
+                    op="invite", write_id=f"member/{room}/{invitee.username}", who=self.person.username,
                     json={"username": invitee.username}, headers=self._auth())
         if r is not None:
             DIRECTORY.admit(room, invitee)
@@ -337,13 +404,16 @@ class MiniSystemUser(FastHttpUser):
 
     def read(self):
         if self.ready() and self._in_rooms():
-            room = random.choice(self.person.joined)
-            r = request(self.client, "GET", f"/messaging/rooms/{room}/messages"
-                        f"?after={self.person.after[room]}&limit=50",
-                        service="messaging", op="read", headers=self._auth())
+            p = self.person
+            room = random.choice(p.joined)
+            after, limit = p.after[room], READ_LIMIT
+            r = request(self.client, "GET", f"/messaging/rooms/{room}/messages?after={after}&limit={limit}",
+                        service="messaging", op="read", who=p.username,
+                        expect=p.expected_in_page(room, after, limit), seen=_page_ids,
+                        headers=self._auth())
             after = _field(r, "next_after")
-            if isinstance(after, int):
-                self.person.after[room] = after
+            if _is_int(after):
+                p.read_up_to(room, after)
 
     def pay(self):
         if self.ready():
@@ -351,8 +421,9 @@ class MiniSystemUser(FastHttpUser):
 
     def balance(self):
         if self.ready():
+            expect, seen = self.person.balance_expect()
             request(self.client, "GET", "/payment/wallets/me", service="payment", op="balance",
-                    headers=self._auth())
+                    who=self.person.username, expect=expect, seen=seen, headers=self._auth())
 
     def _write(self, op: str, service: str, make) -> None:
         p = self.person
@@ -360,19 +431,34 @@ class MiniSystemUser(FastHttpUser):
         if w is None:
             return  # nothing to write (nobody to pay yet)
         r = request(self.client, "POST", w.path, service=service, op=op, write_id=w.write_id,
-                    json=w.body, headers=self._auth())
+                    who=p.username, json=w.body, headers=self._auth())
+        if r is not None:
+            p.acknowledged(op, w, _json(r))
         p.done(op, r is not None)
 
     tasks = {fn: MIX[fn.__name__] for fn in (signup_friend, login, send, read, pay, balance)
              if MIX[fn.__name__] > 0}
 
 
+def _json(response):
+    try:
+        return response.json()
+    except Exception:  # noqa: BLE001 - a 2xx that is not JSON: treat as no answer
+        return None
+
+
 def _field(response, name: str):
     if response is None:
         return None
-    try:
-        body = response.json()
-    except Exception:  # noqa: BLE001 - a 2xx that is not JSON: treat as no answer
-        return None
+    body = _json(response)
     return body.get(name) if isinstance(body, dict) else None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _page_ids(response) -> list[str]:
+    """The client message ids a room's page showed (raises on a malformed page: saw = null)."""
+    return [m["client_msg_id"] for m in response.json()["messages"]]
 

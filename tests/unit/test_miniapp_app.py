@@ -52,11 +52,12 @@ class FakeDb:
         return self.ready
 
 
-def app_for(service, db):
+def app_for(service, db, reads=None, read_database_url=None):
     settings = Settings(service=service, database_url="postgresql://unused", site="pangyo",
                         readback_token=READBACK, public_key_file=str(PUBLIC_FILE),
-                        private_key_file=str(PRIVATE_FILE) if service == "login" else None)
-    return create_app(importlib.import_module(f"miniapp.{service}"), settings, db=db)
+                        private_key_file=str(PRIVATE_FILE) if service == "login" else None,
+                        read_database_url=read_database_url)
+    return create_app(importlib.import_module(f"miniapp.{service}"), settings, db=db, reads=reads)
 
 
 def call(app, method, path, body=None, headers=None, chunks=None):
@@ -317,3 +318,83 @@ def test_main_refuses_to_start_without_secrets(monkeypatch, capsys):
         monkeypatch.delenv(var, raising=False)
     assert main(["messaging"]) == 2
     assert "refusing to start" in capsys.readouterr().err
+
+
+# -- reads from the site's own copy (READ_DATABASE_URL), writes to the primary -------------------
+READS = [("login", "POST", "/login/login", {"username": "alice", "password": "12345678"}, False),
+         ("login", "GET", "/login/me", None, True),
+         ("messaging", "GET", "/messaging/rooms/r1/messages?after=0&limit=5", None, True),
+         ("payment", "GET", "/payment/wallets/me", None, True),
+         ("payment", "GET", "/payment/transfers?limit=5", None, True)]
+WRITES = [("login", "POST", "/login/signup", {"username": "alice", "password": "a-good-password"}, False),
+          ("messaging", "POST", "/messaging/rooms", {"room": "r1"}, True),
+          ("messaging", "POST", "/messaging/rooms/r1/members", {"username": "bob"}, True),
+          ("messaging", "POST", "/messaging/rooms/r1/messages", {"client_msg_id": "m1", "text": "hi"}, True),
+          ("payment", "POST", "/payment/wallets", None, True),
+          # the idempotency lookup is part of the write: it reads the primary, never a copy
+          ("payment", "POST", "/payment/transfers", {"to_user": "bob", "amount": 5, "idempotency_key": "k"}, True)]
+
+
+@pytest.mark.parametrize("service, method, path, body, auth", READS + WRITES,
+                         ids=[f"{m} {p.split('?')[0]}" for _, m, p, _, _ in READS + WRITES])
+def test_reads_go_to_the_sites_copy_and_everything_else_to_the_primary(service, method, path, body, auth):
+    primary = FakeDb(error=DatabaseUnavailable("primary"))
+    copy = FakeDb(error=DatabaseUnavailable("copy"))
+    status, _, _ = call(app_for(service, primary, reads=copy), method, path, body,
+                        bearer() if auth else None)
+    assert status == 503
+    is_read = (service, method, path, body, auth) in READS
+    assert (copy.calls, primary.calls) == ((1, 0) if is_read else (0, 1))
+
+
+def test_the_harness_reads_back_and_audits_on_the_primary_never_on_a_copy():
+    primary, copy = FakeDb(result={"alice": 1}), FakeDb(error=AssertionError("read a copy"))
+    status, _, body = call(app_for("login", primary, reads=copy), "POST", "/login/readback",
+                           {"ids": ["alice"]}, {"x-readback-token": READBACK})
+    assert (status, body, copy.calls) == (200, {"counts": {"alice": 1}}, 0)
+    primary = FakeDb(result={"sum_all_accounts": 0})
+    status, _, _ = call(app_for("payment", primary, reads=copy), "GET", "/payment/audit",
+                        headers={"x-readback-token": READBACK})
+    assert (status, primary.calls, copy.calls) == (200, 1, 0)
+
+
+def test_the_wallet_answer_says_which_transfer_its_balance_includes_last():
+    copy = FakeDb(result=("alice", 99_000, 42))
+    status, _, body = call(app_for("payment", FakeDb(), reads=copy), "GET", "/payment/wallets/me",
+                           headers=bearer())
+    assert (status, body) == (200, {"username": "alice", "balance": 99_000, "last_transfer_id": 42})
+
+
+def test_health_follows_where_the_service_reads():
+    # The primary's site is dark: writes wait for a new primary, but the site's copy answers, so
+    # the site stays in the entry point's rotation for logins and reads.
+    primary, copy = FakeDb(), FakeDb()
+    primary.ready = True
+    primary.ping = lambda timeout_s=1.0: False
+    status, _, body = call(app_for("login", primary, reads=copy), "GET", "/login/health")
+    assert (status, body["status"]) == (200, "ok")
+    copy.ready = False  # its ping fails: this site can serve nothing
+    status, _, body = call(app_for("login", primary, reads=copy), "GET", "/login/health")
+    assert (status, body["status"]) == (503, "database unavailable")
+    # A schema never created yet (a new stack) is "starting", whatever the copy says.
+    status, _, body = call(app_for("login", FakeDb(ready=False), reads=FakeDb()), "GET", "/login/health")
+    assert (status, body["status"]) == (503, "starting")
+
+
+def test_without_a_read_url_everything_uses_the_one_database(monkeypatch):
+    monkeypatch.setenv("READBACK_TOKEN", READBACK)
+    monkeypatch.setenv("TOKEN_PUBLIC_KEY_FILE", str(PUBLIC_FILE))
+    monkeypatch.delenv("TOKEN_PRIVATE_KEY_FILE", raising=False)
+    for value in (None, "", "  "):
+        if value is None:
+            monkeypatch.delenv("READ_DATABASE_URL", raising=False)
+        else:
+            monkeypatch.setenv("READ_DATABASE_URL", value)
+        assert Settings.from_env("payment").read_database_url is None
+    db = FakeDb()
+    assert app_for("payment", db).state.ctx.reads is db
+    monkeypatch.setenv("READ_DATABASE_URL", "postgresql://app:app@dbrouter:5001/mini")
+    settings = Settings.from_env("payment")
+    assert settings.read_database_url == "postgresql://app:app@dbrouter:5001/mini"
+    reads = app_for("payment", db, read_database_url=settings.read_database_url).state.ctx.reads
+    assert reads is not db and reads.read_only and reads.ready  # a Database of its own, never opened here

@@ -240,3 +240,26 @@ def test_modes_that_contradict_each_other_are_refused_before_anything_is_sent(tx
     with pytest.raises(ValueError, match="exclude each other"):
         database.run(queued(conn, []), **modes)
     assert conn.events == [] and conn.seen_autocommit == []
+
+
+# -- a read-only Database: reads from a copy ------------------------------------------------------
+def test_a_read_only_database_accepts_a_standby_and_the_primarys_refuses_one():
+    primary = db_mod.Database("postgresql://nobody@127.0.0.1:1/none")
+    copy = db_mod.Database("postgresql://nobody@127.0.0.1:1/none", read_only=True)
+    assert primary.pool.kwargs["target_session_attrs"] == "read-write"
+    assert copy.pool.kwargs["target_session_attrs"] == "any"
+    assert (primary.ready, copy.ready) == (False, True)  # a copy creates no schema to wait for
+    with pytest.raises(ValueError, match="no schema"):
+        db_mod.Database("postgresql://nobody@127.0.0.1:1/none", read_only=True, schema=["CREATE TABLE t ()"])
+
+
+def test_a_write_through_a_read_only_database_is_refused_before_anything_is_sent(monkeypatch):
+    copy = db_mod.Database("postgresql://nobody@127.0.0.1:1/none", read_only=True)
+    conn = TxConn()
+    taken = []
+    monkeypatch.setattr(copy.pool, "getconn", lambda *a, **k: taken.append(conn) or conn)
+    monkeypatch.setattr(copy.pool, "putconn", lambda c: None)
+    with pytest.raises(ValueError, match="read-only"):
+        copy.run(statement(conn, []), write=True)
+    assert taken == []
+    assert copy.run(statement(conn, []), write=False) == "row" and conn.seen_autocommit == [True]

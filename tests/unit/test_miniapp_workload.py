@@ -60,7 +60,10 @@ class FakeServices:
 
     def __init__(self, rng, lossy=True):
         self.rng, self.lossy = rng, lossy
+        self.stale = False  # reads miss the newest message of a room and the payer's newest transfer
         self.users, self.wallets, self.messages, self.transfers = {}, set(), {}, {}
+        self.pages: dict[str, list[tuple[int, str]]] = defaultdict(list)  # room -> [(seq, client_msg_id)]
+        self.transfer_ids: dict[tuple[str, str], int] = {}  # (payer, key) -> transfer id
         self.rooms: dict[str, set[str]] = {}  # room -> members
         self.sent = []  # (path, body, headers) of every request
         self.probes = []  # (room, who): membership reads by a non-member
@@ -93,11 +96,14 @@ class FakeServices:
             self.wallets.add(who)
             return (201 if new else 200), {"username": who, "balance": 100000}
         if path == "/payment/wallets/me":
-            return 200, {"username": who, "balance": 1}
+            mine = sorted(i for (payer, _), i in self.transfer_ids.items() if payer == who)
+            mine = mine[:-1] if self.stale else mine
+            return 200, {"username": who, "balance": 1, "last_transfer_id": mine[-1] if mine else None}
         if path == "/payment/transfers":
             assert body["to_user"] != who and body["to_user"] in self.wallets
             new = self.transfers.setdefault((who, body["idempotency_key"]), body) == body
-            return (201 if new else 200), {"transfer_id": 1}
+            tid = self.transfer_ids.setdefault((who, body["idempotency_key"]), len(self.transfer_ids) + 1)
+            return (201 if new else 200), {"transfer_id": tid}
         if path == "/messaging/rooms":
             if body["room"] in self.rooms:
                 return 409, {"error": "room exists"}
@@ -119,10 +125,16 @@ class FakeServices:
             self.probes.append((m.group(1), who))
             return 403, {"error": "not a member of this room"}  # "is this room mine?"
         assert who in self.rooms.get(m.group(1), ()), f"{who} is not a member of {m.group(1)}"
+        room, page = m.group(1), self.pages[m.group(1)]
         if method == "GET":
-            return 200, {"messages": [], "next_after": int(m.group(3))}
-        self.messages.setdefault(body["client_msg_id"], body)
-        return 201, {"seq": 1}
+            after, limit = int(m.group(3)), int(m.group(4))
+            shown = [(q, i) for q, i in (page[:-1] if self.stale else page) if q > after][:limit]
+            return 200, {"messages": [{"seq": q, "client_msg_id": i} for q, i in shown],
+                         "next_after": shown[-1][0] if shown else after}
+        if body["client_msg_id"] not in self.messages:
+            self.messages[body["client_msg_id"]] = body
+            page.append((len(page) + 1, body["client_msg_id"]))
+        return 201, {"seq": next(q for q, i in page if i == body["client_msg_id"])}
 
 
 def _run(rng, fake, people=5, steps=400):
@@ -330,3 +342,68 @@ def test_an_outage_does_not_turn_the_room_chores_into_an_invitation_storm():
         assert latecomer.joined == [room] and not workload.DIRECTORY.waiting[room]
     finally:
         workload.DIRECTORY.clock = time.monotonic
+
+
+def _history(tmp_path, monkeypatch, fake, rng, **kw):
+    monkeypatch.setenv("CHAOS_HISTORY_DIR", str(tmp_path))
+    monkeypatch.setattr(recorder, "_writer", None)
+    users = _run(rng, fake, **kw)
+    recorder._writer.close()
+    monkeypatch.setattr(recorder, "_writer", None)
+    return users, parse(iter_records(tmp_path.glob("*.jsonl"))).ops
+
+
+def test_every_request_names_its_person_and_reads_expect_only_its_own_acknowledged_writes(tmp_path, monkeypatch):
+    rng = random.Random(11)
+    random.seed(11)
+    fake = FakeServices(rng)
+    users, ops = _history(tmp_path, monkeypatch, fake, rng, people=5, steps=600)
+    people = {u.person.username for u in users}
+    assert all(o.who in people for o in ops) and len(ops) == len(fake.sent)
+    acked = {(o.who, o.write_id) for o in ops if o.write_id and o.ok}
+    sends = {o.write_id: o.who for o in ops if o.op == "send"}
+    expecting = [o for o in ops if o.expect]
+    assert {o.op for o in expecting} == {"login", "read", "balance"}
+    for o in expecting:
+        assert not o.is_write
+        # only the reader's own writes, each acknowledged BEFORE the read started
+        assert all((o.who, i) in acked for i in o.expect), o
+        assert all(sends.get(i, o.who) == o.who for i in o.expect)
+        if o.ok:
+            assert o.saw == o.expect  # the fake never serves stale data
+        else:
+            assert o.saw is None
+    assert sum(len(o.expect) for o in expecting if o.op == "read") > 20
+    assert sum(1 for o in expecting if o.op == "balance" and o.ok) > 5
+    assert all(o.expect == (o.who,) for o in expecting if o.op == "login")
+
+
+def test_a_read_that_misses_the_persons_own_acknowledged_write_is_recorded_as_stale(tmp_path, monkeypatch):
+    rng = random.Random(12)
+    random.seed(12)
+    fake = FakeServices(rng, lossy=False)
+    users = _run(rng, fake, people=4, steps=300)
+    u = next(u for u in users if u.person.last_transfer and u.person.joined)
+    p = u.person
+    room = p.joined[0]
+    p.wanted = p.joined = [room]  # no room chores: the read task reads this room
+    p.pending.clear()
+    monkeypatch.setenv("CHAOS_HISTORY_DIR", str(tmp_path))
+    monkeypatch.setattr(recorder, "_writer", None)
+    u.pay()  # acknowledged: its id is the wallet's newest
+    u._write("send", "messaging", lambda: workload.Pending(
+        f"/messaging/rooms/{room}/messages", "m-own", {"client_msg_id": "m-own", "text": "mine"}, room=room))
+    fake.stale = True  # the copy has not applied the newest writes
+    u.balance()
+    u.read()
+    fake.stale = False
+    u.read()  # the same page again, from an up-to-date copy
+    recorder._writer.close()
+    monkeypatch.setattr(recorder, "_writer", None)
+    ops = parse(iter_records(tmp_path.glob("*.jsonl"))).ops
+    pay, send, balance, stale_read, fresh_read = ops
+    assert pay.ok and send.ok and send.write_id == "m-own"
+    assert (balance.expect, balance.saw) == ((pay.write_id,), ())
+    assert "m-own" in stale_read.expect and "m-own" not in stale_read.saw
+    assert "m-own" in fresh_read.expect and "m-own" in fresh_read.saw
+    assert "m-own" not in p.unread.get(room, {})  # read: no longer expected

@@ -104,3 +104,42 @@ def test_kv_sentinel_async_shares_every_file_and_flips_only_the_switches():
     assert published_ports(a) == published_ports(b) == {18180, 18574}
     dual = find_stack("dual-site", ROOT / "stacks")
     assert not published_ports(a) & published_ports(dual)  # can run beside dual-site
+
+
+def test_dual_site_no_local_reads_shares_every_file_and_flips_only_where_reads_go():
+    local, variant = ROOT / "stacks" / "dual-site", ROOT / "stacks" / "dual-site-no-local-reads"
+    for name in ("compose.yaml", "config"):
+        assert (variant / name).is_symlink() and (variant / name).resolve() == (local / name).resolve(), name
+    env = dict(line.split("=", 1) for line in (variant / ".env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env == {"DUAL_SITE_READ_DATABASE_URL": ""}  # empty: no READ_DATABASE_URL, reads go to the primary
+    apps = {n: s for n, s in services("dual-site").items()
+            if (s.get("labels") or {}).get("chaos.role") == "app"}
+    assert len(apps) == 6 and all(
+        s["environment"]["READ_DATABASE_URL"] == "${DUAL_SITE_READ_DATABASE_URL-postgresql://app:app@dbrouter:5001/mini}"
+        for s in apps.values())
+    a, b = (find_stack(n, ROOT / "stacks") for n in ("dual-site", "dual-site-no-local-reads"))
+    assert a.project != b.project and a.workload == b.workload and a.readback == b.readback
+    assert published_ports(a) == published_ports(b) == {18080, 18474}  # one at a time
+    assert all(b.project in cmd for cmd in [*b.prepare, *b.steady_state.values()])
+
+
+def test_dual_site_reads_only_a_primary_or_the_sync_standby_whose_commits_waited_for_apply():
+    config = ROOT / "stacks" / "dual-site" / "config"
+    cfg = (config / "haproxy" / "dbrouter.cfg").read_text()
+    reads = cfg.split("listen reads", 1)[1]
+    # Both checks: Patroni says primary or sync standby, and this site's etcd member has a quorum
+    # (an isolated standby's Patroni keeps its last view of the DCS).
+    assert "bind *:5001" in reads and "http-check send meth GET uri /read-only-sync" in reads
+    assert "http-check connect addr 127.0.0.1 port 2399" in reads and "uri /health" in reads
+    local_etcd = cfg.split("listen local_etcd", 1)[1].split("listen reads", 1)[0]
+    assert "bind 127.0.0.1:2399" in local_etcd and '"${LOCAL_ETCD}"' in local_etcd
+    for site in ("pangyo", "chuncheon"):
+        router = services("dual-site")[f"dbrouter-{site}"]
+        assert router["environment"]["LOCAL_ETCD"] == f"etcd-{site}:2379"
+        assert router["labels"]["chaos.site"] == services("dual-site")[f"etcd-{site}"]["labels"]["chaos.site"]
+    servers = [line.split() for line in reads.splitlines() if line.strip().startswith("server ")]
+    assert [s[1] for s in servers] == ["local", "remote"] and "backup" in servers[1] and "backup" not in servers[0]
+    patroni = yaml.safe_load((config / "patroni" / "patroni.yml").read_text())
+    assert patroni["postgresql"]["parameters"]["synchronous_commit"] == "remote_apply"
+    assert patroni["bootstrap"]["dcs"]["synchronous_mode"] is True

@@ -3,14 +3,15 @@
 Asks whichever Patroni node answers for the cluster's view. Holds only if there is exactly one
 primary (no split brain), both sites are members, and the other node is a synchronous standby
 streaming with no lag (so a site whose power came back has re-joined). Prints one line saying what
-it saw; exit status 0 when it holds.
+it saw; exit status 0 when it holds. The compose project is its argument (default chaos-dual-site).
 """
 
 import json
 import subprocess
 import sys
 
-COMPOSE = ["docker", "compose", "-p", "chaos-dual-site", "-f", "compose.yaml"]
+PROJECT = sys.argv[1] if len(sys.argv) > 1 else "chaos-dual-site"  # dual-site-no-local-reads names its own
+COMPOSE = ["docker", "compose", "-p", PROJECT, "-f", "compose.yaml"]
 
 
 def cluster_view():

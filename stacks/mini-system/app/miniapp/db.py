@@ -22,6 +22,11 @@ experiment the primary dies and another one takes over. Guarantees:
   by the server with a rollback, so :meth:`Database.run` may run the whole transaction again.
 * The schema is created in the background (``CREATE ... IF NOT EXISTS`` under an advisory lock),
   retried until the database answers; until then :attr:`Database.ready` is False.
+* Reads from a copy (``read_only=True``): a second Database on ``READ_DATABASE_URL`` (dual-site:
+  HAProxy's port 5001 at the app's own site, whose first choice is the local PostgreSQL when
+  Patroni says it is the primary or the synchronous standby) serves the read-only endpoints. It
+  accepts a standby (``target_session_attrs=any``), creates no schema, and refuses a write with
+  ``ValueError`` before anything is sent: a write through it is a programming error.
 """
 
 from __future__ import annotations
@@ -75,9 +80,12 @@ class _NotReplicated(Exception):
 
 class Database:
     def __init__(self, url: str, *, name: str = "miniapp", max_size: int = 8,
-                 schema: Sequence[str] = ()):
+                 schema: Sequence[str] = (), read_only: bool = False):
+        if read_only and schema:
+            raise ValueError("a read-only Database creates no schema (the primary's Database does)")
         self.schema = list(schema)
-        self.ready = False
+        self.read_only = read_only
+        self.ready = read_only  # a copy has the primary's schema or, on a new stack, gets it soon
         self.watchdog = Watchdog()
         # When each pooled connection last finished a transaction that worked, and when a database
         # error was last seen (which drains the pool): a connection that worked after that, a
@@ -96,7 +104,9 @@ class Database:
             # database is used within about a second.
             reconnect_timeout=2.0,
             kwargs={"connect_timeout": 2, "options": "-c statement_timeout=3000",
-                    "target_session_attrs": "read-write", "application_name": name,
+                    # A copy may be a standby; the primary's pool refuses one (a demoted primary).
+                    "target_session_attrs": "any" if read_only else "read-write",
+                    "application_name": name,
                     "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
                     "keepalives_count": 2, "tcp_user_timeout": 5000})
 
@@ -104,7 +114,8 @@ class Database:
     def start(self) -> None:
         """Open the pool without waiting and create the schema in the background."""
         self.pool.open(wait=False)
-        threading.Thread(target=self._create_schema, name="schema", daemon=True).start()
+        if not self.read_only:
+            threading.Thread(target=self._create_schema, name="schema", daemon=True).start()
 
     def stop(self) -> None:
         self.pool.close(timeout=2.0)
@@ -205,6 +216,8 @@ class Database:
         """
         if one_statement and pipelined or not write and (one_statement or pipelined):
             raise ValueError("run: one_statement and pipelined are for writes, and exclude each other")
+        if write and self.read_only:
+            raise ValueError("run: a write through a read-only Database (reads from a copy)")
         if not self.ready:
             raise DatabaseUnavailable("schema not ready")
         isolation = psycopg.IsolationLevel.SERIALIZABLE if serializable else None

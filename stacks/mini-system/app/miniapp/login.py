@@ -7,6 +7,11 @@
 * ``POST /login/login`` -> 200 ``{token, expires_at}``; 401 on bad credentials (same answer and
   about the same time whether the user exists or not).
 * ``GET /login/me`` (Bearer) -> ``{user_id, username}`` from the database.
+
+Logging in writes nothing (no last-login time, no session row: a token is self-contained and
+verified with the public key), so ``login`` and ``me`` are reads, served from the database copy
+at the app's own site when the stack gives one (``READ_DATABASE_URL``): people log in while the
+primary's site is dark and a new primary is not elected yet.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def readback(conn, ids: list[str]) -> dict[str, int]:
 def routes(router: APIRouter, ctx: Context) -> None:
     if ctx.private_key is None:
         raise RuntimeError("login needs TOKEN_PRIVATE_KEY_FILE (an Ed25519 PEM private key)")
-    db = ctx.db
+    db, reads = ctx.db, ctx.reads
 
     @router.post("/signup", status_code=201, responses=errors(409, 413, 422, 503))
     def signup(body: NewAccount):
@@ -60,7 +65,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
 
     @router.post("/login", responses=errors(401, 413, 422, 503))
     def login(body: Credentials):
-        row = db.run(lambda conn: conn.execute(
+        row = reads.run(lambda conn: conn.execute(
             "SELECT id, password_hash FROM users WHERE username = %s", (body.username,)).fetchone(),
             write=False)
         try:
@@ -76,7 +81,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
 
     @router.get("/me", responses=errors(401, 503))
     def me(claims: CurrentUser):
-        row = db.run(lambda conn: conn.execute(
+        row = reads.run(lambda conn: conn.execute(
             "SELECT id, username FROM users WHERE id = %s", (claims.user_id,)).fetchone(),
             write=False)
         if row is None:

@@ -16,6 +16,9 @@
 * ``GET /messaging/rooms/{room}/messages?after=&limit=`` (Bearer, member) -> ``{messages,
   next_after}``.
 
+Reading a room is served from ``ctx.reads`` (the site's own database copy when the stack gives
+one); creating, inviting and sending go to the primary.
+
 Sending, reading and inviting need membership: 403 for a non-member, 404 for a room that does not
 exist.
 
@@ -142,7 +145,7 @@ def _require_member(is_member: bool, room_exists: bool) -> None:
 
 
 def routes(router: APIRouter, ctx: Context) -> None:
-    db = ctx.db
+    db, reads = ctx.db, ctx.reads
 
     @router.post("/rooms", status_code=201, responses=errors(401, 409, 413, 422, 503))
     def create_room(body: NewRoom, user: CurrentUser):
@@ -205,7 +208,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
             _require_member(*rows[0][:2])
             return [r[2:] for r in rows if r[2] is not None]
 
-        messages = [_message(r) for r in db.run(page, write=False)]
+        messages = [_message(r) for r in reads.run(page, write=False)]
         # A JSONResponse is sent as it is; a returned dict would first be walked by FastAPI's
         # jsonable_encoder, a sixth of this service's CPU under load.
         return JSONResponse({"messages": messages,

@@ -6,7 +6,10 @@ account, which starts at 0 and goes negative, so the sum over ALL accounts is al
 
 * ``POST /payment/wallets`` (Bearer) -> 201 the caller's new wallet, 200 the existing one.
   One wallet per username (unique constraint); concurrent opens create one.
-* ``GET /payment/wallets/me`` (Bearer) -> ``{username, balance}``; 404 without a wallet.
+* ``GET /payment/wallets/me`` (Bearer) -> ``{username, balance, last_transfer_id}``; 404 without a
+  wallet. ``last_transfer_id``: the newest transfer paid from this wallet (null if none), read in
+  the same statement as the balance, so a client can tell that the balance includes its own last
+  acknowledged transfer (ids only grow, and a person pays one transfer at a time).
 * ``POST /payment/transfers`` (Bearer) ``{from_user?, to_user, amount, idempotency_key}`` -> 201
   the new transfer; the same key again from the same payer (even concurrently) -> 200 with the
   transfer stored first, never a second one (unique on (payer, key); SERIALIZABLE transaction
@@ -18,6 +21,10 @@ account, which starts at 0 and goes negative, so the sum over ALL accounts is al
   the wallet paid from) must name that owner, else 403 before anything is read or written.
 * ``GET /payment/transfers?limit=`` (Bearer) -> the caller's ledger entries, newest first.
 * ``GET /payment/audit`` (X-Readback-Token) -> the invariants, from one snapshot.
+
+The wallet and the transfer list are read from ``ctx.reads`` (the site's own database copy when
+the stack gives one); a transfer's idempotency lookup, part of the write, and the audit read the
+primary.
 """
 
 from __future__ import annotations
@@ -141,7 +148,7 @@ def audit(conn) -> dict:
 
 
 def routes(router: APIRouter, ctx: Context) -> None:
-    db = ctx.db
+    db, reads = ctx.db, ctx.reads
 
     @router.post("/wallets", status_code=201, responses=errors(401, 503))
     def open_wallet(user: CurrentUser):
@@ -170,12 +177,14 @@ def routes(router: APIRouter, ctx: Context) -> None:
 
     @router.get("/wallets/me", responses=errors(401, 404, 503))
     def my_wallet(user: CurrentUser):
-        row = db.run(lambda conn: conn.execute(
-            "SELECT username, balance FROM accounts WHERE kind = 'wallet' AND username = %s",
+        row = reads.run(lambda conn: conn.execute(
+            "SELECT a.username, a.balance, (SELECT max(t.id) FROM transfers t WHERE t.from_account = a.id) "
+            "FROM accounts a WHERE a.kind = 'wallet' AND a.username = %s",
             (user.username,)).fetchone(), write=False)
         if row is None:
             raise ApiError(404, "you have no wallet")
-        return JSONResponse({"username": row[0], "balance": row[1]})  # no jsonable_encoder pass
+        return JSONResponse({"username": row[0], "balance": row[1],  # no jsonable_encoder pass
+                             "last_transfer_id": row[2]})
 
     @router.post("/transfers", status_code=201,
                  responses=errors(401, 403, 404, 409, 413, 422, 503))
@@ -234,7 +243,7 @@ def routes(router: APIRouter, ctx: Context) -> None:
     @router.get("/transfers", responses=errors(401, 422, 503))
     def my_transfers(user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50):
         mine = "(SELECT id FROM accounts WHERE kind = 'wallet' AND username = %(me)s)"
-        rows = db.run(lambda conn: conn.execute(
+        rows = reads.run(lambda conn: conn.execute(
             f"{_TRANSFER} WHERE t.from_account = {mine} OR t.to_account = {mine} "
             "ORDER BY t.id DESC LIMIT %(limit)s", {"me": user.username, "limit": limit}).fetchall(),
             write=False)

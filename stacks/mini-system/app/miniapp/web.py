@@ -78,6 +78,9 @@ class Settings:
     readback_token: str
     public_key_file: str
     private_key_file: str | None
+    # Where the read-only endpoints read (READ_DATABASE_URL; unset or empty: DATABASE_URL, as one
+    # database does). See Context.reads.
+    read_database_url: str | None = None
 
     def __post_init__(self):
         if len(self.readback_token.strip()) < MIN_READBACK_TOKEN_CHARS:
@@ -108,7 +111,8 @@ class Settings:
                    site=env("SITE", "unknown"),
                    readback_token=token,
                    public_key_file=env("TOKEN_PUBLIC_KEY_FILE", ""),
-                   private_key_file=env("TOKEN_PRIVATE_KEY_FILE") or None)
+                   private_key_file=env("TOKEN_PRIVATE_KEY_FILE") or None,
+                   read_database_url=env("READ_DATABASE_URL", "").strip() or None)
 
 
 class ApiError(Exception):
@@ -121,12 +125,23 @@ class ApiError(Exception):
 
 @dataclass
 class Context:
-    """What a service's routes need."""
+    """What a service's routes need.
+
+    ``db`` reaches the primary: every write, and every read that is part of a write (a transfer's
+    idempotency lookup), the read-back and the audit (the harness's verdict reads the primary).
+    ``reads`` serves the read-only endpoints (login, me, a room's page, balance, transfers): a
+    read-only :class:`Database` on ``READ_DATABASE_URL`` (the database copy at the app's own site),
+    or ``db`` itself when that is not set."""
 
     settings: Settings
     db: Database
     verifier: tokens.Verifier
     private_key: Any = None
+    reads: Any = None  # a Database; None: db
+
+    def __post_init__(self):
+        if self.reads is None:
+            self.reads = self.db
 
     def user(self, request: Request) -> tokens.Claims:
         """The caller, from a Bearer token verified locally with the public key; 401 otherwise."""
@@ -215,11 +230,18 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def create_app(service_module: ModuleType, settings: Settings, db: Database | None = None) -> FastAPI:
-    """The FastAPI app of one service (``miniapp.login``, ``.messaging`` or ``.payment``)."""
+def create_app(service_module: ModuleType, settings: Settings, db: Database | None = None,
+               reads: Database | None = None) -> FastAPI:
+    """The FastAPI app of one service (``miniapp.login``, ``.messaging`` or ``.payment``).
+
+    ``reads``: where the read-only endpoints read; by default a read-only Database on
+    ``settings.read_database_url`` if set, else ``db``."""
     svc = settings.service
     db = db or Database(settings.database_url, name=f"miniapp-{svc}", schema=service_module.SCHEMA)
-    ctx = Context(settings=settings, db=db,
+    if reads is None and settings.read_database_url:
+        reads = Database(settings.read_database_url, name=f"miniapp-{svc}-reads", read_only=True)
+    reads = reads or db
+    ctx = Context(settings=settings, db=db, reads=reads,
                   verifier=tokens.Verifier(tokens.load_public_key(settings.public_key_file)),
                   private_key=(tokens.load_private_key(settings.private_key_file)
                                if settings.private_key_file else None))
@@ -227,7 +249,11 @@ def create_app(service_module: ModuleType, settings: Settings, db: Database | No
     @asynccontextmanager
     async def lifespan(_app):
         db.start()
+        if reads is not db:
+            reads.start()
         yield
+        if reads is not db:
+            reads.stop()
         db.stop()
 
     # No /docs, no /redoc: they would load Swagger UI / ReDoc from a CDN (see the module doc).
@@ -260,10 +286,12 @@ def create_app(service_module: ModuleType, settings: Settings, db: Database | No
 
     @router.get("/health", responses=errors(503))
     def health():
-        """200 only if the schema is ready and ``SELECT 1`` answers within about 1 s."""
+        """200 only if the schema is ready and ``SELECT 1`` answers within about 1 s where the
+        service reads (its site's copy when reads are local: a site that can log people in and
+        serve reads stays in the entry point's rotation while writes wait for a new primary)."""
         if not db.ready:
             return JSONResponse({"status": "starting", "site": settings.site}, status_code=503)
-        if not db.ping(1.0):
+        if not reads.ping(1.0):
             return JSONResponse({"status": "database unavailable", "site": settings.site},
                                 status_code=503)
         return {"status": "ok", "site": settings.site}
