@@ -58,7 +58,7 @@ def test_pangyo_power_cut_fails_over_without_losing_writes(chaos_run, chaos_runs
 def test_the_same_power_cut_fails_on_the_single_site_stack(chaos_run, chaos_runs_dir):
     journal, code = chaos_run(EXPERIMENT, stack="single-site")
     assert journal["stack"] == "single-site"
-    # The file expects fail on single-site (expect: {dual-site: pass, single-site: fail}): the run
+    # The file expects fail on single-site (expect: {dual-site: pass, single-site: fail, dual-site-no-local-reads: fail}): the run
     # fails, as expected, so the exit code is 0.
     assert journal["verdict"] == "fail", journal["reasons"]
     assert journal["expected"] == "fail" and journal["matches_expectation"] is True

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import re
+
 import pytest
 
 from chaos import doctor, stacks
@@ -59,7 +61,8 @@ def test_survey_says_which_stack_is_up_and_its_ports():
     assert found["kv-sentinel"].state == PARTLY
     assert found["single-site"].state == DOWN
     assert found["dual-site"].ports == (18080, 18474)
-    assert found["single-site"].shares == {18080: ("dual-site",), 18474: ("dual-site",)}
+    assert found["single-site"].shares == {18080: ("dual-site", "dual-site-no-local-reads"),
+                                          18474: ("dual-site", "dual-site-no-local-reads")}
     assert [s.name for s in holders(18080, list(found.values()), but="single-site")] == ["dual-site"]
     assert holders(18080, list(found.values()), but="dual-site") == []
 
@@ -69,20 +72,23 @@ def test_survey_asks_only_for_each_stacks_own_project():
     survey(client, STACKS)
     projects = sorted(v for f in client.containers.filters for v in f["label"])
     assert projects == sorted(f"{PROJECT_LABEL}=chaos-{name}" for name in
-                              ("dual-site", "ground-truth", "kv-sentinel", "kv-sentinel-async", "single-site"))
+                              ("dual-site", "dual-site-no-local-reads", "ground-truth", "kv-sentinel",
+                               "kv-sentinel-async", "single-site"))
 
 
 def test_render_names_the_stack_holding_a_port_another_needs():
     found = survey(client_with(chaos_dual_site=["running"] * 2), STACKS)
     text = render(found, STACKS)
-    assert "  single-site        down  project chaos-single-site, ports 18080, 18474" in text
-    assert "port 18080 also published by dual-site (up): held now by dual-site" in text
-    assert "port 18080 also published by single-site (down): not held by them now" in text
+    assert re.search(r"\n  single-site +down  project chaos-single-site, ports 18080, 18474\n", text)
+    assert ("port 18080 also published by dual-site (up), dual-site-no-local-reads (down): held now by dual-site"
+            in text)
+    assert ("port 18080 also published by dual-site-no-local-reads (down), single-site (down): not held by them now"
+            in text)
 
 
 def test_without_an_engine_every_stack_is_still_listed_its_state_unknown():
     found = survey(None, STACKS)
-    assert {s.state for s in found} == {UNKNOWN} and len(found) == 5
+    assert {s.state for s in found} == {UNKNOWN} and len(found) == len(list(STACKS.glob("*/stack.yaml")))
     text = render(found, STACKS, "make setup starts one")
     assert "no Docker engine answers: whether a stack is up is unknown" in text
     assert "held now" not in text and "not held" not in text
@@ -108,7 +114,7 @@ def test_cli_stacks_with_an_engine_exits_0(monkeypatch, capsys):
     monkeypatch.setattr("chaos.engine.docker_client", lambda: client_with(chaos_kv_sentinel=["running"]))
     assert main(["stacks"]) == 0
     out = capsys.readouterr().out
-    assert "kv-sentinel        up (1/1 containers running)" in out
+    assert re.search(r"\n  kv-sentinel +up \(1/1 containers running\)", out)
     assert "port 18180 also published by kv-sentinel (up): held now by kv-sentinel" in out
 
 
