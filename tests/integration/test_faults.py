@@ -17,7 +17,7 @@ import requests
 
 from chaos.experiment import FaultSpec, Target
 from chaos.faults import IMPLEMENTATIONS, FaultContext
-from chaos.runner import wait_steady
+from chaos.steady_state import wait_steady
 from chaos.stack import containers, docker_client, run_prepare, wait_healthy, wait_steady_state
 from chaos.toxiproxy import Toxiproxy
 
