@@ -139,6 +139,12 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
     return experiment, stack
 
 
+def as_interrupted(e: BaseException) -> Interrupted:
+    """A KeyboardInterrupt (raised by code: our handler turns SIGINT into Interrupted) as the
+    Interrupted of a Ctrl-C, so both end a run the same way."""
+    return e if isinstance(e, Interrupted) else Interrupted(signal.SIGINT)
+
+
 def source_snapshot(source: Path) -> bytes | None:
     """The experiment file's bytes now (None if it cannot be read: the run then copies it later)."""
     try:
@@ -191,6 +197,8 @@ class Run:
         try:
             with StackLock(self.stack.project, f"run {self.run_id}"):
                 return self._execute()
+        except KeyboardInterrupt:  # raised by code, not by our handler: a Ctrl-C all the same
+            raise Interrupted(signal.SIGINT) from None
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
@@ -249,9 +257,9 @@ class Run:
             interrupted: Interrupted | None = None
             try:
                 self._drive(locust, faults, writer)
-            except Interrupted as e:
-                interrupted = e
-                say(opts, f"\n[run] {e}: stopping the load and healing every fault")
+            except (Interrupted, KeyboardInterrupt) as e:
+                interrupted = as_interrupted(e)
+                say(opts, f"\n[run] {interrupted}: stopping the load and healing every fault")
             finally:
                 self._stop_and_heal(locust, writer)
             if interrupted is None and self._signalled is not None:  # a signal while healing
@@ -270,13 +278,14 @@ class Run:
             finished = self.clock.wall()
             self._read_back()
             self._write_meta(started, finished)
-        except Interrupted as e:
+        except (Interrupted, KeyboardInterrupt) as cut:
             # Every fault is healed by now; leave what a later `analyze` or `recover` needs, and say in
             # the history that the run was cut short: re-judged, it is unknown, never a pass. A
             # further signal in here is noted, not obeyed.
             self._deferring = True
+            e = as_interrupted(cut)
             try:
-                marker = writer if not writer.closed else HistoryWriter(writer.path)
+                marker = writer if not writer.closed else HistoryWriter(writer.path, clock=self.clock)
                 marker.mark(MARK_INTERRUPTED, str(e))
                 if marker is not writer:
                     marker.close()
@@ -287,7 +296,9 @@ class Run:
                 self._write_meta(started, self.clock.wall(), quiet=True)
             finally:
                 self._deferring = False
-            raise
+            if e is cut:
+                raise
+            raise e from None
         except OSError as e:  # the run folder's disk (readback, invariants, meta): after every heal
             raise EnvironmentProblem(f"the run cannot be judged: {e}; every heal has run") from None
         finally:  # a run ended by an error: the reserve given back, what the history kept in memory written
@@ -498,9 +509,11 @@ class Run:
             writer.fault(fid, fault.type, target, HEALED, detail)
             say(self.opts, f"[heal] {fault.type} {target}: {detail}")
             self.active = [(i, f) for i, f in self.active if f is not fault]
-        except Exception as e:  # noqa: BLE001
-            writer.fault(fid, fault.type, target, HEAL_FAILED, str(e))
-            say(self.opts, f"[heal] {fault.type} {target} FAILED: {e}")
+        except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 - recorded; the other heals still run
+            writer.fault(fid, fault.type, target, HEAL_FAILED, str(e) or type(e).__name__)
+            say(self.opts, f"[heal] {fault.type} {target} FAILED: {str(e) or type(e).__name__}")
+            if isinstance(e, KeyboardInterrupt):  # a Ctrl-C, noted: obeyed once every heal has run
+                self._signalled = signal.SIGINT
 
     def _heal_all(self, writer: HistoryWriter) -> None:
         for fid, fault in list(reversed(self.active)):

@@ -490,7 +490,8 @@ def test_an_experiment_file_edited_during_the_bring_up_is_not_what_the_run_is_ju
     strict = fake_run.EXPERIMENT_YAML + "checks:\n  acked_writes:\n    - {min: 1}\n"
     first.source.write_text(strict)
     run = fake_run.again(first)  # loaded: the strict one
-    monkeypatch.setattr(steady_state, "run_prepare", lambda stack: run.source.write_text(fake_run.EXPERIMENT_YAML) and [])
+    monkeypatch.setattr(steady_state, "run_prepare",
+                        lambda stack: run.source.write_text(fake_run.EXPERIMENT_YAML) and [])
     journal, code = run.execute()
     assert (run.run_dir / "experiment.yaml").read_text() == strict
     assert journal["verdict"] == "fail" and code == 1
