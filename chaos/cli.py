@@ -202,19 +202,13 @@ def _cmd_nightly(args) -> int:
 
 
 def _cmd_up(args) -> int:
-    from chaos.errors import EnvironmentProblem
-    from chaos.lock import StackLock
-    from chaos.engine import Compose, docker_client
-    from chaos.stack import conflicting_stacks, find_stack
+    from chaos.bring_up import REFUSE, ensure_up
+    from chaos.engine import docker_client
+    from chaos.stack import find_stack
 
     stack = find_stack(args.stack, what="--stack")
-    clashes = conflicting_stacks(docker_client(), stack)
-    if clashes:
-        raise EnvironmentProblem(f"stack {', '.join(clashes)} is up and publishes the same ports; "
-                                 f"take it down first: chaos-harness down --stack {clashes[0]}")
-    print(f"bringing up {stack.name} (waits for every healthcheck)...", flush=True)
-    with StackLock(stack.project, f"up --stack {stack.name}"):
-        Compose(stack).up(progress=lambda line: print(f"  {line}", flush=True))
+    ensure_up(stack, docker_client(), clashes=REFUSE, lock_as=f"up --stack {stack.name}", who="up",
+              say=lambda line: print(line, flush=True))
     print(f"{stack.name} is up: entry point {stack.entry_url}")
     return EXIT_PASS
 

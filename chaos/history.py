@@ -57,11 +57,11 @@ import json
 import math
 import os
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from chaos.clock import SYSTEM_CLOCK, Clock
 from chaos.errors import InvalidInput, Problem
 from chaos.files import FILE_MODE, json_type, open_regular
 
@@ -183,8 +183,9 @@ class HistoryWriter:
     twice. (Masking signals cannot do this: another thread of the process would take the signal.)
     """
 
-    def __init__(self, path: Path, on_error=None):
+    def __init__(self, path: Path, on_error=None, clock: Clock = SYSTEM_CLOCK):
         self.path = Path(path)
+        self.clock = clock  # stamps the fault steps, marks and notes (``wall``, ``mono``)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         self._lock = threading.Lock()
@@ -248,17 +249,17 @@ class HistoryWriter:
 
     def fault(self, id: str, type: str, target: str, step: str, detail: str = "") -> None:
         self.write({"kind": KIND_FAULT, "id": id, "type": type, "target": target, "step": step,
-                    "wall": time.time(), "mono": time.monotonic(), "detail": detail})
+                    "wall": self.clock.wall(), "mono": self.clock.monotonic(), "detail": detail})
 
     def mark(self, name: str, detail: str = "") -> None:
-        record = {"kind": KIND_MARK, "name": name, "wall": time.time(), "mono": time.monotonic()}
+        record = {"kind": KIND_MARK, "name": name, "wall": self.clock.wall(), "mono": self.clock.monotonic()}
         if detail:
             record["detail"] = detail
         self.write(record)
 
     def note(self, text: str, author: str | None = None) -> dict:
         """Record a typed note, stamped now; return the record written."""
-        record = {"kind": KIND_NOTE, "wall": time.time(), "mono": time.monotonic(), "text": text,
+        record = {"kind": KIND_NOTE, "wall": self.clock.wall(), "mono": self.clock.monotonic(), "text": text,
                   "author": author}
         self.write(record)
         return record

@@ -7,9 +7,9 @@ names, with that stack's expectation), one at a time, and one folder to archive:
     OUT/index.html       experiment, stack, verdict, expected, match, a link to each report
 
 Every tagged experiment is loaded and validated (on each of its stacks) before anything runs. Runs
-are grouped by stack (sorted by stack, then file) so each stack comes up once; before each run, any
-other stack up on the same host ports is taken down (volumes too), and the runner brings the run's
-stack up. The last stack is left up, as after ``chaos-harness run``.
+are grouped by stack (sorted by stack, then file) so each stack comes up once; the runner brings
+each run's stack up, and takes down first any other stack up on the same host ports (volumes too;
+``RunOptions.make_room``, ``chaos.bring_up``). The last stack is left up, as after ``chaos-harness run``.
 
 A run the harness could not carry out (no engine, a stack that does not come up) becomes a journal
 with the verdict ``unknown`` and the error as its reason, and the suite goes on. An interruption
@@ -36,13 +36,10 @@ from chaos.errors import EXIT_ENVIRONMENT, EXIT_PASS, InvalidInput
 from chaos.experiment import Experiment
 from chaos.history import History
 from chaos.loader import load_experiment
-from chaos.lock import StackLock
 from chaos.reports import build_journal, iso_utc, write_junit
 from chaos.reports.index import write_index
 from chaos.run_folder import JUNIT, REPORT
 from chaos.runner import RunOptions, prepare, run_experiment
-from chaos.engine import Compose, docker_client
-from chaos.stack import conflicting_stacks, find_stack
 
 RUNS = "runs"
 
@@ -108,18 +105,6 @@ def select_experiments(experiments_dir: Path, tag: str) -> list[Planned]:
     return sorted(planned, key=lambda p: (p.stack, p.path.name))
 
 
-def make_room(stack_name: str) -> list[str]:
-    """Take down every other stack that is up on the same host ports; return their names."""
-    stack = find_stack(stack_name)
-    clashes = conflicting_stacks(docker_client(), stack)
-    for name in clashes:
-        other = find_stack(name, stack.dir.parent)
-        # Under the other stack's lock: a stack another run holds is never taken down under it.
-        with StackLock(other.project, f"nightly: make room for {stack.name}"):
-            Compose(other).down()
-    return clashes
-
-
 def failed_run_journal(planned: Planned, error: str, started: float) -> dict:
     """The journal of a run the harness could not carry out: verdict unknown, the error as reason."""
     check = CheckResult("run_completed", Verdict.UNKNOWN, detail=error,
@@ -148,7 +133,7 @@ def run_nightly(out: Path, tag: str = "nightly", experiments_dir: Path = Path("e
     ``stream`` (default: standard output)."""
     out, stream = Path(out), stream or sys.stdout
     planned = select_experiments(experiments_dir, tag)
-    opts = RunOptions(runs_dir=out / RUNS, bring_up=True, color=color, out=stream)
+    opts = RunOptions(runs_dir=out / RUNS, bring_up=True, color=color, out=stream, make_room=True)
     journals: list[dict] = []
     errors = 0
     title = f"chaos-harness {tag} {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
@@ -158,9 +143,7 @@ def run_nightly(out: Path, tag: str = "nightly", experiments_dir: Path = Path("e
                   file=stream, flush=True)
             started = time.time()
             try:
-                for name in make_room(p.stack):
-                    print(f"[{tag}] took down {name}: it is up on the same ports as {p.stack}",
-                          file=stream, flush=True)
+                # The runner takes down another stack up on the same ports (chaos.bring_up, MAKE_ROOM).
                 journal, _ = run_experiment(p.path, replace(opts, stack=p.stack))
             except Exception as e:  # noqa: BLE001 - one run that cannot be carried out does not stop the suite
                 # (Ctrl-C, chaos.errors.Interrupted, is a BaseException: it ends the suite)

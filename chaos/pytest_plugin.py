@@ -10,9 +10,11 @@ suite can hold failover tests, and the ``integration`` marker.
         assert journal["verdict"] == "fail"
 
 Every setting is an overridable fixture (``chaos_stack_name``, ``chaos_runs_dir``). Stacks are
-brought up on first use, from fresh (volumes removed); one that publishes the same ports as a stack
-already up replaces it; all are taken down at the end of the session; cleanup is registered *before* each ``up``, so a
-failed ``up`` is still taken down. ``--chaos-keep-stack`` reuses running stacks and leaves them up.
+brought up on first use (``chaos.bring_up.ensure_up``, the policy of ``chaos-harness run``), from
+fresh (volumes removed); one that publishes the same ports as a stack already up replaces it (taken
+down under its lock: never under a run); all are taken down at the end of the session; cleanup is
+registered *before* each ``up``, so a failed ``up`` is still taken down. ``--chaos-keep-stack``
+reuses running stacks and leaves them up.
 Locust is never imported here: it runs in a subprocess.
 """
 
@@ -44,27 +46,26 @@ class StackPool:
         self.touched: dict[str, object] = {}
 
     def use(self, name: str):
-        from chaos.lock import StackLock
-        from chaos.engine import Compose, docker_client, missing_images
-        from chaos.stack import find_stack, published_ports
+        from chaos.bring_up import MAKE_ROOM, ensure_up
+        from chaos.engine import docker_client
+        from chaos.errors import EnvironmentProblem
+        from chaos.stack import find_stack
 
         if name in self.up:
             return self.up[name]
         stack = find_stack(name)
-        missing = missing_images(docker_client(), stack)
-        if missing:
-            pytest.fail(f"images missing: {', '.join(missing)}; run `make images`")
-        for other_name, other in list(self.up.items()):
-            if published_ports(other) & published_ports(stack):
-                with StackLock(other.project, "pytest session: make room"):  # never under a run
-                    Compose(other).down(volumes=not self.keep)
-                del self.up[other_name]
-        self.touched[name] = stack
-        with StackLock(stack.project, "pytest session: bring up"):
-            if not self.keep:
-                Compose(stack).down(volumes=True)  # fresh: no state left by an earlier session
-            self.up[name] = stack
-            Compose(stack).up()
+        self.touched[name] = stack  # taken down at the end even if its bring-up fails
+        try:
+            # The one bring-up policy (chaos.bring_up): any other stack on the same ports taken down
+            # under its lock (never under a run), then this one from fresh (unless kept), up and healthy.
+            taken_down = ensure_up(stack, docker_client(), clashes=MAKE_ROOM, fresh=not self.keep,
+                                   down_volumes=not self.keep, lock_as="pytest session: bring up",
+                                   who="pytest session")
+        except EnvironmentProblem as e:
+            pytest.fail(str(e))
+        for other in taken_down:
+            self.up.pop(other, None)
+        self.up[name] = stack
         return stack
 
     def close(self) -> None:

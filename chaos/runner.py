@@ -9,48 +9,58 @@ history and stops the load early; the rest runs as usual, and the check ``not_ab
 With a gate (``RunOptions.gate``, a game day: ``chaos.gate``, ``chaos.gameday``) the load's start
 and every step wait for its go; a held step shifts the later ones and the load's end
 (``chaos.schedule``), and the runner stops Locust itself at the shifted end.
+
+This module orders the steps and owns the signal and heal policy; each step lives in its own module:
+``chaos.bring_up`` (images, port clashes, compose up, health), ``chaos.steady_state`` (before the
+experiment and after recovery), ``chaos.load.process`` (the load, behind one interface),
+``chaos.live_tally`` (the history read as it grows), ``chaos.readback`` (read-back and invariants),
+``chaos.meta`` and ``chaos.environment`` (meta.json), ``chaos.toxiproxy.reset_links`` (the last heal).
+``Run`` takes its clock, Docker client and load as arguments (``chaos.clock``), so a unit test runs a
+whole experiment on fakes (tests/unit/fake_run.py).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import platform
 import signal
-import socket
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import requests
-
-from chaos import __version__
 from chaos import history as history_mod
+from chaos import readback
 from chaos.abort import AbortMonitor
-from chaos.analyze import EXPERIMENT_COPY, INVARIANTS, META, READBACK, judge_run
+from chaos.analyze import judge_run
+from chaos.bring_up import MAKE_ROOM, REFUSE, ensure_up
 from chaos.checks import exit_code_for
-from chaos.checks import invariants as invariants_mod
+from chaos.clock import SYSTEM_CLOCK, Clock
+from chaos.environment import environment
 from chaos.errors import EnvironmentProblem, ExperimentInvalid, InvalidInput, Interrupted, Problem
 from chaos.experiment import Experiment
 from chaos.files import write_atomic
 from chaos.faults import IMPLEMENTATIONS, Fault, FaultContext
 from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
-from chaos.history import (HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE, INJECT_FAILED, INVOKED, MARK_ABORTED,
-                           MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED, MARK_LOAD_STOPPED,
-                           MARK_RECORDS_LOST, DiskReserve, HistoryWriter)
+from chaos.history import DiskReserve, HistoryWriter
+from chaos.live_tally import LiveTally
+from chaos.load.locust_group import load_process as locust_load
+from chaos.load.process import LoadFactory, LoadProcess
 from chaos.load.recorder import RECORDS_UNWRITTEN_EXIT
-from chaos.lock import StackLock
-from chaos.load.locust_process import LocustProcess
 from chaos.loader import load_experiment, validate_targets
-from chaos.reports import iso_utc, render_html, render_summary, write_junit
-from chaos.reports.junit import FILENAME as JUNIT_FILENAME
+from chaos.lock import StackLock
+from chaos.meta import write_meta
+from chaos.reports import render_html, render_summary, write_junit
+from chaos.run_folder import (EXPERIMENT, FAULTS_HISTORY, HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE,
+                              INJECT_FAILED, INVOKED, JOURNAL, JUNIT, LOCUST_LOG, MARK_ABORTED,
+                              MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED,
+                              MARK_LOAD_STOPPED, MARK_RECORDS_LOST, OUTCOMES)
 from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
-from chaos.engine import Compose, docker_client, missing_images, wait_healthy
-from chaos.stack import StackDef, conflicting_stacks, find_stack, placement, run_prepare, wait_steady_state
+from chaos.engine import docker_client
+from chaos.stack import StackDef, find_stack, placement
 from chaos.stack import links as stack_links
-from chaos.toxiproxy import Toxiproxy
+from chaos.steady_state import after_recovery, before_experiment
+from chaos.toxiproxy import reset_links
+
+__all__ = ["Run", "RunOptions", "prepare", "run_experiment", "source_snapshot"]
 
 
 @dataclass
@@ -62,6 +72,7 @@ class RunOptions:
     out: object = field(default=sys.stderr)
     gate: Gate | None = None  # a game day: asked before each step (chaos.gate); None: on schedule
     participants: tuple[str, ...] | None = None  # a game day's participants, kept in meta.json
+    make_room: bool = False  # another stack up on the same ports: taken down (True) or refused (chaos.bring_up)
 
 
 # A game day's steps may be held this long in all: Locust is started for the load's duration plus
@@ -129,93 +140,10 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
     return experiment, stack
 
 
-def probes_ok(stack: StackDef) -> list[str]:
-    """Steady-state probes through the entry point; return the failing ones."""
-    bad = []
-    for name, path in stack.probes.items():
-        try:
-            r = requests.get(stack.entry_url + path, timeout=2)
-            if r.status_code != 200:
-                bad.append(f"{name}: HTTP {r.status_code}")
-        except requests.RequestException as e:
-            bad.append(f"{name}: {e.__class__.__name__}")
-    return bad
-
-
-def wait_steady(stack: StackDef, timeout_s: float) -> list[str]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        bad = probes_ok(stack)
-        if not bad or time.monotonic() > deadline:
-            return bad
-        time.sleep(1)
-
-
-def load_readback(stack: StackDef):
-    spec = importlib.util.spec_from_file_location(f"chaos_stack_readback_{stack.name.replace('-', '_')}",
-                                                  stack.readback)
-    if spec is None or spec.loader is None:
-        raise EnvironmentProblem(f"cannot load read-back {stack.readback}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class LiveTally:
-    """Reads the load's history files as they grow, each line once: counts outcomes, in all and per
-    service, for the progress line and hands every op to ``consumers`` (objects with ``add(op)``,
-    e.g. an ``AbortMonitor``). A line still being written (no newline yet) is left for the next
-    update. With ``recent_s``, it also keeps what each service answered lately (``recent``)."""
-
-    def __init__(self, directory: Path, consumers: tuple = (), recent_s: float | None = None):
-        self.directory = directory
-        self.consumers = tuple(consumers)
-        self.offsets: dict[Path, int] = {}
-        self.counts = {"ok": 0, "fail": 0, "unknown": 0}
-        self.by_service: dict[str, dict[str, int]] = {}
-        self.recent_s = recent_s
-        self._answered: list[tuple[float, str, str]] = []  # (answered at, service, outcome), recent_s only
-
-    def recent(self, now: float) -> dict[str, dict[str, int]]:
-        """Per service, the outcomes answered in the last ``recent_s`` seconds before ``now``
-        (monotonic); every service seen so far appears, with zeros if it answered nothing lately."""
-        if self.recent_s is None:
-            raise ValueError("LiveTally made without recent_s keeps no recent outcomes")
-        since = now - self.recent_s
-        self._answered = [a for a in self._answered if a[0] >= since]
-        counts = {service: {"ok": 0, "fail": 0, "unknown": 0} for service in sorted(self.by_service)}
-        for at, service, outcome in self._answered:
-            if at <= now:
-                counts[service][outcome] += 1
-        return counts
-
-    def update(self) -> dict:
-        for path in sorted(self.directory.glob("load-*.jsonl")):
-            with open(path, "rb") as f:
-                f.seek(self.offsets.get(path, 0))
-                data = f.read()
-            end = data.rfind(b"\n") + 1
-            self.offsets[path] = self.offsets.get(path, 0) + end
-            for line in data[:end].splitlines():
-                self._take(line)
-        return self.counts
-
-    def _take(self, line: bytes) -> None:
-        try:
-            record = json.loads(line)
-            if record.get("kind") != "op":
-                return
-            op = history_mod.op_from_record(record)
-        except (ValueError, KeyError, TypeError, AttributeError):  # torn or foreign line: skipped
-            return
-        if op.outcome in self.counts:
-            self.counts[op.outcome] += 1
-            per = self.by_service.setdefault(op.service, {"ok": 0, "fail": 0, "unknown": 0})
-            per[op.outcome] += 1
-            if self.recent_s is not None:
-                self._answered.append((op.mono + op.latency, op.service, op.outcome))
-        for consumer in self.consumers:
-            consumer.add(op)
+def as_interrupted(e: BaseException) -> Interrupted:
+    """A KeyboardInterrupt (raised by code: our handler turns SIGINT into Interrupted) as the
+    Interrupted of a Ctrl-C, so both end a run the same way."""
+    return e if isinstance(e, Interrupted) else Interrupted(signal.SIGINT)
 
 
 def source_snapshot(source: Path) -> bytes | None:
@@ -227,9 +155,20 @@ def source_snapshot(source: Path) -> bytes | None:
 
 
 class Run:
+    """One run of an experiment on a stack (``execute``).
+
+    Its collaborators with a life of their own are arguments, so a test can drive a whole run on
+    fakes: ``clock`` (``chaos.clock.Clock``: the load's timeline, the waits, the history's stamps),
+    ``docker`` (a Docker SDK client; None: ``chaos.stack.docker_client()`` at the first step, under
+    the stack's lock) and ``load_process`` (``chaos.load.process.LoadFactory``: makes the load)."""
+
     def __init__(self, experiment: Experiment, stack: StackDef, opts: RunOptions, source: Path,
-                 source_bytes: bytes | None = None):
+                 source_bytes: bytes | None = None, *, clock: Clock = SYSTEM_CLOCK, docker=None,
+                 load_process: LoadFactory = locust_load):
         self.experiment = experiment
+        self.clock = clock
+        self.docker = docker
+        self.load_process = load_process
         self.stack = stack
         self.opts = opts
         self.source = source
@@ -237,7 +176,7 @@ class Run:
         # (minutes), an edit made meanwhile would be what the run is judged by. A caller that waits
         # between loading and running (a game day's prompts) reads it when it loads it.
         self.source_bytes = source_bytes if source_bytes is not None else source_snapshot(source)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.fromtimestamp(clock.wall(), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = f"{stamp}-{experiment.name}-{stack.name}"
         self.run_dir = Path(opts.runs_dir) / self.run_id  # made (with a suffix if taken) by _make_run_dir
         self.active: list[tuple[str, Fault]] = []  # injected and not yet healed
@@ -259,6 +198,8 @@ class Run:
         try:
             with StackLock(self.stack.project, f"run {self.run_id}"):
                 return self._execute()
+        except KeyboardInterrupt:  # raised by code, not by our handler: a Ctrl-C all the same
+            raise Interrupted(signal.SIGINT) from None
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
@@ -288,56 +229,38 @@ class Run:
 
     def _execute(self) -> tuple[dict, int]:
         opts = self.opts
-        client = docker_client()
-        missing = missing_images(client, self.stack)
-        if missing:
-            raise EnvironmentProblem(f"images missing: {', '.join(missing)}; run `make images`")
-        clashes = conflicting_stacks(client, self.stack)
-        if clashes:
-            raise EnvironmentProblem(
-                f"stack {', '.join(clashes)} is up and publishes the same ports as {self.stack.name}; "
-                f"take it down first: chaos-harness down --stack {clashes[0]}")
-        if opts.bring_up:
-            say(opts, f"[stack] bringing up {self.stack.name} (compose project {self.stack.project}); "
-                      f"waits for every healthcheck, up to {self.stack.ready_timeout_s:.0f} s")
-            t = time.monotonic()
-            # An Interrupted raised in here ends the compose CLI's process group (Compose.run).
-            Compose(self.stack).up(progress=lambda line: say(opts, f"[stack] {line}"))
-            say(opts, f"[stack] ready in {time.monotonic() - t:.0f} s")
-        for line in run_prepare(self.stack):
-            say(opts, f"[prepare] {line}")
-        bad = wait_healthy(client, self.stack, 60) + wait_steady(self.stack, 60)
-        bad += [f"{n}: {line}" for n, (ok, line, _) in wait_steady_state(self.stack, 120).items() if not ok]
-        if bad:
-            raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))
-        say(opts, "[steady] every container healthy, every probe answers")
+        client = self.docker if self.docker is not None else docker_client()
+        self.docker = client
+        ensure_up(self.stack, client, bring_up=opts.bring_up, clashes=MAKE_ROOM if opts.make_room else REFUSE,
+                  who=f"run {self.run_id}", say=self._say, clock=self.clock)
+        before_experiment(client, self.stack, self._say, self.clock)
 
         try:  # nothing injected yet: a runs folder that cannot be written is said, not a traceback
             self._make_run_dir()
             hist_dir = history_mod.history_dir(self.run_dir)
             hist_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.run_dir / EXPERIMENT_COPY,
+            write_atomic(self.run_dir / EXPERIMENT,
                          self.source_bytes if self.source_bytes is not None else Path(self.source).read_bytes())
             reserve = DiskReserve(self.run_dir)
-            writer = HistoryWriter(hist_dir / "faults.jsonl", on_error=lambda e: say(
+            writer = HistoryWriter(hist_dir / FAULTS_HISTORY, clock=self.clock, on_error=lambda e: say(
                 opts, f"[history] WARNING: cannot write {hist_dir} ({e}); records are kept in memory, every "
                       "fault is still healed, and the run will be judged unknown"))
         except (OSError, EnvironmentProblem) as e:
             raise EnvironmentProblem(f"cannot make the run folder under {opts.runs_dir}: {e}; no fault was "
                                      "injected") from None
-        started = time.time()
+        started = self.clock.wall()
         ctx = FaultContext(client=client, stack=self.stack)
         faults = [(f"f{i}", IMPLEMENTATIONS[spec.type](spec, ctx)) for i, spec in enumerate(self.experiment.faults)]
         run_time = self.experiment.load.duration_s + (GATED_MAX_HOLD_S if opts.gate is not None else 0.0)
-        locust = LocustProcess(self.stack.workload, self.stack.entry_url, self.experiment.load, hist_dir,
-                               self.run_dir / "locust.log", run_time_s=run_time)
+        locust = self.load_process(self.stack.workload, self.stack.entry_url, self.experiment.load, hist_dir,
+                                   self.run_dir / LOCUST_LOG, run_time_s=run_time)
         try:
             interrupted: Interrupted | None = None
             try:
                 self._drive(locust, faults, writer)
-            except Interrupted as e:
-                interrupted = e
-                say(opts, f"\n[run] {e}: stopping the load and healing every fault")
+            except (Interrupted, KeyboardInterrupt) as e:
+                interrupted = as_interrupted(e)
+                say(opts, f"\n[run] {interrupted}: stopping the load and healing every fault")
             finally:
                 self._stop_and_heal(locust, writer)
             if interrupted is None and self._signalled is not None:  # a signal while healing
@@ -345,15 +268,7 @@ class Run:
             if interrupted is not None:
                 raise interrupted
 
-            say(opts, f"[recovery] waiting up to {self.experiment.recovery_wait_s:.0f} s for the steady state")
-            t_recovery = time.monotonic()
-            still_bad = wait_steady(self.stack, self.experiment.recovery_wait_s)
-            if still_bad:
-                say(opts, "[recovery] not steady yet: " + "; ".join(still_bad))
-            left = max(0.0, self.experiment.recovery_wait_s - (time.monotonic() - t_recovery))
-            self.steady_after = wait_steady_state(self.stack, left)
-            for name, (ok, line, took) in self.steady_after.items():
-                say(opts, f"[steady after] {name}: {line} ({took:g} s)")
+            self.steady_after = after_recovery(self.stack, self.experiment.recovery_wait_s, self._say, self.clock)
             self._deferring = True  # a signal in here is noted: a history half completed is not retried
             try:
                 self._complete_history(writer, reserve, locust)
@@ -361,16 +276,17 @@ class Run:
                 self._deferring = False
             if self._signalled is not None:
                 raise Interrupted(self._signalled)
-            finished = time.time()
+            finished = self.clock.wall()
             self._read_back()
             self._write_meta(started, finished)
-        except Interrupted as e:
+        except (Interrupted, KeyboardInterrupt) as cut:
             # Every fault is healed by now; leave what a later `analyze` or `recover` needs, and say in
             # the history that the run was cut short: re-judged, it is unknown, never a pass. A
             # further signal in here is noted, not obeyed.
             self._deferring = True
+            e = as_interrupted(cut)
             try:
-                marker = writer if not writer.closed else HistoryWriter(writer.path)
+                marker = writer if not writer.closed else HistoryWriter(writer.path, clock=self.clock)
                 marker.mark(MARK_INTERRUPTED, str(e))
                 if marker is not writer:
                     marker.close()
@@ -378,10 +294,12 @@ class Run:
                     self._complete_history(writer, reserve, locust)
                 except EnvironmentProblem as problem:
                     say(opts, f"[run] {problem}")
-                self._write_meta(started, time.time(), quiet=True)
+                self._write_meta(started, self.clock.wall(), quiet=True)
             finally:
                 self._deferring = False
-            raise
+            if e is cut:
+                raise
+            raise e from None
         except OSError as e:  # the run folder's disk (readback, invariants, meta): after every heal
             raise EnvironmentProblem(f"the run cannot be judged: {e}; every heal has run") from None
         finally:  # a run ended by an error: the reserve given back, what the history kept in memory written
@@ -395,11 +313,11 @@ class Run:
                                      f"{e}; every heal has run") from None
         say(opts, "")
         say(opts, render_summary(journal, color=opts.color))
-        say(opts, f"journal: {self.run_dir / 'journal.json'}")
+        say(opts, f"journal: {self.run_dir / JOURNAL}")
         self._write_reports(journal)
         return journal, exit_code_for(journal["verdict"], journal["expected"])
 
-    def _stop_and_heal(self, locust: LocustProcess, writer: HistoryWriter) -> None:
+    def _stop_and_heal(self, locust: LoadProcess, writer: HistoryWriter) -> None:
         """Stop the load and heal every fault, whatever happened before; a second Ctrl-C is noted,
         not obeyed, until every heal has run. Nothing here can raise before the heals run: the
         writer keeps what the disk refuses, and a failing stop is reported."""
@@ -418,7 +336,7 @@ class Run:
             if self.opts.gate is not None:
                 self.opts.gate.end()
 
-    def _complete_history(self, writer: HistoryWriter, reserve: DiskReserve, locust: LocustProcess) -> None:
+    def _complete_history(self, writer: HistoryWriter, reserve: DiskReserve, locust: LoadProcess) -> None:
         """Give back the reserved space, write what the disk refused during the run, and mark what
         the run could not record. Safe to call twice. If even then the history cannot be
         completed, the run cannot be judged: EnvironmentProblem naming the folder."""
@@ -426,7 +344,7 @@ class Run:
         if self._history_done:
             return
         self._history_done = True
-        code = locust.proc.returncode if locust.proc is not None else None
+        code = locust.returncode
         if code == RECORDS_UNWRITTEN_EXIT:
             writer.mark(MARK_RECORDS_LOST, f"the load could not write every request to {writer.path.parent} "
                                            f"(see {locust.log_path})")
@@ -444,13 +362,13 @@ class Run:
         """report.html and junit.xml in the run folder; a failure here is a warning, never a verdict."""
         try:
             say(self.opts, f"report: {render_html(self.run_dir, journal)}")
-            say(self.opts, f"junit: {write_junit(self.run_dir / JUNIT_FILENAME, [journal])}")
+            say(self.opts, f"junit: {write_junit(self.run_dir / JUNIT, [journal])}")
         except Exception as e:  # noqa: BLE001 - the verdict and exit code stand without the reports
             say(self.opts, f"warning: reports not written: {type(e).__name__}: {e}")
 
     tick_s = 1.0  # how often the history is read (abort_if judged); progress every 5 s
 
-    def _drive(self, locust: LocustProcess, faults: list[tuple[str, Fault]], writer: HistoryWriter) -> None:
+    def _drive(self, locust: LoadProcess, faults: list[tuple[str, Fault]], writer: HistoryWriter) -> None:
         opts, load, gate = self.opts, self.experiment.load, self.opts.gate
         schedule = Schedule(steps_of(faults), load.duration_s)
         if gate is not None:
@@ -459,7 +377,7 @@ class Run:
                 return
         locust.start()
         writer.mark(MARK_LOAD_STARTED)
-        t0 = time.monotonic()
+        t0 = self.clock.monotonic()
         say(opts, f"[load] Locust: {load.users} users for {load.duration_s:g} s against {self.stack.entry_url} "
                   f"(log: {locust.log_path})")
         monitor = AbortMonitor(self.experiment.abort_if, t0) if self.experiment.abort_if else None
@@ -470,7 +388,7 @@ class Run:
         while True:
             if self._signalled is not None:
                 raise Interrupted(self._signalled)
-            now = time.monotonic() - t0
+            now = self.clock.monotonic() - t0
             if gate is not None and now >= schedule.end(now):
                 break  # the (shifted) end of the load: the runner stops Locust itself
             step = schedule.due(now)
@@ -497,7 +415,7 @@ class Run:
             if not locust.running():
                 end = load.duration_s + schedule.delay(now) if gate is None else schedule.end(now)
                 if now < end - EARLY_END_TOLERANCE_S:
-                    code = locust.proc.returncode if locust.proc is not None else None
+                    code = locust.returncode
                     writer.mark(MARK_LOAD_ENDED_EARLY, f"Locust exited with {code} at t={now:.1f} s of "
                                                        f"{end:g} s (log: {locust.log_path})")
                 break
@@ -509,8 +427,8 @@ class Run:
                 c = tally.update()  # the only reader of the live history: once per tick
                 next_tick = now + self.tick_s
                 if gate is not None:
-                    recent = tally.recent(time.monotonic())
-                reason = monitor.triggered(time.monotonic()) if monitor else None
+                    recent = tally.recent(self.clock.monotonic())
+                reason = monitor.triggered(self.clock.monotonic()) if monitor else None
                 if reason:
                     self.aborted = reason
                     writer.mark(MARK_ABORTED, reason)
@@ -518,19 +436,19 @@ class Run:
                     break
                 if now >= next_progress and gate is None:  # a game day shows its own live view
                     active = ", ".join(f"{f.type} {f.spec.target.describe()}" for _, f in self.active) or "no fault"
-                    say(opts, f"[{now:5.0f}s/{load.duration_s:g}s] ok {c['ok']}  fail {c['fail']}  "
-                              f"unknown {c['unknown']}  | {active}")
+                    counts = "  ".join(f"{outcome} {c[outcome]}" for outcome in OUTCOMES)
+                    say(opts, f"[{now:5.0f}s/{load.duration_s:g}s] {counts}  | {active}")
                     while next_progress <= now:  # after a long step (a rebuild), no burst of lines
                         next_progress += 5.0
-            time.sleep(0.05)
+            self.clock.sleep(0.05)
         locust.stop()
         writer.mark(MARK_LOAD_STOPPED)
         self._marked_stop = True
-        if locust.proc and locust.proc.returncode not in (0, None, -15):
+        if locust.returncode not in (0, None, -signal.SIGTERM):
             if not any(tally.update().values()):  # it died before a single request: no run to judge
-                raise EnvironmentProblem(f"Locust exited with {locust.proc.returncode} before recording a "
+                raise EnvironmentProblem(f"Locust exited with {locust.returncode} before recording a "
                                          f"request (log: {locust.log_path}):\n{locust.log_tail()}")
-            say(opts, f"[load] Locust exited with {locust.proc.returncode}:\n{locust.log_tail()}")
+            say(opts, f"[load] Locust exited with {locust.returncode}:\n{locust.log_tail()}")
 
     def _run_step(self, step: Step, writer: HistoryWriter, now: float) -> None:
         if step.action == INJECT:
@@ -550,7 +468,7 @@ class Run:
             if answer is Answer.ABORT:
                 self._abort_now(writer, None)
                 return False
-            time.sleep(0.05)
+            self.clock.sleep(0.05)
 
     def _abort_now(self, writer: HistoryWriter, now: float | None) -> None:
         """The facilitator's abort: the mark, then every fault healed at once (the load stops next)."""
@@ -592,86 +510,44 @@ class Run:
             writer.fault(fid, fault.type, target, HEALED, detail)
             say(self.opts, f"[heal] {fault.type} {target}: {detail}")
             self.active = [(i, f) for i, f in self.active if f is not fault]
-        except Exception as e:  # noqa: BLE001
-            writer.fault(fid, fault.type, target, HEAL_FAILED, str(e))
-            say(self.opts, f"[heal] {fault.type} {target} FAILED: {e}")
+        except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 - recorded; the other heals still run
+            writer.fault(fid, fault.type, target, HEAL_FAILED, str(e) or type(e).__name__)
+            say(self.opts, f"[heal] {fault.type} {target} FAILED: {str(e) or type(e).__name__}")
+            if isinstance(e, KeyboardInterrupt):  # a Ctrl-C, noted: obeyed once every heal has run
+                self._signalled = signal.SIGINT
 
     def _heal_all(self, writer: HistoryWriter) -> None:
         for fid, fault in list(reversed(self.active)):
             self._heal(fid, fault, writer)
             if any(f is fault for _, f in self.active):  # one more try
-                time.sleep(1)
+                self.clock.sleep(1)
                 self._heal(fid, fault, writer)
-        if self.stack.toxiproxy_url:
-            try:
-                Toxiproxy(self.stack.toxiproxy_url).reset()
-            except Exception as e:  # noqa: BLE001
-                say(self.opts, f"[heal] Toxiproxy reset failed: {e}")
+        failed = reset_links(self.stack.toxiproxy_url)
+        if failed:
+            say(self.opts, f"[heal] Toxiproxy reset failed: {failed}")
 
     def _read_back(self) -> None:
-        hist = history_mod.load(self.run_dir)
-        writes: dict[str, set[str]] = {}
-        for op in hist.ops:
-            if op.write_id and op.outcome in ("ok", "unknown"):
-                writes.setdefault(op.service, set()).add(op.write_id)
-        n = sum(len(v) for v in writes.values())
-        say(self.opts, f"[read-back] looking for {n} written ids")
-        try:
-            module = load_readback(self.stack)
-            found = module.read_back(self.stack.entry_url, {s: sorted(v) for s, v in writes.items()})
-        except Exception as e:  # noqa: BLE001 - no read-back means unknown data-loss verdicts, not a crash
-            say(self.opts, f"[read-back] FAILED: {e}; data-loss checks will be unknown")
-            self._write_invariants(None)
-            return
-        write_atomic(self.run_dir / READBACK, json.dumps(found))
-        self._write_invariants(module)
-
-    def _write_invariants(self, module) -> None:
-        """The stack's own invariants (its read-back's ``invariants()``) and the steady state after
-        the run, one file (``invariants.json``): each becomes a check."""
-        inv: dict = {}
-        for name, (ok, line, took) in self.steady_after.items():
-            inv[f"steady_after[{name}]"] = {
-                "holds": ok, "figure": took, "detail": line,
-                "threshold": f"holds within recovery_wait_s = {self.experiment.recovery_wait_s:g} s"}
-        if module is not None and hasattr(module, "invariants"):
-            try:
-                own = invariants_mod.reported(module.invariants(self.stack.entry_url))
-            except Exception as e:  # noqa: BLE001 - reported as unknown, never as a pass
-                own = {"stack_invariants": {"holds": None, "detail": f"could not be read: {e}"}}
-            for c in invariants_mod.invariant_checks(own):  # judged as journal.json will judge them
-                say(self.opts, f"[invariant] {c.name}: {c.verdict.value} ({c.detail})")
-            inv.update(own)
-        if inv:
-            write_atomic(self.run_dir / INVARIANTS, json.dumps(inv))
+        """The read-back and the invariants after recovery (``chaos.readback``)."""
+        module = readback.read_back(self.run_dir, self.stack, self._say)
+        readback.write_invariants(self.run_dir, self.stack, self.experiment, module, self.steady_after, self._say)
 
     def _write_meta(self, started: float, finished: float, quiet: bool = False) -> None:
-        meta = {"run_id": self.run_id, "stack": self.stack.name, "services": list(self.stack.services),
-                "started_at": iso_utc(started), "finished_at": iso_utc(finished),
-                "experiment_file": str(self.source), "environment": environment(),
-                "operations": self.stack.operations}
-        if self.opts.participants is not None:
-            meta["participants"] = list(self.opts.participants)
         try:
-            write_atomic(self.run_dir / META, json.dumps(meta, indent=2))
+            write_meta(self.run_dir, run_id=self.run_id, stack=self.stack, started=started, finished=finished,
+                       experiment_file=self.source, environment=environment(self.docker),
+                       participants=self.opts.participants)
         except EnvironmentProblem as e:
             if not quiet:
                 raise
             say(self.opts, f"[run] WARNING: {e}")
 
-
-def environment() -> dict:
-    env = {"harness": __version__, "python": platform.python_version(), "host": socket.gethostname(),
-           "platform": platform.platform()}
-    try:
-        client = docker_client()
-        v = client.version()
-        env["docker_engine"] = v.get("Version")
-    except Exception:  # noqa: BLE001
-        env["docker_engine"] = None
-    return env
+    def _say(self, text: str) -> None:
+        say(self.opts, text)
 
 
 def run_experiment(path: str | Path, opts: RunOptions) -> tuple[dict, int]:
+    """Load, validate and run the experiment file with the real collaborators: the machine's clock,
+    the Docker engine of the environment (``docker_client``, asked under the stack's lock) and Locust."""
     experiment, stack = prepare(path, opts.stack)
-    return Run(experiment, stack, opts, Path(path)).execute()
+    return Run(experiment, stack, opts, Path(path), clock=SYSTEM_CLOCK, docker=None,
+               load_process=locust_load).execute()

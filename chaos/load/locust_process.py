@@ -26,7 +26,9 @@ def _die_with_parent() -> None:
 
 
 class LocustProcess:
-    """``run_time_s``: how long Locust runs unless stopped first (default: the load's duration). A
+    """The real ``chaos.load.process.LoadProcess``: one headless Locust process.
+
+    ``run_time_s``: how long Locust runs unless stopped first (default: the load's duration). A
     game day, whose steps may be held, gives it longer and stops it itself at the shifted end."""
 
     def __init__(self, workload: Path, host: str, load: Load, history_dir: Path, log_path: Path,
@@ -52,6 +54,10 @@ class LocustProcess:
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode if self.proc is not None else None
 
     def stop(self, grace_s: float = 10.0) -> int | None:
         """Stop Locust (SIGTERM, then SIGKILL after ``grace_s``); return its exit code."""

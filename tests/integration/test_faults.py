@@ -17,9 +17,9 @@ import requests
 
 from chaos.experiment import FaultSpec, Target
 from chaos.faults import IMPLEMENTATIONS, FaultContext
-from chaos.runner import wait_steady
 from chaos.engine import containers, docker_client, wait_healthy
 from chaos.stack import run_prepare, wait_steady_state
+from chaos.steady_state import wait_steady
 from chaos.toxiproxy import Toxiproxy
 
 pytestmark = pytest.mark.integration

@@ -16,13 +16,9 @@ import time
 import pytest
 
 from chaos.faults.base import cut_power, restart
-from chaos.runner import wait_steady
+from chaos.engine import containers, docker_client
 from chaos.stack import run_prepare, wait_steady_state
-
-try:  # main moved the engine adapter out of chaos.stack (chaos/engine.py)
-    from chaos.engine import containers, docker_client
-except ImportError:  # this branch's base
-    from chaos.stack import containers, docker_client
+from chaos.steady_state import wait_steady
 from mini_system import PASSWORD, Mini
 
 pytestmark = pytest.mark.integration

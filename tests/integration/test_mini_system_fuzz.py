@@ -30,7 +30,7 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from chaos.runner import wait_steady  # noqa: E402
+from chaos.steady_state import wait_steady  # noqa: E402
 from mini_system import Mini  # noqa: E402
 
 pytestmark = pytest.mark.integration

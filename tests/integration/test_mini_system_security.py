@@ -24,7 +24,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chaos.runner import wait_steady
+from chaos.steady_state import wait_steady
 from mini_system import Mini, User, secrets_dir, tokens_module
 
 pytestmark = pytest.mark.integration

@@ -20,8 +20,9 @@ from chaos.history import HistoryWriter, History, Mark, Op, history_dir
 from chaos.history import load as load_history
 from chaos.loader import json_schema, load_experiment, load_experiment_text, validate_targets
 from chaos.reports import render_summary, validate_journal_shape
+from chaos.live_tally import LiveTally
 from chaos.run_folder import EXPERIMENT, META
-from chaos.runner import LiveTally, Run, RunOptions
+from chaos.runner import Run, RunOptions
 from chaos.stack import find_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,7 +252,7 @@ class FakeLocust:
     def __init__(self, runs_for: int | None = None):
         self.started = self.stops = 0
         self.polls, self.runs_for = 0, runs_for
-        self.proc = None
+        self.returncode = None
         self.log_path = "locust.log"
 
     def start(self) -> None:

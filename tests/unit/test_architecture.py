@@ -18,7 +18,7 @@ CHAOS = Path(__file__).resolve().parents[2] / "chaos"
 # Lowest first. A unit is a top-level module (chaos.history) or package (chaos.checks) of chaos/.
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation: names, files, errors, the run folder's vocabulary",
-     {"chaos", "chaos.errors", "chaos.files", "chaos.names", "chaos.run_folder"}),
+     {"chaos", "chaos.clock", "chaos.errors", "chaos.files", "chaos.names", "chaos.run_folder"}),
     ("records and engines: what a run is made of, and the adapters to Docker and Toxiproxy",
      {"chaos.experiment", "chaos.history", "chaos.schedule", "chaos.gate", "chaos.lock",
       "chaos.engine", "chaos.toxiproxy"}),
@@ -26,8 +26,9 @@ LAYERS: list[tuple[str, set[str]]] = [
      {"chaos.faults", "chaos.load", "chaos.checks"}),
     ("input: experiment files, stacks and their contract, saved run folders",
      {"chaos.loader", "chaos.stack_file", "chaos.contract", "chaos.stack", "chaos.saved_run"}),
-    ("views and tools over one stack or one run",
-     {"chaos.reports", "chaos.plan", "chaos.abort", "chaos.doctor", "chaos.recover",
+    ("steps, views and tools over one stack or one run: the steps the runner orders, the reports",
+     {"chaos.bring_up", "chaos.steady_state", "chaos.live_tally", "chaos.readback", "chaos.meta", "chaos.environment",
+      "chaos.reports", "chaos.plan", "chaos.abort", "chaos.doctor", "chaos.recover",
       "chaos.reference", "chaos.stacks"}),
     ("orchestration: a run, a game day, a night of runs",
      {"chaos.analyze", "chaos.runner", "chaos.gameday", "chaos.nightly", "chaos.pytest_plugin"}),

@@ -14,7 +14,8 @@ from chaos.gate import FACILITATOR_ABORT, Answer, LiveStatus
 from chaos.history import HistoryWriter, history_dir
 from chaos.history import load as load_history
 from chaos.load.locust_process import LocustProcess
-from chaos.runner import LiveTally, Run, RunOptions
+from chaos.live_tally import LiveTally
+from chaos.runner import Run, RunOptions
 from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
 from chaos.stack import find_stack
 
@@ -86,7 +87,7 @@ class FakeLocust:
 
     def __init__(self):
         self.started = self.stopped = None
-        self.proc = None
+        self.returncode = None
         self.log_path = "locust.log"
 
     def start(self) -> None:
@@ -235,7 +236,7 @@ class CrashedLocust(FakeLocust):
     def __init__(self, log_path: Path):
         super().__init__()
         self.log_path = log_path
-        self.proc = type("P", (), {"returncode": 1})()
+        self.returncode = 1
 
     def running(self) -> bool:
         return False

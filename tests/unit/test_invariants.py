@@ -161,13 +161,12 @@ def _write_invariants(tmp_path, answer) -> tuple[dict, str]:
     import io
     from types import SimpleNamespace
 
-    from chaos import runner
+    from chaos import readback
 
     out = io.StringIO()
-    run = SimpleNamespace(steady_after={}, experiment=SimpleNamespace(recovery_wait_s=60.0),
-                          stack=SimpleNamespace(entry_url="http://127.0.0.1:1"), opts=SimpleNamespace(out=out),
-                          run_dir=tmp_path)
-    runner.Run._write_invariants(run, SimpleNamespace(invariants=lambda url: answer))
+    readback.write_invariants(tmp_path, SimpleNamespace(entry_url="http://127.0.0.1:1"),
+                              SimpleNamespace(recovery_wait_s=60.0), SimpleNamespace(invariants=lambda url: answer),
+                              {}, lambda line: print(line, file=out))
     return json.loads((tmp_path / "invariants.json").read_text()), out.getvalue()
 
 

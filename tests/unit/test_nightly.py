@@ -53,6 +53,7 @@ class FakeRunner:
         self.fail_on = fail_on or {}  # experiment name -> exception to raise
         self.calls: list[tuple[str, Path]] = []
         self.stacks: list[tuple[str, str | None]] = []  # (experiment, opts.stack) of each call
+        self.room: list[str] = []  # opts.stack of each call that asks the runner to make room for it
 
     def __call__(self, path, opts):
         e = load_experiment(path)
@@ -60,6 +61,8 @@ class FakeRunner:
             e = e.with_stack(opts.stack)
         self.calls.append((e.name, Path(opts.runs_dir)))
         self.stacks.append((e.name, opts.stack))
+        if opts.make_room:
+            self.room.append(opts.stack)
         if e.name in self.fail_on:
             raise self.fail_on[e.name]
         run_dir = make_run(opts.runs_dir, f"run-{e.name}-{e.stack}", stack=e.stack,
@@ -74,15 +77,7 @@ class FakeRunner:
 @pytest.fixture
 def fake(monkeypatch):
     runner = FakeRunner()
-    room: list[str] = []
-
-    def make_room(stack):
-        room.append(stack)
-        return ["dual-site"] if stack == "single-site" else []
-
     monkeypatch.setattr(nightly, "run_experiment", runner)
-    monkeypatch.setattr(nightly, "make_room", make_room)
-    runner.room = room
     return runner
 
 
@@ -92,7 +87,6 @@ def test_runs_every_tagged_experiment_grouped_by_stack(tmp_path, experiments, fa
     assert [name for name, _ in fake.calls] == ["b-dual", "a-single"]  # dual-site first, c-other untagged
     assert {runs for _, runs in fake.calls} == {out / "runs"}
     assert fake.room == ["dual-site", "single-site"]
-    assert "took down dual-site: it is up on the same ports as single-site" in capsys.readouterr().out
     assert [(j["verdict"], j["expected"]) for j in result.journals] == [("pass", "pass"), ("fail", "fail")]
     assert result.exit_code == 0
     assert result.index == out / "index.html" and result.junit == out / "junit.xml"
@@ -186,49 +180,6 @@ def test_an_invalid_tagged_experiment_stops_the_suite_before_any_run(tmp_path, e
     with pytest.raises(ExperimentInvalid, match="pangyoo"):
         nightly.run_nightly(tmp_path / "nightly", experiments_dir=experiments)
     assert fake.calls == []
-
-
-def recording_compose():
-    """A stand-in for chaos.engine.Compose whose ``down`` only records the stack's name."""
-    downs: list[str] = []
-
-    class FakeCompose:
-        def __init__(self, stack):
-            self.stack = stack
-
-        def down(self, volumes=True):
-            downs.append(self.stack.name)
-
-    return downs, FakeCompose
-
-
-def test_make_room_takes_down_only_the_clashing_stacks(monkeypatch, tmp_path):
-    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
-    downs, FakeCompose = recording_compose()
-
-    monkeypatch.setattr(nightly, "docker_client", lambda: object())
-    monkeypatch.setattr(nightly, "conflicting_stacks", lambda client, stack: ["dual-site"])
-    monkeypatch.setattr(nightly, "Compose", FakeCompose)
-    assert nightly.make_room("single-site") == ["dual-site"]
-    assert downs == ["dual-site"]
-
-
-def test_make_room_never_takes_down_a_stack_another_run_holds(monkeypatch, tmp_path):
-    # A run on dual-site holds its lock; the nightly wants single-site on the same ports: taking
-    # dual-site down would wreck that run's measurement. Refused, naming the holder.
-    from chaos.lock import StackLock
-    from chaos.stack import find_stack
-
-    downs, FakeCompose = recording_compose()
-
-    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
-    monkeypatch.setattr(nightly, "docker_client", lambda: object())
-    monkeypatch.setattr(nightly, "conflicting_stacks", lambda client, stack: ["dual-site"])
-    monkeypatch.setattr(nightly, "Compose", FakeCompose)
-    with StackLock(find_stack("dual-site").project, "run 20261130T000000Z-x-dual-site"):
-        with pytest.raises(EnvironmentProblem, match="in use by run 20261130T000000Z-x-dual-site"):
-            nightly.make_room("single-site")
-    assert downs == []
 
 
 def test_default_out_is_a_dated_folder_under_runs():

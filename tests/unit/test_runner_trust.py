@@ -45,10 +45,8 @@ def events(monkeypatch):
 
 def with_file(run, text: str):
     """The same run, loaded from an experiment file that says ``text`` (copied into its folder)."""
-    import chaos.runner as runner
-
     run.source.write_text(text)
-    return runner.Run(run.experiment, run.stack, run.opts, run.source)
+    return fake_run.again(run)
 
 
 # --- a fault that never landed -----------------------------------------------------------------
@@ -115,7 +113,7 @@ def test_a_fault_whose_time_came_after_the_load_had_ended_is_not_injected_into_n
 
         def heal(self):
             if self.spec.params.get("heal_after_s") is not None:
-                time.sleep(2.5)  # past the 2 s load
+                fake_run.CLOCK.sleep(2.5)  # past the 2 s load
             return super().heal()
 
     import chaos.runner as runner
@@ -274,18 +272,15 @@ def test_a_disk_full_again_after_the_history_is_an_environment_problem_never_a_t
 def test_a_run_that_ends_in_an_error_gives_its_reserved_space_back(tmp_path, events, monkeypatch):
     # Locust dies before a single request: EnvironmentProblem. The 4 MiB reserve stayed behind in
     # the run folder (one per failed run, on the disk that was running out).
-    import chaos.runner as runner
-
     class DeadLocust(fake_run.FakeLocust):
         def start(self):
             super().start()
-            self.proc.returncode = 1
+            self.returncode = 1
 
         def running(self):
             return False
 
-    monkeypatch.setattr(runner, "LocustProcess", DeadLocust)
-    run = fake_run.make_run(tmp_path / "runs")
+    run = fake_run.make_run(tmp_path / "runs", load_process=DeadLocust)
     with pytest.raises(EnvironmentProblem, match="before recording a request"):
         run.execute()
     assert "injected" not in events.seen
@@ -489,13 +484,14 @@ def test_an_experiment_file_edited_during_the_bring_up_is_not_what_the_run_is_ju
         tmp_path, events, monkeypatch):
     # The file was copied into the run folder after the bring-up (minutes): loosening a threshold
     # meanwhile ("for the next run") made this run, which ran under the strict one, a PASS.
-    import chaos.runner as runner
+    from chaos import steady_state
 
     first = fake_run.make_run(tmp_path / "runs")  # writes the file as loaded
     strict = fake_run.EXPERIMENT_YAML + "checks:\n  acked_writes:\n    - {min: 1}\n"
     first.source.write_text(strict)
-    run = runner.Run(first.experiment, first.stack, first.opts, first.source)  # loaded: the strict one
-    monkeypatch.setattr(runner, "run_prepare", lambda stack: run.source.write_text(fake_run.EXPERIMENT_YAML) and [])
+    run = fake_run.again(first)  # loaded: the strict one
+    monkeypatch.setattr(steady_state, "run_prepare",
+                        lambda stack: run.source.write_text(fake_run.EXPERIMENT_YAML) and [])
     journal, code = run.execute()
     assert (run.run_dir / "experiment.yaml").read_text() == strict
     assert journal["verdict"] == "fail" and code == 1
@@ -517,8 +513,8 @@ def test_a_locust_killed_by_sigkill_is_a_run_whose_records_may_be_lost(tmp_path,
 
     def killed(self):
         real_stop(self)
-        self.proc.returncode = -signal.SIGKILL
-        return self.proc.returncode
+        self.returncode = -signal.SIGKILL
+        return self.returncode
 
     monkeypatch.setattr(fake_run.FakeLocust, "stop", killed)
     journal, code = fake_run.make_run(tmp_path / "runs").execute()
