@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("input: experiment files, stacks and their contract, saved run folders",
      {"chaos.loader", "chaos.stack_file", "chaos.contract", "chaos.stack", "chaos.saved_run"}),
     ("views and tools over one stack or one run",
-     {"chaos.reports", "chaos.plan", "chaos.abort", "chaos.doctor", "chaos.recover"}),
+     {"chaos.reports", "chaos.plan", "chaos.abort", "chaos.doctor", "chaos.recover", "chaos.provenance"}),
     ("orchestration: a run, a game day, a night of runs",
      {"chaos.analyze", "chaos.runner", "chaos.gameday", "chaos.nightly", "chaos.pytest_plugin"}),
     ("interface", {"chaos.cli", "chaos.__main__"}),
