@@ -8,7 +8,7 @@ from typing import Sequence
 
 from chaos.files import write_atomic
 from chaos.reports.page import badge, document, esc
-from chaos.reports.summary import number_text
+from chaos.reports.story import seconds_text
 
 FILENAME = "index.html"
 COLUMNS = ("experiment", "stack", "verdict", "expected", "as expected", "worst RTO s",
@@ -23,7 +23,7 @@ def _worst_rto(journal: dict) -> str:
     values = [s["rto_s"] for s in services]
     if any(v is None for v in values):
         return "never"
-    return number_text(max(values))
+    return seconds_text(max(values))
 
 
 def _lost(journal: dict) -> str:

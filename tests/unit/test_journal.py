@@ -16,7 +16,8 @@ from chaos.reports import (build_journal, iso_utc, read_journal, render_summary,
 T0 = 1_700_000_000.0  # wall time of mono 0
 SERVICE_KEYS = ["requests", "ok", "failed", "unknown", "availability", "rto_s", "acked_writes",
                 "lost_writes", "unknown_writes", "recovered_writes", "duplicate_writes", "lost_ids",
-                "latency_ms", "availability_by_phase"]
+                "latency_ms", "availability_by_phase",
+                "outage_began_s", "back_s"]  # added since journal/1 (chaos.checks.metrics)
 
 
 def run_history() -> History:
