@@ -12,10 +12,10 @@ folder written before has none: the report says so). Shape::
      "before_first_fault": {"prepare": [lines], "steady_state": {name: line}} | "not declared"}
 
 ``before_first_fault`` is the stack's own words, nothing parsed: the output of its ``prepare``
-commands (dual-site's say "etcd-pangyo leads etcd", "pg-pangyo is already the primary") and the
-first line of each ``steady_state`` command checked before the load (dual-site's topology check
-says "holds: pg-pangyo Leader running, pg-chuncheon Sync Standby streaming"). A stack that declares
-neither gets ``"not declared"``.
+commands (a stack that moves its consensus leader and its primary to one site before each run says
+where they are) and the first line of each ``steady_state`` command checked before the load (a
+topology check names the primary and its standbys). A stack that declares neither gets ``"not
+declared"``.
 
 Nothing here may fail a run: every part that cannot be read says why in its place.
 """
@@ -74,8 +74,7 @@ def _file_digest(path: Path) -> str:
 
 def stack_files(folder: Path, extra: Sequence[Path] = ()) -> dict:
     """A hash of every file in the stack's ``folder`` and in the ``extra`` folders it uses outside it
-    (the folder of its workload and read-back: the reference stacks share ``../mini-system``, the
-    apps' code too): symlinked files by their target's content, symlinked folders not followed.
+    (the folder of its workload and read-back, which may hold the apps' code too): symlinked files by their target's content, symlinked folders not followed.
     ``files_sha256`` is over the sorted (path, content hash) pairs; ``files`` gives each file's hash
     (12 hex digits) by its path relative to ``folder``."""
     folder = Path(folder)
