@@ -58,6 +58,8 @@ def rto_text(journal: dict, service: dict) -> str:
         return seconds_text(rto)
     if not journal["faults"]:
         return "n/a"
+    if "rto_s" in (service.get("missing") or {}):  # a journal that says it could not be measured
+        return "unknown"
     if only_after_heal(journal, service):
         return f"only after the heal, at +{seconds_text(back_at(journal, service))} s"
     return "never"
@@ -97,10 +99,12 @@ def _limit(journal: dict) -> str:
 
 def _recovery_text(journal: dict) -> str:
     services = journal["services"]
-    back, late, never = {}, {}, []
+    back, late, never, unmeasured = {}, {}, [], []
     for name, s in services.items():
         if s.get("rto_s") is not None:
             back[name] = s["rto_s"]
+        elif rto_text(journal, s) == "unknown":
+            unmeasured.append(name)
         elif only_after_heal(journal, s):
             late[name] = back_at(journal, s)
         else:
@@ -112,6 +116,8 @@ def _recovery_text(journal: dict) -> str:
         parts.append(f"{_who(list(late), len(services))} back only after the heal, at +{_span(list(late.values()))} s")
     if never:
         parts.append(f"{_who(never, len(services))} never back")
+    if unmeasured:
+        parts.append(f"{_who(unmeasured, len(services))}: RTO not measured")
     return "; ".join(parts)
 
 

@@ -281,3 +281,10 @@ def test_the_harness_commit_from_a_checkout_and_none_elsewhere(tmp_path):
     elsewhere.mkdir()
     assert provenance.harness(elsewhere) == {"version": provenance.__version__, "commit": None,
                                              "checkout": "not a git checkout"}
+
+
+def test_an_rto_the_journal_says_was_not_measured_reads_unknown(runs):
+    journal = copy.deepcopy(read_journal(runs["late"]))
+    journal["services"]["payment"]["missing"] = {"rto_s": "no requests inside the outage window of f0"}
+    assert rto_text(journal, journal["services"]["payment"]) == "unknown"
+    assert "payment: RTO not measured" in one_line(journal) and "payment back" not in one_line(journal)
