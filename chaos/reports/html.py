@@ -39,7 +39,7 @@ from chaos.files import read_text, write_atomic
 from chaos.history import MARK_LOAD_STARTED, History, Op
 from chaos.reports.journal import ABORTED, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
-from chaos.reports.story import one_line, seconds_text
+from chaos.reports.story import back_at, first_fault_at, one_line, rto_text, seconds_text
 from chaos.reports.summary import figure_text, metric_columns, number_text, percent_text, service_text, since_text
 from chaos.reports.timeline import NoteMarker, OutageMarker, WriteMarker, timeline_svg, window_id
 from chaos.run_folder import EXPERIMENT, JOURNAL, REPORT
@@ -126,27 +126,24 @@ def _span(history: History, windows: Sequence[FaultWindow]) -> tuple[float, floa
     return t0, max(end, t0 + 1.0)
 
 
-def _outage(service: dict, windows: Sequence[FaultWindow], t0: float) -> tuple[OutageMarker | None, str]:
+def _outage(journal: dict, service: dict, windows: Sequence[FaultWindow]) -> tuple[OutageMarker | None, str]:
     """The service's outage on the plot's clock, from the journal's ``outage_began_s`` and
-    ``back_s`` (seconds after the first fault's injection), and its words for the caption."""
+    ``back_s`` (seconds after the first fault's injection), and its words for the caption; the
+    words give times as the faults' table does, after the run's start (``chaos.reports.story``)."""
     began, back = service.get("outage_began_s"), service.get("back_s")
     if not windows or began is None:
         if "outage_began_s" not in service:
             return None, "; the outage is not marked: this journal predates the outage's figures"
         return None, "; no outage (no request failed inside a fault window)" if windows else ""
-    origin = windows[0].injected
-    began_at = origin + began - t0
+    origin, since_start = windows[0].injected, first_fault_at(journal) or 0.0
+    first = f"; hatched red: the outage, from the first failure at +{seconds_text(since_start + began)} s"
     if back is None:
-        return (OutageMarker(origin + began, None),
-                f"; hatched red: the outage, from the first failure at {began_at:.1f} s to the end "
-                "(not back before the load ended)")
-    back_at = origin + back - t0
+        return OutageMarker(origin + began, None), f"{first} to the end (not back before the load ended)"
     rto = service.get("rto_s")
-    label = (f"back at {back_at:.1f} s (RTO {seconds_text(rto)} s)" if rto is not None
-             else f"back only after the heal, at {back_at:.1f} s")
+    label = (f"back at +{seconds_text(back_at(journal, service))} s (RTO {seconds_text(rto)} s)" if rto is not None
+             else f"back {rto_text(journal, service)}")
     return (OutageMarker(origin + began, origin + back, label),
-            f"; hatched red: the outage, from the first failure at {began_at:.1f} s to {label} "
-            "(green line; an RTO counts from the fault's injection)")
+            f"{first} to {label} (green line; an RTO counts from the fault's injection)")
 
 
 def _timed_out(ops: Sequence[Op]) -> dict[str, Op]:
@@ -185,7 +182,7 @@ def _timelines(journal: dict, history: History, windows: Sequence[FaultWindow]) 
                            + (f"{w.healed - t0:.1f} s" if w.healed is not None else "the end (never healed)")
                            for w in windows) or "no fault"
         ids = " ".join(window_id(w.id, service) for w in windows)
-        outage, outage_words = _outage(figures, windows, t0)
+        outage, outage_words = _outage(journal, figures, windows)
         writes = _write_markers(ops, figures)
         written = "".join(f"; {what}: {sum(w.what == kind for w in writes)}" for kind, what in
                           (("lost", "red crosses, lost writes"), ("unknown", "orange ticks, timed-out writes"))
@@ -217,7 +214,7 @@ def _writes(journal: dict, history: History) -> str:
         return ""
     tail = f"<p>Not listed: {esc('; '.join(more))}.</p>" if more else ""
     return (f'<section id="writes"><h2>Lost and timed-out writes</h2>'
-            f'{table(("service", "write id", "what", "operation", "sent at s"), rows)}{tail}'
+            f'{table(("service", "write id", "what", "operation", "sent (s since the load started)"), rows)}{tail}'
             "<p>A timed-out write is never counted as lost: the read-back decides whether it happened "
             "(the recovered column above counts those it found).</p></section>")
 

@@ -128,9 +128,13 @@ def _outage(ax, outage: OutageMarker, t0: float, right: float, service: str) -> 
     ax.axvspan(began, until, ymin=0, ymax=0.9, facecolor="none", edgecolor=BAD_COLOR, hatch="///",
                alpha=0.5, linewidth=0, gid=f"outage-{_safe(service)}", label="outage")
     if outage.back is not None and 0 <= outage.back - t0 <= right:
-        ax.axvline(outage.back - t0, color=BACK_COLOR, linewidth=1.6, gid=f"back-{_safe(service)}")
-        ax.text(outage.back - t0, 0.88, f" {outage.back_label}", transform=ax.get_xaxis_transform(),
-                va="top", ha="left", fontsize=8, color=BACK_COLOR, fontweight="bold", parse_math=False)
+        x = outage.back - t0
+        ax.axvline(x, color=BACK_COLOR, linewidth=1.6, gid=f"back-{_safe(service)}")
+        left = x > 0.6 * right  # late in the plot: the label on the line's left, inside the axes
+        ax.text(x, 0.88, f"{outage.back_label} " if left else f" {outage.back_label}",
+                transform=ax.get_xaxis_transform(), va="top", ha="right" if left else "left", fontsize=8,
+                color=BACK_COLOR, fontweight="bold", parse_math=False,
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
 
 
 def _writes(ax, writes: Sequence[WriteMarker], t0: float, right: float, service: str) -> None:
@@ -190,7 +194,7 @@ def timeline_svg(service: str, ops: Sequence[Op], windows: Sequence[FaultWindow]
         ax.set_xlabel("seconds since the load started")
         ax.set_ylabel("requests / s")
         ax.set_title(service, loc="left", fontweight="bold", parse_math=False)
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=len(ax.get_legend_handles_labels()[1]), fontsize=8, frameon=False,
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=min(4, len(ax.get_legend_handles_labels()[1])), fontsize=8, frameon=False,
                   borderaxespad=0.2)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None,

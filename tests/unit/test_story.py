@@ -165,7 +165,7 @@ def test_the_timeline_draws_three_lines_the_outage_the_moment_back_and_the_write
         assert f'id="{gid}"' in svg, gid
     for label in ("ok", "failed", "unknown", "outage", "lost writes (1)", "timed-out writes (1)"):
         assert f">{label}<" in svg, label
-    assert "> back at 8.1 s (RTO 3.1 s)<" in svg
+    assert ">back at 8.1 s (RTO 3.1 s) <" in svg  # late in the plot: left of its line
 
 
 def test_an_outage_not_back_has_no_back_line():
@@ -180,7 +180,7 @@ def test_each_timeline_of_the_report_marks_its_outage_apart_from_the_fault_windo
         assert f'id="outage-{service}"' in figure.group(0)
         assert f'id="fault-window-f0-{service}"' in figure.group(0)
     payment = re.search(r'data-service="payment".*?</figure>', pages["late"], re.S).group(0)
-    assert "back only after the heal, at 45.0 s" in payment
+    assert "back only after the heal, at +46.0 s" in payment
 
 
 def test_lost_ids_are_listed_once_and_placed_on_the_timeline(runs, pages):
