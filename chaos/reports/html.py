@@ -135,13 +135,18 @@ def _outage(journal: dict, service: dict, windows: Sequence[FaultWindow]) -> tup
         if "outage_began_s" not in service:
             return None, "; the outage is not marked: this journal predates the outage's figures"
         return None, "; no outage (no request failed inside a fault window)" if windows else ""
-    origin, since_start = windows[0].injected, first_fault_at(journal) or 0.0
-    first = f"; hatched red: the outage, from the first failure at +{seconds_text(since_start + began)} s"
+    origin, since_start = windows[0].injected, first_fault_at(journal)
+    first = ("; hatched red: the outage, from the first failure "
+             + (f"at +{seconds_text(since_start + began)} s" if since_start is not None
+                else f"{seconds_text(began)} s after the first fault"))
     if back is None:
         return OutageMarker(origin + began, None), f"{first} to the end (not back before the load ended)"
-    rto = service.get("rto_s")
-    label = (f"back at +{seconds_text(back_at(journal, service))} s (RTO {seconds_text(rto)} s)" if rto is not None
-             else f"back {rto_text(journal, service)}")
+    rto, at = service.get("rto_s"), back_at(journal, service)
+    if rto is not None:
+        label = (f"back at +{seconds_text(at)} s (RTO {seconds_text(rto)} s)" if at is not None
+                 else f"back (RTO {seconds_text(rto)} s)")
+    else:
+        label = f"back {rto_text(journal, service)}" if at is not None else "back only after the heal"
     return (OutageMarker(origin + began, origin + back, label),
             f"{first} to {label} (green line; an RTO counts from the fault's injection)")
 
