@@ -58,6 +58,8 @@ from chaos.engine import docker_client
 from chaos.stack import StackDef, find_stack, placement
 from chaos.stack import links as stack_links
 from chaos.steady_state import after_recovery, before_experiment
+from chaos import provenance
+from chaos.provenance import PROVENANCE
 from chaos.toxiproxy import reset_links
 
 __all__ = ["Run", "RunOptions", "prepare", "run_experiment", "source_snapshot"]
@@ -168,6 +170,7 @@ class Run:
         self.experiment = experiment
         self.clock = clock
         self.docker = docker
+        self.provenance: dict | None = None  # chaos.provenance, gathered before the load
         self.load_process = load_process
         self.stack = stack
         self.opts = opts
@@ -233,7 +236,8 @@ class Run:
         self.docker = client
         ensure_up(self.stack, client, bring_up=opts.bring_up, clashes=MAKE_ROOM if opts.make_room else REFUSE,
                   who=f"run {self.run_id}", say=self._say, clock=self.clock)
-        before_experiment(client, self.stack, self._say, self.clock)
+        prepared, steady = before_experiment(client, self.stack, self._say, self.clock) or ((), None)
+        self.provenance = provenance.gather(self.stack, prepared, steady)
 
         try:  # nothing injected yet: a runs folder that cannot be written is said, not a traceback
             self._make_run_dir()
@@ -534,7 +538,9 @@ class Run:
     def _write_meta(self, started: float, finished: float, quiet: bool = False) -> None:
         try:
             write_meta(self.run_dir, run_id=self.run_id, stack=self.stack, started=started, finished=finished,
-                       experiment_file=self.source, environment=environment(self.docker),
+                       experiment_file=self.source,
+                       environment={**environment(self.docker),
+                                    **({PROVENANCE: self.provenance} if self.provenance is not None else {})},
                        participants=self.opts.participants)
         except EnvironmentProblem as e:
             if not quiet:

@@ -46,17 +46,21 @@ def wait_steady(stack: StackDef, timeout_s: float, clock: Clock = SYSTEM_CLOCK) 
         clock.sleep(1)
 
 
-def before_experiment(client, stack: StackDef, say: Callable[[str], None], clock: Clock = SYSTEM_CLOCK) -> None:
+def before_experiment(client, stack: StackDef, say: Callable[[str], None],
+                      clock: Clock = SYSTEM_CLOCK) -> tuple[list[str], dict]:
     """The stack's ``prepare`` commands, then every container healthy, every probe answering and
-    every steady-state command holding; EnvironmentProblem naming what does not."""
-    for line in run_prepare(stack):
+    every steady-state command holding; EnvironmentProblem naming what does not. Returns what the
+    prepare commands printed and what each steady-state command said (the run's provenance)."""
+    prepared = run_prepare(stack)
+    for line in prepared:
         say(f"[prepare] {line}")
     bad = wait_healthy(client, stack, BEFORE_TIMEOUT_S) + wait_steady(stack, BEFORE_TIMEOUT_S, clock)
-    bad += [f"{n}: {line}" for n, (ok, line, _) in wait_steady_state(stack, BEFORE_COMMANDS_TIMEOUT_S).items()
-            if not ok]
+    steady = wait_steady_state(stack, BEFORE_COMMANDS_TIMEOUT_S)
+    bad += [f"{n}: {line}" for n, (ok, line, _) in steady.items() if not ok]
     if bad:
         raise EnvironmentProblem("steady state not met before the experiment: " + "; ".join(bad))
     say("[steady] every container healthy, every probe answers")
+    return prepared, steady
 
 
 def after_recovery(stack: StackDef, within_s: float, say: Callable[[str], None],

@@ -220,3 +220,56 @@ for _p in availability.PERCENTILES:
         f"latency_p{_p}_ms", unit="ms", kind="number", max=MAX_MS, needs=(TRAFFIC,), journal=NESTED,
         doc=f"The {_p}th percentile (nearest rank) of the ok requests' latency over the run, in milliseconds.",
         compute=lambda f, p=_p: f.latency_ms[f"p{p}"], column=None, why_none="no ok requests"))
+
+
+# The outage a report draws: when it began and when the service was back, both in seconds after the
+# first fault's injection (one origin for every fault, so a report places them on its timeline).
+# The outage is that of the fault that decides the service's RTO: the first it never recovered from
+# within its window, else the one with the longest RTO; no figure when no request failed there.
+def deciding_outage(figures: ServiceFigures):
+    """(the fault's window, its outage) that decides the service's RTO, or None when no fault
+    caused a failure (a window without requests decides nothing)."""
+    pairs = list(zip(figures.windows, figures.outages))
+    never = [(w, o) for w, o in pairs if o.rto_s is None and o.requests > 0]
+    if never:
+        return never[0]
+    hurt = [(w, o) for w, o in pairs if o.rto_s]
+    return max(hurt, key=lambda p: p[1].rto_s) if hurt else None
+
+
+def _outage_began(figures: ServiceFigures) -> float | None:
+    decided = deciding_outage(figures)
+    if decided is None:
+        return None
+    window = decided[0]
+    ends = [o.mono + o.latency for o in figures.ops if not o.ok and window.contains(o.mono + o.latency)]
+    return round(min(ends) - figures.windows[0].injected, 6) if ends else None
+
+
+def _back(figures: ServiceFigures) -> float | None:
+    decided = deciding_outage(figures)
+    if decided is None:
+        return None
+    window, outage = decided
+    if outage.rto_s is not None:
+        return round(window.injected + outage.rto_s - figures.windows[0].injected, 6)
+    after = [o for o in figures.ops if o.mono + o.latency >= window.injected]
+    last_bad = max((i for i, o in enumerate(after) if not o.ok), default=None)
+    if last_bad is None or last_bad + 1 >= len(after):
+        return None  # failing up to the end of the load
+    return round(after[last_bad + 1].mono - figures.windows[0].injected, 6)
+
+
+register(Metric("outage_began_s", unit="s", kind="duration", needs=(RECOVERY,), column=None, brief=None,
+                doc="When the service's outage began, in seconds after the first fault's injection: the end "
+                    "of its first failed or unknown request inside the window of the fault that decides its "
+                    "RTO (the first it never recovered from, else the one with the longest RTO). No figure "
+                    "when no request failed there.",
+                compute=_outage_began, why_none="no outage"))
+register(Metric("back_s", unit="s", kind="duration", needs=(RECOVERY,), column=None, brief=None,
+                doc="When the service was back from that outage, in seconds after the first fault's "
+                    "injection: where its RTO ends, or, for a service that never recovered within the "
+                    "fault's window, the start of its first ok request after its last failed or unknown "
+                    "one (after the heal). No figure without an outage, or when it failed up to the end "
+                    "of the load.",
+                compute=_back, why_none="no outage, or not back before the load ended"))

@@ -8,38 +8,47 @@ report`` judges a folder that has none). The rest comes from the saved run folde
 (environment), ``experiment.yaml`` (shown as run) and ``invariants.json`` (which checks are the
 stack's invariants).
 
-Sections: header (verdict, expected, experiment, stack, times; a game day's participants), reasons,
-faults, a game day's notes (``<section id="notes">``), one timeline per service (``<figure
-class="timeline" data-service="...">``, the notes marked on it), RTO / data loss / money, latency per
-phase, RTO and availability per operation and per kind (``<section id="operations">``), every check,
-the experiment as run, the environment. The columns of the figures' table are
-the metrics of the registry (``chaos.checks.metrics``) that have one.
+Sections: header (verdict, expected, the result in one line (``<p class="story">``, from
+``chaos.reports.story``), experiment, stack, times; a game day's participants), reasons, faults, a
+game day's notes (``<section id="notes">``), one timeline per service (``<figure class="timeline"
+data-service="...">``: ok, failed and unknown requests, the fault windows, the service's outage and
+the moment it was back, its lost and timed-out writes, the notes), RTO / data loss / money (what
+each column means below it), the lost and timed-out writes, each id once (``<section
+id="writes">``), latency per phase, RTO and availability per operation and per kind
+(``<section id="operations">``), every check, the experiment as run, the provenance (the
+harness's version and commit, the stack's files, where the primary and the leader were before the
+first fault: ``chaos.provenance``, kept in meta.json's environment), the environment. The columns
+of the figures' table are the metrics of the registry (``chaos.checks.metrics``) that have one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
 from chaos import __version__
 from chaos.checks import availability
+from chaos.checks.data_loss import classify
 from chaos.checks.metrics import METRICS, Metric
 from chaos.checks.windows import FaultWindow, fault_windows, load_stopped
 from chaos.errors import InvalidInput
 from chaos.files import read_text, write_atomic
-from chaos.history import MARK_LOAD_STARTED, History
+from chaos.history import MARK_LOAD_STARTED, History, Op
 from chaos.reports.journal import ABORTED, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
+from chaos.reports.story import back_at, first_fault_at, one_line, rto_text, seconds_text
 from chaos.reports.summary import (figure_text, metric_columns, number_text, part_rows, percent_text,
-                                   service_metric_text, since_text)
-from chaos.reports.timeline import NoteMarker, timeline_svg, window_id
+                                   service_metric_text, service_text, since_text)
+from chaos.reports.timeline import NoteMarker, OutageMarker, WriteMarker, timeline_svg, window_id
+from chaos.provenance import PROVENANCE
 from chaos.run_folder import EXPERIMENT, JOURNAL, REPORT
 from chaos.saved_run import read_run_folder
 
-MAX_LOST_IDS = 20
+MAX_LOST_IDS = 20  # ids of one service and one kind (lost, timed out) listed in the writes section
 
 
 def _duration(journal: dict) -> str:
@@ -65,14 +74,24 @@ def _header(journal: dict) -> str:
         facts.append(("participants", ", ".join(journal["participants"]) or "nobody named"))
     return (f'<header class="verdict-{esc(verdict)}"><h1>{esc(e["name"])} on {esc(journal["stack"])}</h1>'
             f'<p class="verdict">Verdict {badge(verdict)} (expected {esc(journal["expected"])}): '
-            f"{esc(match)} the expectation</p><p>{esc(e['description'])}</p>"
+            f"{esc(match)} the expectation</p><p class=\"story\">{esc(one_line(journal))}</p>"
+            f"<p>{esc(e['description'])}</p>"
             f"{definitions(facts)}</header>")
+
+
+_IDS = re.compile(r" \(ids: [^)]*\)")
+
+
+def _ids_once(text: str) -> str:
+    """A check's words without the lost writes' ids (``(ids: a, b)``): the report lists each id
+    once, in its writes section, with when it was sent."""
+    return _IDS.sub(" (ids under Lost and timed-out writes)", text)
 
 
 def _reasons(journal: dict) -> str:
     if not journal["reasons"]:
         return ""
-    items = "".join(f"<li>{esc(r)}</li>" for r in journal["reasons"])
+    items = "".join(f"<li>{esc(_ids_once(r))}</li>" for r in journal["reasons"])
     return f'<section id="reasons"><h2>Why it did not pass</h2><ul>{items}</ul></section>'
 
 
@@ -109,32 +128,103 @@ def _span(history: History, windows: Sequence[FaultWindow]) -> tuple[float, floa
     return t0, max(end, t0 + 1.0)
 
 
+def _outage(journal: dict, service: dict, windows: Sequence[FaultWindow]) -> tuple[OutageMarker | None, str]:
+    """The service's outage on the plot's clock, from the journal's ``outage_began_s`` and
+    ``back_s`` (seconds after the first fault's injection), and its words for the caption; the
+    words give times as the faults' table does, after the run's start (``chaos.reports.story``)."""
+    began, back = service.get("outage_began_s"), service.get("back_s")
+    if not windows or began is None:
+        if "outage_began_s" not in service:
+            return None, "; the outage is not marked: this journal predates the outage's figures"
+        return None, "; no outage (no request failed inside a fault window)" if windows else ""
+    origin, since_start = windows[0].injected, first_fault_at(journal)
+    first = ("; hatched red: the outage, from the first failure "
+             + (f"at +{seconds_text(since_start + began)} s" if since_start is not None
+                else f"{seconds_text(began)} s after the first fault"))
+    if back is None:
+        return OutageMarker(origin + began, None), f"{first} to the end (not back before the load ended)"
+    rto, at = service.get("rto_s"), back_at(journal, service)
+    if rto is not None:
+        label = (f"back at +{seconds_text(at)} s (RTO {seconds_text(rto)} s)" if at is not None
+                 else f"back (RTO {seconds_text(rto)} s)")
+    else:
+        label = f"back {rto_text(journal, service)}" if at is not None else "back only after the heal"
+    return (OutageMarker(origin + began, origin + back, label),
+            f"{first} to {label} (green line; an RTO counts from the fault's injection)")
+
+
+def _timed_out(ops: Sequence[Op]) -> dict[str, Op]:
+    """The writes whose outcome stayed unknown (never acknowledged), each id at its first timeout."""
+    _, maybe, _ = classify(ops)
+    found: dict[str, Op] = {}
+    for o in ops:
+        if o.write_id in maybe and o.write_id not in found and not o.ok:
+            found[o.write_id] = o
+    return found
+
+
+def _lost(ops: Sequence[Op], lost_ids: list | None) -> dict[str, Op]:
+    """The journal's lost writes, each id at the request the system acknowledged."""
+    lost = set(lost_ids or ())
+    found: dict[str, Op] = {}
+    for o in ops:
+        if o.write_id in lost and o.ok and o.write_id not in found:
+            found[o.write_id] = o
+    return found
+
+
+def _write_markers(ops: Sequence[Op], service: dict) -> list[WriteMarker]:
+    return ([WriteMarker(o.mono, i, "lost") for i, o in _lost(ops, service["lost_ids"]).items()]
+            + [WriteMarker(o.mono, i, "unknown") for i, o in _timed_out(ops).items()])
+
+
 def _timelines(journal: dict, history: History, windows: Sequence[FaultWindow]) -> str:
     t0, end = _span(history, windows)
     notes = [NoteMarker(f"n{i}", n.mono, n.text) for i, n in enumerate(history.notes, 1)]
     marked = f"; dashed blue: the notes ({', '.join(n.id for n in notes)})" if notes else ""
     parts = []
-    for service in journal["services"]:
+    for service, figures in journal["services"].items():
         ops = [o for o in history.ops if o.service == service]
         shaded = ", ".join(f"{w.id} {w.type} {w.target} from {w.injected - t0:.1f} s to "
                            + (f"{w.healed - t0:.1f} s" if w.healed is not None else "the end (never healed)")
                            for w in windows) or "no fault"
         ids = " ".join(window_id(w.id, service) for w in windows)
+        outage, outage_words = _outage(journal, figures, windows)
+        writes = _write_markers(ops, figures)
+        written = "".join(f"; {what}: {sum(w.what == kind for w in writes)}" for kind, what in
+                          (("lost", "red crosses, lost writes"), ("unknown", "orange ticks, timed-out writes"))
+                          if any(w.what == kind for w in writes))
         parts.append(f'<figure class="timeline" data-service="{esc(service)}" data-fault-windows="{esc(ids)}">'
-                     f"{timeline_svg(service, ops, windows, t0, end, notes)}"
-                     f"<figcaption>{esc(service)}: ok (green) and failed + unknown (red) requests per "
-                     f"second; shaded: {esc(shaded)}{esc(marked)}"
+                     f"{timeline_svg(service, ops, windows, t0, end, notes, outage, writes)}"
+                     f"<figcaption>{esc(service)}: ok (green), failed (red) and unknown (orange: timed out, "
+                     f"outcome unknown) requests per second; shaded yellow: the fault window, {esc(shaded)}"
+                     f"{esc(outage_words)}{esc(written)}{esc(marked)}"
                      f"{esc(_rto_caption(journal['services'][service]))}</figcaption></figure>")
-    return f'<section id="timelines"><h2>Requests per second</h2>{"".join(parts)}</section>'
+    return (f'<section id="timelines"><h2>Requests per second</h2><p>Seconds since the load started. '
+            f"The fault window is when the fault acted; the outage is what a service's users saw: from "
+            f"its first failed request to the moment it was back.</p>{''.join(parts)}</section>")
 
 
-def _lost_ids(ids: list | None) -> str:
-    if ids is None:
-        return "n/a"
-    if not ids:
-        return "none"
-    shown = ", ".join(ids[:MAX_LOST_IDS])
-    return shown + (f" ... and {len(ids) - MAX_LOST_IDS} more" if len(ids) > MAX_LOST_IDS else "")
+def _writes(journal: dict, history: History) -> str:
+    """Every lost and timed-out write, each id once, with when it was sent."""
+    started = history.mark(MARK_LOAD_STARTED)
+    t0 = started.mono if started else min((o.mono for o in history.ops), default=0.0)
+    rows, more = [], []
+    for service, figures in journal["services"].items():
+        ops = [o for o in history.ops if o.service == service]
+        for what, found in (("lost (acknowledged, not read back)", _lost(ops, figures["lost_ids"])),
+                            ("timed out (outcome unknown)", _timed_out(ops))):
+            items = sorted(found.items(), key=lambda item: item[1].mono)
+            rows += [(service, wid, what, o.op, (f"{o.mono - t0:.1f}", "num")) for wid, o in items[:MAX_LOST_IDS]]
+            if len(items) > MAX_LOST_IDS:
+                more.append(f"{service}: {len(items) - MAX_LOST_IDS} more {what.split(' ')[0]}")
+    if not rows:
+        return ""
+    tail = f"<p>Not listed: {esc('; '.join(more))}.</p>" if more else ""
+    return (f'<section id="writes"><h2>Lost and timed-out writes</h2>'
+            f'{table(("service", "write id", "what", "operation", "sent (s since the load started)"), rows)}{tail}'
+            "<p>A timed-out write is never counted as lost: the read-back decides whether it happened "
+            "(the recovered column above counts those it found).</p></section>")
 
 
 def _num(value, none: str = "n/a") -> tuple[str, str]:
@@ -142,20 +232,22 @@ def _num(value, none: str = "n/a") -> tuple[str, str]:
     return number_text(value, none), "num"
 
 
-def _metric_cell(metric: Metric, figures: dict) -> tuple[str, str]:
-    """A metric's figure in a journal's service (or part of one) as a right-aligned cell, marked as
-    bad for an alarm metric above 0."""
+def _metric_cell(metric: Metric, journal: dict, figures: dict, part: bool = False) -> tuple[str, str]:
+    """A metric's figure in a journal's service (or, with ``part``, in one of its operations or kinds)
+    as a right-aligned cell, marked as bad for an alarm metric above 0."""
     value = figures.get(metric.name)
-    return service_metric_text(metric, figures), "num fail" if metric.alarm and value else "num"
+    text = service_metric_text(metric, figures) if part else service_text(metric, journal, figures)
+    return text, "num fail" if metric.alarm and value else "num"
 
 
 def _outcomes(journal: dict, invariant_names: set[str]) -> str:
-    """Every service's figures, one column per metric of the registry that has one."""
+    """Every service's figures, one column per metric of the registry that has one, each column
+    explained by its metric's doc."""
     columns = metric_columns(journal, lambda m: m.heading)
-    rows = [(name, *(_metric_cell(m, s) for m, _ in columns), _lost_ids(s["lost_ids"]))
+    rows = [(name, *(_metric_cell(m, journal, s) for m, _ in columns))
             for name, s in journal["services"].items()]
-    parts = [table(("service", *(heading for _, heading in columns), "lost ids"), rows)]
-    invariants = [(c["name"], (c["verdict"], c["verdict"]), figure_text(c), c["threshold"] or "",
+    parts = [table(("service", *(heading for _, heading in columns)), rows), _columns_explained(columns)]
+    invariants = [(c["name"], (c["verdict"], c["verdict"]), figure_text(c, journal), c["threshold"] or "",
                    c["detail"]) for c in journal["checks"] if c["name"] in invariant_names]
     if invariants:
         parts.append("<h3>Invariants after the run (money, steady state)</h3>"
@@ -169,7 +261,7 @@ def _operations(journal: dict) -> str:
     columns = metric_columns(journal, lambda m: m.heading)
     parts = []
     for service in journal["services"]:
-        rows = [(op, kind, *(_metric_cell(m, figures) for m, _ in columns))
+        rows = [(op, kind, *(_metric_cell(m, journal, figures, part=True) for m, _ in columns))
                 for name, op, kind, figures in part_rows(journal) if name == service]
         if rows:
             parts.append(f'<h3>{esc(service)}</h3><div class="operations" data-service="{esc(service)}">'
@@ -194,6 +286,16 @@ def _rto_caption(service: dict) -> str:
     return f"; RTO per operation: {figures}"
 
 
+def _columns_explained(columns: list[tuple[Metric, str]]) -> str:
+    """What each column of the figures' table means: its metric's doc (the registry's words)."""
+    pairs = [(heading, m.doc) for m, heading in columns]
+    rto = METRICS.get("rto_s")
+    if rto is not None and any(m is rto for m, _ in columns):
+        pairs.append(("only after the heal", "in the RTO column: the service did not recover while the "
+                      "fault lasted, and was back only once it was healed (at +X s after the run's start)"))
+    return f'<details class="columns" open><summary>What the columns mean</summary>{definitions(pairs)}</details>'
+
+
 def _latency(journal: dict, history: History, windows: Sequence[FaultWindow]) -> str:
     stopped = load_stopped(history)
     rows = []
@@ -213,8 +315,8 @@ def _latency(journal: dict, history: History, windows: Sequence[FaultWindow]) ->
 
 
 def _checks(journal: dict) -> str:
-    rows = [(c["name"], (c["verdict"], c["verdict"]), (figure_text(c), "num"), c["threshold"] or "",
-             c["service"] or "", c["detail"]) for c in journal["checks"]]
+    rows = [(c["name"], (c["verdict"], c["verdict"]), (figure_text(c, journal), "num"), c["threshold"] or "",
+             c["service"] or "", _ids_once(c["detail"])) for c in journal["checks"]]
     return (f'<section id="checks"><h2>Checks</h2>'
             f'{table(("check", "verdict", "figure", "threshold", "service", "detail"), rows)}</section>')
 
@@ -223,9 +325,28 @@ def _experiment(text: str) -> str:
     return f'<section id="experiment"><h2>The experiment as run</h2><pre>{esc(text)}</pre></section>'
 
 
+def _provenance(environment: dict) -> str:
+    """Where the run came from: the harness's version and commit, the stack's files, and what the
+    stack said of its layout before the first fault (``chaos.provenance``)."""
+    found = environment.get(PROVENANCE)
+    if not isinstance(found, dict):
+        body = ("<p>Not recorded: this run folder was written before the harness kept its provenance "
+                "(meta.json has none), so its code version and the stack's layout before the fault are "
+                "unknown.</p>")
+    else:
+        rows = []
+        for key, value in found.items():
+            if isinstance(value, dict):
+                rows += [(f"{key}: {k}", v if isinstance(v, str) else json.dumps(v)) for k, v in value.items()]
+            else:
+                rows.append((key, value if isinstance(value, str) else json.dumps(value)))
+        body = table(("what", "value"), rows)
+    return f'<section id="provenance"><h2>Provenance</h2>{body}</section>'
+
+
 def _environment(environment: dict) -> str:
     rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else number_text(v, "unknown"))
-            for k, v in environment.items()]
+            for k, v in environment.items() if k != PROVENANCE]
     return f'<section id="environment"><h2>Environment</h2>{table(("what", "value"), rows)}</section>'
 
 
@@ -236,8 +357,9 @@ def build_html(journal: dict, history: History, experiment_text: str, environmen
     body = "\n".join((_header(journal), _reasons(journal), _faults(journal), _notes(journal),
                       _timelines(journal, history, windows), _outcomes(journal, invariant_names),
                       _operations(journal),
+                      _writes(journal, history),
                       _latency(journal, history, windows), _checks(journal),
-                      _experiment(experiment_text), _environment(environment),
+                      _experiment(experiment_text), _provenance(environment), _environment(environment),
                       f"<footer>chaos-harness {esc(__version__)}, journal schema "
                       f"{esc(journal['schema'])}</footer>"))
     return document(f"{journal['verdict'].upper()}: {journal['experiment']['name']} on "

@@ -8,7 +8,7 @@ from typing import Sequence
 
 from chaos.files import write_atomic
 from chaos.reports.page import badge, document, esc
-from chaos.reports.summary import number_text
+from chaos.reports.story import seconds_text
 
 FILENAME = "index.html"
 COLUMNS = ("experiment", "stack", "verdict", "expected", "as expected", "worst RTO s",
@@ -26,7 +26,7 @@ def _worst_rto(journal: dict) -> str:
         return "never"
     if unmeasured:
         return "unknown"
-    return number_text(max(s["rto_s"] for s in services))
+    return seconds_text(max(s["rto_s"] for s in services))
 
 
 def _lost(journal: dict) -> str:

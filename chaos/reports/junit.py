@@ -72,12 +72,12 @@ def _timestamp(iso: str) -> str:
         return datetime.fromtimestamp(0, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _check_case(suite: ET.Element, classname: str, check: dict, expect_fail: bool) -> str:
+def _check_case(suite: ET.Element, classname: str, check: dict, expect_fail: bool, journal: dict) -> str:
     """Append one check's testcase; return its outcome: pass, failure, error or skipped."""
     case = _el(suite, "testcase", classname=classname, name=check["name"], time="0")
     if check["verdict"] == "pass":
         return "pass"
-    versus = f"figure {figure_text(check)} vs threshold {check['threshold'] or 'n/a'}"
+    versus = f"figure {figure_text(check, journal)} vs threshold {check['threshold'] or 'n/a'}"
     message = versus if check["verdict"] == "fail" else f"could not be judged: {check['detail'] or versus}"
     detail = check["detail"] or message
     if expect_fail and check["name"] != RAN_AS_WRITTEN:  # a run not as written is never "expected"
@@ -98,7 +98,7 @@ def _suite(journal: dict) -> tuple[ET.Element, dict[str, int]]:
         _el(props, "property", name=key, value=str(value))
     counts = {"tests": 0, "pass": 0, "failure": 0, "error": 0, "skipped": 0}
     for check in journal["checks"]:
-        outcome = _check_case(suite, name, check, journal["expected"] == "fail")
+        outcome = _check_case(suite, name, check, journal["expected"] == "fail", journal)
         counts["tests"] += 1
         counts[outcome] += 1
     case = _el(suite, "testcase", classname=name, name=VERDICT_CASE, time="0")

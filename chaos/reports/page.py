@@ -31,6 +31,8 @@ dt { color: #555; } dd { margin: 0; }
 figure.timeline { margin: .5em 0 1.5em; } figure.timeline svg { width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9em; }
 pre { background: #f6f6f6; padding: .8em; overflow-x: auto; border-radius: .3em; }
+p.story { font-size: 1.15em; font-weight: 600; margin: .4em 0; }
+details.columns { color: #444; font-size: .9em; margin: -.4em 0 1em; } details.columns dl { margin-top: .3em; }
 footer { color: #777; font-size: .85em; margin-top: 2em; }
 """
 

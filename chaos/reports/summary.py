@@ -7,6 +7,7 @@ from typing import Callable
 
 from chaos.checks.metrics import KEY, METRICS, Metric
 from chaos.reports.journal import ABORTED
+from chaos.reports.story import one_line, rto_text, seconds_text
 from chaos.run_folder import READ, WRITE
 
 _COLORS = {"pass": "32", "fail": "31", "unknown": "33"}
@@ -34,16 +35,36 @@ def percent_text(ratio) -> str:
 
 
 def metric_text(metric: Metric, value) -> str:
-    """A metric's figure for people: a ratio as a percentage; its ``none`` word when there is none."""
-    return percent_text(value) if metric.unit == "ratio" else number_text(value, metric.none)
+    """A metric's figure for people: a ratio as a percentage, seconds to 0.1 s; its ``none`` word when
+    there is none."""
+    if metric.unit == "ratio":
+        return percent_text(value)
+    if metric.unit == "s" and value is not None:
+        return seconds_text(value)
+    return number_text(value, metric.none)
+
+
+def service_text(metric: Metric, journal: dict, service: dict) -> str:
+    """A metric's figure in a journal's service, for people: as ``metric_text``, and an RTO in words
+    (``only after the heal, at +46.2 s`` rather than ``never``: ``chaos.reports.story``)."""
+    if metric.name == "rto_s":
+        return rto_text(journal, service)
+    return service_metric_text(metric, service)
+
+
+NOT_DURING_THE_FAULT = "not during the fault"
 
 
 def service_metric_text(metric: Metric, figures: dict) -> str:
     """The figure of ``metric`` in a journal's service (or part of one): ``unknown`` when the journal
-    says why it could not be measured (an RTO over a window without requests is not "never")."""
+    says why it could not be measured (an RTO over a window without requests is not "never"). An RTO
+    that has no figure is ``not during the fault``: the part did not recover while the fault lasted
+    (whether it came back after the heal is said per service, ``chaos.reports.story``)."""
     value = figures.get(metric.name)
     if value is None and metric.name in (figures.get("missing") or {}):
         return "unknown"
+    if value is None and metric.name == "rto_s":
+        return NOT_DURING_THE_FAULT
     return metric_text(metric, value)
 
 
@@ -75,14 +96,20 @@ def metric_columns(journal: dict, heading: Callable[[Metric], str | None]) -> li
             and (m.journal == KEY or any(m.name in s for s in services))]
 
 
-def figure_text(check: dict) -> str:
-    """A journal check's figure for people: a threshold's metric says how a missing figure reads
-    (``never`` for an RTO), ``n/a`` otherwise."""
+def figure_text(check: dict, journal: dict | None = None) -> str:
+    """A journal check's figure for people: a threshold's metric says how its figure reads (seconds
+    to 0.1 s) and how a missing one reads (``never`` for an RTO, or, given the ``journal``, ``only
+    after the heal, at +46.2 s``), ``n/a`` otherwise."""
     name, bracket, _ = check["name"].partition("[")
     metric = METRICS.get(name) if bracket else None
+    if metric is None:
+        return number_text(check["figure"], "n/a")
+    service = (journal or {}).get("services", {}).get(check["service"]) if check["service"] else None
+    if check["figure"] is None and service is not None:
+        return service_text(metric, journal, service)
     if check["figure"] is None and check["verdict"] == "unknown":
         return "unknown"
-    return number_text(check["figure"], metric.none if metric else "n/a")
+    return metric_text(metric, check["figure"])
 
 
 def since_text(start: str, stamp: str | None) -> str:
@@ -108,7 +135,7 @@ def _services(journal: dict) -> list[str]:
     columns = metric_columns(journal, lambda m: m.summary_heading)
     rows = [("service", *(heading for _, heading in columns))]
     for name, s in journal["services"].items():
-        rows.append((name, *(service_metric_text(m, s) for m, _ in columns)))
+        rows.append((name, *(service_text(m, journal, s) for m, _ in columns)))
     return ["services"] + _table(rows)
 
 
@@ -143,7 +170,7 @@ def _checks(journal: dict, color: bool) -> list[str]:
     for c in journal["checks"]:
         word = _paint(c["verdict"].upper().ljust(7), c["verdict"], color)
         versus = f" vs {c['threshold']}" if c["threshold"] else ""
-        lines.append(f"  {word} {c['name'].ljust(width)}  {figure_text(c)}{versus}")
+        lines.append(f"  {word} {c['name'].ljust(width)}  {figure_text(c, journal)}{versus}")
     return lines
 
 
@@ -152,7 +179,8 @@ def render_summary(journal: dict, color: bool) -> str:
     experiment = journal["experiment"]
     verdict = journal["verdict"]
     lines = [f"{experiment['name']} on {journal['stack']} (run {journal['run_id']}, "
-             f"{journal['started_at']} .. {journal['finished_at']})", ""]
+             f"{journal['started_at']} .. {journal['finished_at']})",
+             _paint(f"{verdict.upper()}: {one_line(journal)}", verdict, color, bold=True), ""]
     if journal.get(ABORTED):
         lines += [_paint(f"ABORTED: {journal[ABORTED]}", "fail", color, bold=True), ""]
     lines += _services(journal) + _operations(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)

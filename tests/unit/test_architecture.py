@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("steps, views and tools over one stack or one run: the steps the runner orders, the reports",
      {"chaos.bring_up", "chaos.steady_state", "chaos.live_tally", "chaos.readback", "chaos.meta", "chaos.environment",
       "chaos.reports", "chaos.plan", "chaos.abort", "chaos.doctor", "chaos.recover",
-      "chaos.reference", "chaos.stacks"}),
+      "chaos.reference", "chaos.stacks", "chaos.provenance"}),
     ("orchestration: a run, a game day, a night of runs",
      {"chaos.analyze", "chaos.runner", "chaos.gameday", "chaos.nightly", "chaos.pytest_plugin"}),
     ("interface", {"chaos.cli", "chaos.__main__"}),

@@ -19,7 +19,7 @@ SERVICE_KEYS = ["requests", "ok", "failed", "unknown", "availability", "rto_s", 
                 "latency_ms", "availability_by_phase",
                 # added since journal/1: metrics of the registry, then why a figure is missing and the
                 # figures per operation and per kind
-                "stale_reads", "uninspected_reads", "missing", "operations", "kinds"]
+                "outage_began_s", "back_s", "stale_reads", "uninspected_reads", "missing", "operations", "kinds"]
 
 
 def run_history() -> History:
