@@ -137,13 +137,9 @@ def health_line(found: list) -> str:
 def containers(client, stack: StackDef, *, site: str | None = None, service: str | None = None,
                role: str | None = None, all: bool = True) -> list:
     """This stack's containers, filtered by the harness labels; never anything outside the project."""
-    labels = [f"{PROJECT_LABEL}={stack.project}"]
-    if site:
-        labels.append(f"{SITE_LABEL}={site}")
-    if service:
-        labels.append(f"{SERVICE_LABEL}={service}")
-    if role:
-        labels.append(f"{ROLE_LABEL}={role}")
+    labels = [f"{PROJECT_LABEL}={stack.project}"] + [
+        f"{label}={value}" for label, value in ((SITE_LABEL, site), (SERVICE_LABEL, service), (ROLE_LABEL, role))
+        if value]
     return client.containers.list(all=all, filters={"label": labels})
 
 

@@ -103,6 +103,8 @@ class Op:
 
 @dataclass(frozen=True)
 class FaultStep:
+    """One step of one fault (``STEPS``), as the runner wrote it."""
+
     id: str
     type: str
     target: str
@@ -114,6 +116,8 @@ class FaultStep:
 
 @dataclass(frozen=True)
 class Mark:
+    """A phase boundary or an integrity mark (``MARK_*``), with why when it says something went wrong."""
+
     name: str
     wall: float
     mono: float
@@ -122,6 +126,8 @@ class Mark:
 
 @dataclass(frozen=True)
 class Note:
+    """A line a game day's facilitator typed, stamped when it was entered."""
+
     text: str
     wall: float
     mono: float

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from chaos.faults.link import DIRECTION, ToxicFault, lasts
-from chaos.faults.params import FaultDecl, Param
+from chaos.faults.link import DIRECTION, lasts, link_decl, ToxicFault
+from chaos.faults.params import Param
 
 
 def kilobytes_per_s(kbps: int) -> int:
@@ -14,24 +14,11 @@ def kilobytes_per_s(kbps: int) -> int:
 
 
 class Bandwidth(ToxicFault):
-    decl = FaultDecl(
-        type="bandwidth",
-        targets=("link",),
-        params=(
-            Param(
-                "rate_kbps",
-                "int",
-                required=True,
-                min=8,
-                max=100_000_000,
-                doc="The link's throughput per connection and direction, in kilobits per second "
-                "(Toxiproxy's rate is set to rate_kbps / 8 kilobytes per second).",
-            ),
-            lasts("the throttle stays in place"),
-            DIRECTION,
-        ),
-        duration="duration_s",
-        needs_toxiproxy=True,
+    decl = link_decl(
+        "bandwidth",
+        Param("rate_kbps", "int", required=True, min=8, max=100_000_000, doc="The link's throughput per connection and direction, in kilobits per second " "(Toxiproxy's rate is set to rate_kbps / 8 kilobytes per second).", ),
+        lasts("the throttle stays in place"),
+        DIRECTION,
         doc="Throttle a link between two sites (a Toxiproxy bandwidth toxic). The rate holds per connection "
         "and per direction, not for the link as a whole: ten connections may carry ten times rate_kbps.",
     )

@@ -3,17 +3,12 @@ refused, open ones closed) for ``duration_s``; the heal re-enables them."""
 
 from __future__ import annotations
 
-from chaos.faults.link import DisableFault, lasts
-from chaos.faults.params import FaultDecl
+from chaos.faults.link import DisableFault, lasts, link_decl
 
 
 class Cut(DisableFault):
-    decl = FaultDecl(
-        type="cut",
-        targets=("link",),
-        params=(lasts("the link stays cut"),),
-        duration="duration_s",
-        needs_toxiproxy=True,
+    decl = link_decl(
+        "cut", lasts("the link stays cut"),
         doc="Cut a link between two sites: its proxies are disabled, connections refused and open ones closed. "
         "Every proxy of the pair goes (database, consensus, ...), both ways; the two sites keep running, "
         "and each still reaches the third site if there is one.",

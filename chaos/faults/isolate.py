@@ -4,18 +4,13 @@ and the other sites keep their links. The heal re-enables them."""
 
 from __future__ import annotations
 
-from chaos.faults.link import DisableFault, lasts
-from chaos.faults.params import FaultDecl
+from chaos.faults.link import DisableFault, lasts, link_decl
 
 
 class Isolate(DisableFault):
-    decl = FaultDecl(
-        type="isolate",
-        targets=("site",),
-        params=(lasts("the site stays isolated"),),
-        duration="duration_s",
-        needs_toxiproxy=True,
-        doc="A site loses every link (split brain): every proxy to or from it is disabled; "
-        "its internal traffic continues, and the entry point (not behind Toxiproxy in the shipped stacks) "
-        "still sends clients there: the isolated site's apps keep answering what they can alone.",
+    decl = link_decl(
+        "isolate", lasts("the site stays isolated"), targets=("site",),
+        doc="A site loses every link (split brain): every proxy to or from it is disabled; its internal "
+        "traffic continues, and the entry point (not behind Toxiproxy in the shipped stacks) still sends "
+        "clients there: the isolated site's apps keep answering what they can alone.",
     )

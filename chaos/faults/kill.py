@@ -11,8 +11,7 @@ SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGABRT", "SIGU
 
 class Kill(Fault):
     decl = FaultDecl(
-        type="kill",
-        targets=("service",),
+        type="kill", targets=("service",),
         params=(Param("signal", "str", default="SIGKILL", choices=SIGNALS,
                       doc="The signal sent to the service's containers."),),
         doc="One service's containers receive a signal (SIGKILL by default), at every site unless the target "

@@ -3,22 +3,17 @@
 
 from __future__ import annotations
 
-from chaos.faults.link import DIRECTION, MAX_MS, ToxicFault, lasts
-from chaos.faults.params import FaultDecl, Param
+from chaos.faults.link import DIRECTION, MAX_MS, lasts, link_decl, ToxicFault
+from chaos.faults.params import Param
 
 
 class Latency(ToxicFault):
-    decl = FaultDecl(
-        type="latency",
-        targets=("link",),
-        params=(
-            Param("latency_ms", "int", required=True, min=0, max=MAX_MS, doc="Added delay per direction, in milliseconds."),
-            Param("jitter_ms", "int", default=0, min=0, max=MAX_MS, doc="Random variation of the delay, in milliseconds."),
-            lasts("the latency stays in place"),
-            DIRECTION,
-        ),
-        duration="duration_s",
-        needs_toxiproxy=True,
+    decl = link_decl(
+        "latency",
+        Param("latency_ms", "int", required=True, min=0, max=MAX_MS, doc="Added delay per direction, in milliseconds."),
+        Param("jitter_ms", "int", default=0, min=0, max=MAX_MS, doc="Random variation of the delay, in milliseconds."),
+        lasts("the latency stays in place"),
+        DIRECTION,
         doc="Slow a link between two sites (a Toxiproxy latency toxic). latency_ms is added per direction: "
         "with direction both, a round trip gains twice latency_ms, and a request that makes several round "
         "trips across the link (each statement to a remote primary) gains that each time. Every proxy of "

@@ -21,11 +21,17 @@ from typing import ClassVar
 
 from chaos.errors import InvalidInput
 from chaos.faults.base import Fault, all_at_once
-from chaos.faults.params import Param
+from chaos.faults.params import FaultDecl, Param
 from chaos.toxiproxy import Toxiproxy
 
 STREAMS = {"both": ("upstream", "downstream"), "upstream": ("upstream",), "downstream": ("downstream",)}
 MAX_MS = 3_600_000  # an hour: the longest delay or timeout a toxic takes
+
+
+def link_decl(type: str, *params: Param, doc: str, targets: tuple[str, ...] = ("link",)) -> FaultDecl:
+    """The declaration of a fault acting on Toxiproxy's proxies: ``params`` (its own, then ``lasts``
+    and, for a toxic, ``DIRECTION``), held for ``duration_s``, needing the stack's Toxiproxy."""
+    return FaultDecl(type=type, targets=targets, params=params, duration="duration_s", needs_toxiproxy=True, doc=doc)
 
 
 def lasts(what: str) -> Param:
@@ -38,9 +44,7 @@ def after_ms(what: str) -> Param:
     return Param("timeout_ms", "int", default=0, min=0, max=MAX_MS, doc=f"Milliseconds before each connection is {what}.")
 
 
-DIRECTION = Param(
-    "direction",
-    "str",
+DIRECTION = Param("direction", "str",
     default="both",
     choices=("both", "upstream", "downstream"),
     doc="Which way it applies: upstream = client to server, downstream = server to client, both = each way.",

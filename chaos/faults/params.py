@@ -7,8 +7,7 @@ its class (``chaos.faults.base.Fault``), which registers both when the class is 
 
     class Pause(Fault):
         decl = FaultDecl(
-            type="pause",
-            targets=("service", "site"),
+            type="pause", targets=("service", "site"),
             params=(Param("duration_s", "duration", required=True, above=0, doc="..."),),
             duration="duration_s",  # healed this long after injection; None: at the end of the run
             doc="Freeze containers ...",

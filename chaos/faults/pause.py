@@ -15,8 +15,7 @@ def _unpause(container) -> None:
 
 class Pause(Fault):
     decl = FaultDecl(
-        type="pause",
-        targets=("service", "site"),
+        type="pause", targets=("service", "site"),
         params=(Param("duration_s", "duration", required=True, above=0, doc="Seconds the containers stay frozen."),),
         duration="duration_s",
         doc="Freeze containers (docker pause): the gray failure, alive but not answering. "

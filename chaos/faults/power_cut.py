@@ -10,12 +10,9 @@ from chaos.faults.params import FaultDecl, Param
 
 class PowerCut(Fault):
     decl = FaultDecl(
-        type="power_cut",
-        targets=("site",),
+        type="power_cut", targets=("site",),
         params=(
-            Param(
-                "power_returns_after_s",
-                "duration",
+            Param("power_returns_after_s", "duration",
                 doc="Seconds until power returns and the site's containers start again; omit or null: never.",
             ),
         ),

@@ -31,12 +31,9 @@ def named_volumes(container) -> list[str]:
 
 class SiteLoss(Fault):
     decl = FaultDecl(
-        type="site_loss",
-        targets=("site",),
+        type="site_loss", targets=("site",),
         params=(
-            Param(
-                "rebuild_after_s",
-                "duration",
+            Param("rebuild_after_s", "duration",
                 doc="Seconds until the site is rebuilt: its services recreated empty, rejoining from the "
                 "survivors; omit or null: never (rebuilt at the end of the run).",
             ),

@@ -10,20 +10,15 @@ from chaos.faults.params import FaultDecl, Param
 
 class SiteStop(Fault):
     decl = FaultDecl(
-        type="site_stop",
-        targets=("site",),
+        type="site_stop", targets=("site",),
         params=(
-            Param(
-                "grace_s",
-                "int",
+            Param("grace_s", "int",
                 default=10,
                 min=0,
                 max=600,
                 doc="Seconds each container has to shut down after SIGTERM before it is killed.",
             ),
-            Param(
-                "duration_s",
-                "duration",
+            Param("duration_s", "duration",
                 above=0,
                 doc="Seconds until the site's containers start again; omit or null: at the end of the run.",
             ),

@@ -5,21 +5,15 @@ connections it held."""
 
 from __future__ import annotations
 
-from chaos.faults.link import DIRECTION, ConnectionEndingToxic, after_ms, lasts
-from chaos.faults.params import FaultDecl
+from chaos.faults.link import DIRECTION, after_ms, ConnectionEndingToxic, lasts, link_decl
 
 
 class Timeout(ConnectionEndingToxic):
-    decl = FaultDecl(
-        type="timeout",
-        targets=("link",),
-        params=(
-            after_ms("closed; 0: held open forever, data dropped"),
-            lasts("the link swallows data"),
-            DIRECTION,
-        ),
-        duration="duration_s",
-        needs_toxiproxy=True,
+    decl = link_decl(
+        "timeout",
+        after_ms("closed; 0: held open forever, data dropped"),
+        lasts("the link swallows data"),
+        DIRECTION,
         doc="A link that swallows data (a Toxiproxy timeout toxic): the black hole clients wait on. With "
         "timeout_ms 0 connections are held open with nothing getting through: requests hang until a "
         "timeout ends them (unknown outcomes where it is the client's own) instead of failing fast.",

@@ -184,6 +184,11 @@ def _check_list(items: list, spec: dict, where: str) -> list[str]:
     return problems
 
 
+def _not_strings(items: list, where: str) -> list[str]:
+    """A problem for each item of ``items`` that is not a string."""
+    return [f"{where}[{i}]: expected str, got {type(v).__name__}" for i, v in enumerate(items) if not isinstance(v, str)]
+
+
 def _service_problems(service, where: str) -> list[str]:
     """What is missing or mistyped in the figures of a service (or of a part of one)."""
     if not isinstance(service, dict):
@@ -192,8 +197,7 @@ def _service_problems(service, where: str) -> list[str]:
     problems += _check_keys(service, {k: t for k, t in {**_service_keys(ADDED), **_ADDED_DETAILS}.items()
                                       if k in service}, where)
     if isinstance(service.get("lost_ids"), list):
-        problems += [f"{where}.lost_ids[{i}]: expected str, got {type(w).__name__}"
-                     for i, w in enumerate(service["lost_ids"]) if not isinstance(w, str)]
+        problems += _not_strings(service["lost_ids"], f"{where}.lost_ids")
     if isinstance(service.get("missing"), dict):
         problems += [f"{where}.missing.{shown(m)}: expected str, got {type(w).__name__}"
                      for m, w in service["missing"].items() if not isinstance(w, str)]
@@ -226,8 +230,7 @@ def validate_journal_shape(journal: dict) -> list[str]:
         if isinstance(experiment.get("load"), dict):
             problems += _check_keys(experiment["load"], _LOAD, "experiment.load")
         if isinstance(experiment.get("tags"), list):
-            problems += [f"experiment.tags[{i}]: expected str, got {type(t).__name__}"
-                         for i, t in enumerate(experiment["tags"]) if not isinstance(t, str)]
+            problems += _not_strings(experiment["tags"], "experiment.tags")
     if isinstance(journal.get("faults"), list):
         problems += _check_list(journal["faults"], _FAULT, "faults")
     if isinstance(journal.get("services"), dict):
@@ -256,9 +259,7 @@ def validate_journal_shape(journal: dict) -> list[str]:
     if isinstance(journal.get("notes"), list):
         problems += _check_list(journal["notes"], _NOTE, "notes")
     if isinstance(journal.get("participants"), list):
-        problems += [f"participants[{i}]: expected str, got {type(p).__name__}"
-                     for i, p in enumerate(journal["participants"]) if not isinstance(p, str)]
+        problems += _not_strings(journal["participants"], "participants")
     if isinstance(journal.get("reasons"), list):
-        problems += [f"reasons[{i}]: expected str, got {type(r).__name__}"
-                     for i, r in enumerate(journal["reasons"]) if not isinstance(r, str)]
+        problems += _not_strings(journal["reasons"], "reasons")
     return problems
