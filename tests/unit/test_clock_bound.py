@@ -121,3 +121,13 @@ def test_a_fine_bound_changes_nothing_shown_and_one_process_has_no_clocks():
     assert rto_text(journal, journal["services"]["login"]) == "3.0"
     h1, j1 = outage_run(18.0)
     assert "clocks" not in journal_of(h1, j1)
+
+
+def test_the_summary_lists_each_workers_bound():
+    from chaos.reports.summary import render_summary
+
+    h, j = outage_run(18.0, clock_mark("w1", 0.002), clock_mark("far", None))
+    text = render_summary(journal_of(h, j), color=False)
+    assert "  w1: ±2.000 ms" in text and "  far: ±unknown" in text
+    h1, j1 = outage_run(18.0)
+    assert "load workers' clocks" not in render_summary(journal_of(h1, j1), color=False)
