@@ -122,6 +122,12 @@ class Mark:
     wall: float
     mono: float
     detail: str = ""
+    # A mark about one load worker (``worker_clock``, ``worker_lost``, ``records_lost``, ...) names it;
+    # a ``worker_clock`` mark also carries its clock's offset and the bound (seconds) within which
+    # that worker's records are placed on the harness's clock (``chaos.load.distributed``).
+    worker: str | None = None
+    offset: float | None = None
+    bound: float | None = None
 
 
 @dataclass(frozen=True)
@@ -354,10 +360,16 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _number(r: dict, kind: str, key: str) -> float:
+def _number(r: dict, kind: str, key: str, *, nullable: bool = False, required: bool = True) -> float | None:
     """A time or a duration in seconds: finite, and at most ``MAX_SECONDS`` from zero (times far
-    apart made a plot of a billion bins; two at opposite ends of a float overflow their difference)."""
-    value = _field(r, kind, key, _is_number, "a finite number")
+    apart made a plot of a billion bins; two at opposite ends of a float overflow their difference).
+    ``nullable``/``required``: an optional field (None when null or absent)."""
+    if nullable:
+        value = _field(r, kind, key, lambda v: v is None or _is_number(v), "a finite number or null", required)
+    else:
+        value = _field(r, kind, key, _is_number, "a finite number", required)
+    if value is None:
+        return None
     if abs(value) > MAX_SECONDS:
         raise RecordError(f"{kind}: {key}: {value:g} is out of range (more than {MAX_SECONDS:g} s from 0)")
     return value
@@ -429,7 +441,10 @@ def record_of(r) -> Op | FaultStep | Mark | Note:
                          mono=_number(r, kind, "mono"), detail=_text(r, kind, "detail", required=False) or "")
     if kind == KIND_MARK:
         return Mark(name=_text(r, kind, "name"), wall=_number(r, kind, "wall"), mono=_number(r, kind, "mono"),
-                    detail=_text(r, kind, "detail", required=False) or "")
+                    detail=_text(r, kind, "detail", required=False) or "",
+                    worker=_text(r, kind, "worker", nullable=True, required=False),
+                    offset=_number(r, kind, "offset", nullable=True, required=False),
+                    bound=_number(r, kind, "bound", nullable=True, required=False))
     return Note(text=_text(r, kind, "text"), wall=_number(r, kind, "wall"), mono=_number(r, kind, "mono"),
                 author=_text(r, kind, "author", nullable=True, required=False))
 

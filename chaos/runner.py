@@ -43,6 +43,7 @@ from chaos.gate import FACILITATOR_ABORT, Answer, Gate, LiveStatus
 from chaos.history import DiskReserve, HistoryWriter
 from chaos.live_tally import LiveTally
 from chaos.load.locust_group import load_process as locust_load
+from chaos.load.locust_group import lost_lines, waiting_lines
 from chaos.load.process import LoadFactory, LoadProcess
 from chaos.load.recorder import RECORDS_UNWRITTEN_EXIT
 from chaos.loader import load_experiment, validate_targets
@@ -379,6 +380,8 @@ class Run:
             gate.begin(writer)
             if not self._await_load_go(gate, schedule, writer):
                 return
+        for line in waiting_lines(locust, self.stack.name):  # remote workers: where to point them
+            say(opts, line)
         locust.start()
         writer.mark(MARK_LOAD_STARTED)
         t0 = self.clock.monotonic()
@@ -429,6 +432,8 @@ class Run:
                 break
             if now >= next_tick:
                 c = tally.update()  # the only reader of the live history: once per tick
+                for line in lost_lines(locust):  # the master has marked it; said here once
+                    say(opts, line)
                 next_tick = now + self.tick_s
                 if gate is not None:
                     recent = tally.recent(self.clock.monotonic())

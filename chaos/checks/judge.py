@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from chaos.checks.clocks import clock_bound, rto_step, undecided
 from chaos.checks.builtin import RAN_AS_WRITTEN, history_not_empty, not_aborted, ran_as_written
 from chaos.checks.data_loss import has_writes
 from chaos.checks.figures import ServiceFigures, measure
@@ -75,6 +77,33 @@ def _measured_nothing(threshold: Threshold, figures: Mapping[str, ServiceFigures
                        reason=f"{name}: measured nothing: {why}")
 
 
+def check_safe_bound(history: History) -> float:
+    """The load workers' largest clock bound (``chaos.checks.clocks``); infinite if the marks cannot
+    be read (every time is then undecided near its limit, never judged finer than it is)."""
+    try:
+        return clock_bound(history)
+    except Exception:  # noqa: BLE001 - a crash here must not be a pass
+        return float("inf")
+
+
+def within_clocks(threshold: Threshold, bound: float, check: CheckResult) -> CheckResult:
+    """A threshold on a time (a metric in seconds) judged as the workers' clocks allow: ``unknown``
+    when the figure is within the clock bound of the limit (either verdict could be the truth), and
+    its detail says the bound when it is coarser than the reports' 0.1 s."""
+    metric = METRICS.get(threshold.metric)
+    if metric is None or metric.unit != "s" or not bound or check.verdict == Verdict.UNKNOWN:
+        return check
+    step = rto_step(bound)
+    if check.figure is not None and undecided(threshold.holds, check.figure, bound):
+        why = (f"{threshold.metric} = {check.figure:.3f} s is within the load workers' clock bound "
+               f"(±{bound:.3f} s) of {threshold.describe()}")
+        return dataclasses.replace(check, verdict=Verdict.UNKNOWN, detail=why,
+                                   reason=f"{check.name}: could not be judged: {why}")
+    if step > 0.1 and check.detail:
+        return dataclasses.replace(check, detail=f"{check.detail} (±{step:.1f} s: the load workers' clock bound)")
+    return check
+
+
 def judge(history: History, experiment: Experiment, services: Sequence[str],
           readback: Readback | None = None, invariants: Invariants | None = None,
           operations: Declared | None = None) -> Judgement:
@@ -91,6 +120,7 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
     operation, a kind); when there is none, it is one ``unknown`` check: it measured nothing."""
     windows = fault_windows(history)
     stopped = load_stopped(history)
+    bound = check_safe_bound(history)
     named = {t.service for t in experiment.checks if t.service}
     measured = sorted({*services, *history.services(), *named})
     by_service: dict[str, list[Op]] = {s: [] for s in measured}
@@ -113,8 +143,8 @@ def judge(history: History, experiment: Experiment, services: Sequence[str],
         judged = [threshold.service] if threshold.service else [s for s in figures
                                                                  if _applies(threshold, figures[s])]
         for service in judged:
-            checks.append(check_safe(check_name(threshold, service), service,
-                                     lambda t=threshold, f=figures[service]: evaluate(t, f)))
+            checks.append(within_clocks(threshold, bound, check_safe(
+                check_name(threshold, service), service, lambda t=threshold, f=figures[service]: evaluate(t, f))))
         if not judged:
             checks.append(_measured_nothing(threshold, figures))
     checks.extend(invariant_checks(invariants))

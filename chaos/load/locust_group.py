@@ -210,6 +210,47 @@ def load_process(workload: Path, host: str, load: Load, history_dir: Path, log_p
                        local=local, remote=remote, bind_host="0.0.0.0" if remote else "127.0.0.1")
 
 
+def master_addresses(bind_host: str) -> list[str]:
+    """The addresses another machine may use to reach a master bound to ``bind_host``: that host, or,
+    for every interface (``0.0.0.0``), this machine's name and the addresses it resolves to (its
+    own resolver only: nothing is sent anywhere), loopback last."""
+    if bind_host not in ("0.0.0.0", "::", ""):
+        return [bind_host]
+    name = socket.gethostname()
+    try:
+        found = [a[4][0] for a in socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)]
+    except OSError:
+        found = []
+    ips = list(dict.fromkeys(a for a in found if not a.startswith("127.") and a != "::1"))
+    return ips + [name] if name not in ips else ips
+
+
+def waiting_lines(load, stack: str) -> list[str]:
+    """What the runner says before it waits for remote workers (none expected: nothing): where the
+    master listens and the exact command to run on each other machine."""
+    remote = getattr(load, "remote", 0)
+    if not remote:
+        return []
+    addresses = master_addresses(load.bind_host)
+    host = addresses[0] if addresses else load.bind_host
+    shown = f"[{host}]" if ":" in host else host
+    where = ", ".join(f"{a}:{load.port}" for a in addresses) or f"{load.bind_host}:{load.port}"
+    return [f"[load] Locust master listening on {load.bind_host}:{load.port} (reach it at {where}); waiting up "
+            f"to {load.connect_timeout_s:g} s for {load.local} local and {remote} remote "
+            f"worker{'' if remote == 1 else 's'}",
+            f"[load] on each other machine (TCP port {load.port} of this one must be reachable from it), run:",
+            f"[load]     chaos-harness worker --master {shown}:{load.port} --stack {stack}"]
+
+
+def lost_lines(load) -> list[str]:
+    """One line per local worker newly seen gone (each said once; the master has already marked it
+    in the history); nothing for a load without workers."""
+    lost = getattr(load, "lost_workers", None)
+    if lost is None:
+        return []
+    return [f"[load] WORKER LOST: {w.describe()}; the run will be judged unknown" for w in lost()]
+
+
 def parse_master(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` too) of a Locust master; InvalidInput saying what to write."""
     from chaos.errors import InvalidInput

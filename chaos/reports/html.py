@@ -40,7 +40,7 @@ from chaos.files import read_text, write_atomic
 from chaos.history import MARK_LOAD_STARTED, History, Op
 from chaos.reports.journal import ABORTED, read_journal
 from chaos.reports.page import badge, definitions, document, esc, table
-from chaos.reports.story import back_at, first_fault_at, one_line, rto_text, seconds_text
+from chaos.reports.story import back_at, first_fault_at, one_line, rto_text, seconds_text, time_text
 from chaos.reports.summary import (figure_text, metric_columns, number_text, part_rows, percent_text,
                                    service_metric_text, service_text, since_text)
 from chaos.reports.timeline import NoteMarker, OutageMarker, WriteMarker, timeline_svg, window_id
@@ -145,8 +145,8 @@ def _outage(journal: dict, service: dict, windows: Sequence[FaultWindow]) -> tup
         return OutageMarker(origin + began, None), f"{first} to the end (not back before the load ended)"
     rto, at = service.get("rto_s"), back_at(journal, service)
     if rto is not None:
-        label = (f"back at +{seconds_text(at)} s (RTO {seconds_text(rto)} s)" if at is not None
-                 else f"back (RTO {seconds_text(rto)} s)")
+        label = (f"back at +{seconds_text(at)} s (RTO {time_text(journal, rto)} s)" if at is not None
+                 else f"back (RTO {time_text(journal, rto)} s)")
     else:
         label = f"back {rto_text(journal, service)}" if at is not None else "back only after the heal"
     return (OutageMarker(origin + began, origin + back, label),

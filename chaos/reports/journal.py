@@ -7,6 +7,9 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
      "aborted": str (only when the run was stopped early: an abort_if condition or a game day's
                 facilitator, and why),
      "participants": [str] (game days: who took part, the facilitator first),
+     "clocks": {worker: {"offset_s": float|null, "bound_s": float|null}} (a Locust master and
+                workers: each worker's clock against the harness's and the bound within which its
+                requests are placed; no time of the run is known finer than the largest bound),
      "notes": [{"id": "n1", "at": ISO time, "t_s": seconds since the load started (null if it
                 never started; negative before it), "author": str|null, "text": str}]
               (game days: the facilitator's typed notes, in the order they were entered),
@@ -23,8 +26,8 @@ Shape (schema ``chaos-harness/journal/1``; keys are fixed, times are ISO 8601 UT
      "checks": [{"name", "verdict", "figure", "threshold", "service", "detail"}],
      "reasons": [str], "environment": {...}}
 
-Optional keys (present only when they apply): ``aborted``; ``participants`` and ``notes`` (both, in
-every game day's journal, and in any journal whose history holds notes). A service's ``missing``,
+Optional keys (present only when they apply): ``aborted``; ``clocks`` (runs with load workers);
+``participants`` and ``notes`` (both, in every game day's journal, and in any journal whose history holds notes). A service's ``missing``,
 ``operations`` and ``kinds`` are written always and checked when present (journals written before
 them still read): ``operations`` and ``kinds`` hold each operation's and each kind's figures,
 measured as the service's are, from that part's requests alone.
@@ -42,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chaos.checks.clocks import worker_clocks
 from chaos.checks.metrics import ADDED, KEY, METRICS
 from chaos.checks.windows import fault_windows
 from chaos.errors import InvalidInput
@@ -61,7 +65,7 @@ _NULLABLE_NUMBER = (int, float, type(None))
 _TOP = {"schema": str, "run_id": str, "verdict": str, "expected": str, "matches_expectation": bool,
         "experiment": dict, "stack": str, "started_at": str, "finished_at": str, "faults": list,
         "services": dict, "checks": list, "reasons": list, "environment": dict}
-_OPTIONAL = {ABORTED: str, "participants": list, "notes": list}
+_OPTIONAL = {ABORTED: str, "participants": list, "notes": list, "clocks": dict}
 _EXPERIMENT = {"name": str, "description": str, "file": str, "tags": list, "load": dict}
 _NUMBER = (int, float)
 _LOAD = {"users": _NUMBER, "spawn_rate": _NUMBER, "duration_s": _NUMBER, "mix": dict}
@@ -116,6 +120,7 @@ def build_journal(experiment: Experiment, judgement: Judgement, *, stack: str, s
         "matches_expectation": judgement.verdict.value == experiment.expect,
         **({ABORTED: aborted.detail or "no reason recorded"} if aborted else {}),
         **gameday,
+        **({"clocks": clocks} if (clocks := worker_clocks(history)) else {}),
         "experiment": {"name": experiment.name, "description": experiment.description,
                        "file": experiment.source, "tags": list(experiment.tags),
                        "load": {"users": load.users, "spawn_rate": load.spawn_rate,

@@ -1,5 +1,6 @@
 """The story of a run in words, from its journal alone: the one-line result at the top of the report
-and of the terminal summary, and how an RTO reads (to 0.1 s; a service that came back only after
+and of the terminal summary, and how an RTO reads (to 0.1 s, or ``± bound`` when the load workers'
+clocks are known only more coarsely: the journal's ``clocks``; a service that came back only after
 the heal says so, with when, instead of "never").
 
 For example: ``pangyo dark 15.0-46.9 s; services back after 23.0-23.3 s (limit 30 s); 0 of 1,048
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from chaos.checks.clocks import rto_step
+
 # How a fault's target reads while it lasts, by fault type (others: "<type> <target>").
 _STATE = {"power_cut": "dark", "site_loss": "lost (power cut, disks destroyed)", "site_stop": "stopped",
           "isolate": "isolated", "kill": "killed", "pause": "frozen"}
@@ -25,6 +28,22 @@ _LIMIT = re.compile(r"^rto_s\s*<=\s*([0-9.eE+-]+)$")
 def seconds_text(value: float) -> str:
     """A duration for people: always to 0.1 s (``23.3``)."""
     return f"{value:.1f}"
+
+
+def clock_step(journal: dict) -> float:
+    """The finest step the run's times may be shown to: 0.1 s, or coarser when its load workers'
+    clocks (the journal's ``clocks``) are known only within a larger bound (``chaos.checks.clocks``)."""
+    bounds = [c.get("bound_s") for c in (journal.get("clocks") or {}).values() if isinstance(c, dict)]
+    if not bounds:
+        return rto_step(None)
+    return rto_step(max(float("inf") if b is None else b for b in bounds))
+
+
+def time_text(journal: dict, value: float) -> str:
+    """A time measured from the load's records: ``23.3``, or ``23.3 ± 0.4`` when the workers' clock
+    bound is coarser than the 0.1 s shown."""
+    step = clock_step(journal)
+    return seconds_text(value) if step <= 0.1 else f"{seconds_text(value)} ± {step:.1f}"
 
 
 def _since(journal: dict, stamp: str | None) -> float | None:
@@ -55,7 +74,7 @@ def rto_text(journal: dict, service: dict) -> str:
     (no fault)."""
     rto = service.get("rto_s")
     if rto is not None:
-        return seconds_text(rto)
+        return time_text(journal, rto)
     if not journal["faults"]:
         return "n/a"
     if "rto_s" in (service.get("missing") or {}):  # a journal that says it could not be measured
@@ -80,9 +99,11 @@ def _fault_text(journal: dict, fault: dict) -> str:
     return f"{what} {seconds_text(start)}-{seconds_text(end)} s"
 
 
-def _span(values: list[float]) -> str:
+def _span(values: list[float], journal: dict | None = None) -> str:
     low, high = seconds_text(min(values)), seconds_text(max(values))
-    return low if low == high else f"{low}-{high}"
+    span = low if low == high else f"{low}-{high}"
+    step = clock_step(journal) if journal is not None else 0.1
+    return span if step <= 0.1 else f"{span} ± {step:.1f}"
 
 
 def _who(names: list[str], every: int) -> str:
@@ -114,7 +135,7 @@ def _recovery_text(journal: dict) -> str:
             never.append(name)
     parts = []
     if back:
-        parts.append(f"{_who(list(back), len(services))} back after {_span(list(back.values()))} s{_limit(journal)}")
+        parts.append(f"{_who(list(back), len(services))} back after {_span(list(back.values()), journal)} s{_limit(journal)}")
     if late:
         parts.append(f"{_who(list(late), len(services))} back only after the heal, at +{_span(list(late.values()))} s")
     if never:

@@ -184,6 +184,10 @@ def render_summary(journal: dict, color: bool) -> str:
     if journal.get(ABORTED):
         lines += [_paint(f"ABORTED: {journal[ABORTED]}", "fail", color, bold=True), ""]
     lines += _services(journal) + _operations(journal) + [""] + _faults(journal) + [""] + _checks(journal, color)
+    if journal.get("clocks"):  # a master and workers: how well each worker's times are known
+        lines += ["", "load workers' clocks (records placed on the harness's clock within ±bound)"]
+        lines += [f"  {name}: ±{'unknown' if c.get('bound_s') is None else format(c['bound_s'] * 1000, '.3f') + ' ms'}"
+                  for name, c in journal["clocks"].items()]
     if "participants" in journal or journal.get("notes"):
         lines += ["", "game day: " + (", ".join(journal.get("participants", ())) or "nobody named")]
         lines += [f"  {n['id']} {n['at']} {n['author'] or '-'}: {n['text']}" for n in journal.get("notes", ())]
