@@ -36,6 +36,9 @@ def pytest_addoption(parser):
                     help="reuse running stacks and leave them up after the session (faster reruns)")
 
 
+BROKEN_AFTER_S = 120  # a stack still not healthy this long after the test before is started again
+
+
 class StackPool:
     """The stacks of one test session, brought up on first use. Stacks that publish the same ports
     cannot run together: bringing one up takes down the others that clash with it."""
@@ -47,12 +50,17 @@ class StackPool:
 
     def use(self, name: str):
         from chaos.bring_up import MAKE_ROOM, ensure_up
-        from chaos.engine import docker_client
+        from chaos.engine import docker_client, wait_healthy
         from chaos.errors import EnvironmentProblem
         from chaos.stack import find_stack
 
         if name in self.up:
-            return self.up[name]
+            if self.keep or not wait_healthy(docker_client(), self.up[name], BROKEN_AFTER_S):
+                return self.up[name]
+            # A test before this one left the stack broken (a heal or a rebuild that did not come
+            # back within BROKEN_AFTER_S): brought up again from fresh below, so one failure does not
+            # fail every test after it (on 2026-11-30 one etcd member that did not rejoin failed five).
+            del self.up[name]
         stack = find_stack(name)
         self.touched[name] = stack  # taken down at the end even if its bring-up fails
         try:
