@@ -59,7 +59,7 @@ class StackPool:
                 return self.up[name]
             # A test before this one left the stack broken (a heal or a rebuild that did not come
             # back within BROKEN_AFTER_S): brought up again from fresh below, so one failure does not
-            # fail every test after it (on 2026-11-30 one etcd member that did not rejoin failed five).
+            # fail every test after it (on 2026-11-30 one member that did not rejoin failed five).
             del self.up[name]
         stack = find_stack(name)
         self.touched[name] = stack  # taken down at the end even if its bring-up fails
