@@ -237,7 +237,7 @@ class Run:
         self.docker = client
         ensure_up(self.stack, client, bring_up=opts.bring_up, clashes=MAKE_ROOM if opts.make_room else REFUSE,
                   who=f"run {self.run_id}", say=self._say, clock=self.clock)
-        prepared, steady = before_experiment(client, self.stack, self._say, self.clock) or ((), None)
+        prepared, steady = before_experiment(client, self.stack, self._say, self.clock)
         self.provenance = provenance.gather(self.stack, prepared, steady)
 
         try:  # nothing injected yet: a runs folder that cannot be written is said, not a traceback
