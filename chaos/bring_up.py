@@ -20,7 +20,7 @@ from typing import Callable
 from chaos.clock import SYSTEM_CLOCK, Clock
 from chaos.errors import EnvironmentProblem
 from chaos.lock import StackLock
-from chaos.engine import Compose, missing_images, wait_healthy
+from chaos.engine import Compose, copy_images, missing_images, wait_healthy
 from chaos.stack import StackDef, conflicting_stacks, find_stack
 
 REFUSE = "refuse"
@@ -33,7 +33,11 @@ def _quiet(_line: str) -> None:
     pass
 
 
-def check_images(client, stack: StackDef) -> None:
+def check_images(client, stack: StackDef, say: Callable[[str], None] = _quiet) -> None:
+    """Every image present on the engine that runs it: one a site's own engine lacks is copied from
+    the default engine; one the default engine lacks is EnvironmentProblem (make images)."""
+    if getattr(stack, "engines", None):
+        copy_images(client, stack, say)
     missing = missing_images(client, stack)
     if missing:
         raise EnvironmentProblem(f"images missing: {', '.join(missing)}; run `make images`")
@@ -68,7 +72,7 @@ def ensure_up(stack: StackDef, client, *, bring_up: bool = True, clashes: str = 
     ``bring_up`` False: the stack is expected to run already (``--no-up``); only checked. ``fresh``:
     taken down with its volumes first. ``lock_as``: the stack's lock is taken, described so, for the
     bring-up (None: the caller holds it, as a run does). ``say`` gets one line a step."""
-    check_images(client, stack)
+    check_images(client, stack, say)
     taken_down = resolve_clashes(client, stack, clashes, who=who, down_volumes=down_volumes, say=say)
     if bring_up:
         with StackLock(stack.project, lock_as) if lock_as is not None else nullcontext():

@@ -203,11 +203,11 @@ def _cmd_nightly(args) -> int:
 
 def _cmd_up(args) -> int:
     from chaos.bring_up import REFUSE, ensure_up
-    from chaos.engine import docker_client
+    from chaos.engine import Engines
     from chaos.stack import find_stack
 
     stack = find_stack(args.stack, what="--stack")
-    ensure_up(stack, docker_client(), clashes=REFUSE, lock_as=f"up --stack {stack.name}", who="up",
+    ensure_up(stack, Engines.connect(stack), clashes=REFUSE, lock_as=f"up --stack {stack.name}", who="up",
               say=lambda line: print(line, flush=True))
     print(f"{stack.name} is up: entry point {stack.entry_url}")
     return EXIT_PASS

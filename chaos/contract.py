@@ -149,8 +149,13 @@ def _restart_policy(spec: dict) -> str | None:
 def placement(compose_file: Path) -> set[tuple[str, str | None]]:
     """(site, service) of every compose service labelled with a site: its ``chaos.site`` and its
     ``chaos.service`` (None when it has none: a database, a router). InvalidInput if unreadable."""
+    return placement_of(load_services(compose_file))
+
+
+def placement_of(services: dict) -> set[tuple[str, str | None]]:
+    """``placement`` of a compose model's ``services`` (one file read, or several merged by Compose)."""
     found = set()
-    for spec in load_services(compose_file).values():
+    for spec in services.values():
         labels = _labels((spec or {}).get("labels")) if isinstance(spec, dict) else {}
         if labels.get(SITE):
             found.add((labels[SITE], labels.get(SERVICE) or None))

@@ -1,5 +1,6 @@
 """The environment a run ran in, kept in its ``meta.json``: the harness's and Python's versions,
-the host, and the Docker engine's version (None when the engine does not say)."""
+the host, and the Docker engine's version (None when the engine does not say); for a stack whose
+sites have engines of their own, each one's address and version (``engines``)."""
 
 from __future__ import annotations
 
@@ -17,4 +18,7 @@ def environment(client) -> dict:
         env["docker_engine"] = client.version().get("Version")
     except Exception:  # noqa: BLE001 - the version is a footnote, never a reason to stop
         env["docker_engine"] = None
+    sites = getattr(client, "versions", None)
+    if sites is not None and getattr(client, "specs", None):  # sites on engines of their own
+        env["engines"] = sites()
     return env

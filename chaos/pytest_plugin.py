@@ -50,12 +50,12 @@ class StackPool:
 
     def use(self, name: str):
         from chaos.bring_up import MAKE_ROOM, ensure_up
-        from chaos.engine import docker_client, wait_healthy
+        from chaos.engine import Engines, wait_healthy
         from chaos.errors import EnvironmentProblem
         from chaos.stack import find_stack
 
         if name in self.up:
-            if self.keep or not wait_healthy(docker_client(), self.up[name], BROKEN_AFTER_S):
+            if self.keep or not wait_healthy(Engines.connect(self.up[name]), self.up[name], BROKEN_AFTER_S):
                 return self.up[name]
             # A test before this one left the stack broken (a heal or a rebuild that did not come
             # back within BROKEN_AFTER_S): brought up again from fresh below, so one failure does not
@@ -66,7 +66,7 @@ class StackPool:
         try:
             # The one bring-up policy (chaos.bring_up): any other stack on the same ports taken down
             # under its lock (never under a run), then this one from fresh (unless kept), up and healthy.
-            taken_down = ensure_up(stack, docker_client(), clashes=MAKE_ROOM, fresh=not self.keep,
+            taken_down = ensure_up(stack, Engines.connect(stack), clashes=MAKE_ROOM, fresh=not self.keep,
                                    down_volumes=not self.keep, lock_as="pytest session: bring up",
                                    who="pytest session")
         except EnvironmentProblem as e:

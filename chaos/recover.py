@@ -9,7 +9,7 @@ from __future__ import annotations
 from chaos.errors import EnvironmentProblem
 from chaos.faults.base import at_once, start_if_stopped
 from chaos.lock import StackLock
-from chaos.engine import Compose, COMPOSE_SERVICE_LABEL, containers, docker_client
+from chaos.engine import Compose, COMPOSE_SERVICE_LABEL, Engines, containers
 from chaos.stack import find_stack
 from chaos.toxiproxy import Toxiproxy
 
@@ -20,16 +20,16 @@ def missing_services(client, stack) -> list[str]:
     return [name for name in Compose(stack).services() if name not in present]
 
 
-def recover(stack_name: str) -> list[str]:
+def recover(stack_name: str, client=None) -> list[str]:
     """Heal the stack; refused (EnvironmentProblem) while a run holds it: its faults are its own to
-    heal, and undoing them mid-run would falsify its measurement."""
+    heal, and undoing them mid-run would falsify its measurement. ``client``: the stack's engines
+    (None: ``Engines.connect``, which names a site whose engine does not answer)."""
     stack = find_stack(stack_name)
     with StackLock(stack.project, f"recover --stack {stack.name}"):
-        return _recover(stack)
+        return _recover(stack, client if client is not None else Engines.connect(stack))
 
 
-def _recover(stack) -> list[str]:
-    client = docker_client()
+def _recover(stack, client) -> list[str]:
     report = []
     found = containers(client, stack)
     down = [c for c in found if c.status != "running"]
@@ -47,10 +47,8 @@ def _recover(stack) -> list[str]:
     # Last: a rebuilt service rejoins through the WAN, which must be whole again.
     missing = missing_services(client, stack) if found else []
     if missing:
-        wait = int(stack.ready_timeout_s)
         try:
-            Compose(stack).run("up", "-d", "--no-deps", "--wait", "--wait-timeout", str(wait), *missing,
-                               timeout=wait + 60)
+            Compose(stack).up_services(missing)
             report.append(f"rebuilt {len(missing)} services that had no container: {', '.join(missing)}")
         except EnvironmentProblem as e:
             report.append(f"rebuilding {', '.join(missing)} failed: {e}")

@@ -55,7 +55,7 @@ from chaos.run_folder import (EXPERIMENT, FAULTS_HISTORY, HEAL_FAILED, HEAL_INVO
                               MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED,
                               MARK_LOAD_STOPPED, MARK_RECORDS_LOST, OUTCOMES)
 from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
-from chaos.engine import docker_client
+from chaos.engine import Engines, engines_of
 from chaos.stack import StackDef, find_stack, placement
 from chaos.stack import links as stack_links
 from chaos.steady_state import after_recovery, before_experiment
@@ -162,8 +162,8 @@ class Run:
 
     Its collaborators with a life of their own are arguments, so a test can drive a whole run on
     fakes: ``clock`` (``chaos.clock.Clock``: the load's timeline, the waits, the history's stamps),
-    ``docker`` (a Docker SDK client; None: ``chaos.stack.docker_client()`` at the first step, under
-    the stack's lock) and ``load_process`` (``chaos.load.process.LoadFactory``: makes the load)."""
+    ``docker`` (a Docker SDK client or ``chaos.engine.Engines``; None: every engine of the stack,
+    ``Engines.connect``, at the first step, under the stack's lock) and ``load_process`` (``chaos.load.process.LoadFactory``: makes the load)."""
 
     def __init__(self, experiment: Experiment, stack: StackDef, opts: RunOptions, source: Path,
                  source_bytes: bytes | None = None, *, clock: Clock = SYSTEM_CLOCK, docker=None,
@@ -233,7 +233,8 @@ class Run:
 
     def _execute(self) -> tuple[dict, int]:
         opts = self.opts
-        client = self.docker if self.docker is not None else docker_client()
+        # Every engine of the stack answers, or the run stops here naming the site (exit 3).
+        client = engines_of(self.docker) if self.docker is not None else Engines.connect(self.stack)
         self.docker = client
         ensure_up(self.stack, client, bring_up=opts.bring_up, clashes=MAKE_ROOM if opts.make_room else REFUSE,
                   who=f"run {self.run_id}", say=self._say, clock=self.clock)
@@ -558,7 +559,7 @@ class Run:
 
 def run_experiment(path: str | Path, opts: RunOptions) -> tuple[dict, int]:
     """Load, validate and run the experiment file with the real collaborators: the machine's clock,
-    the Docker engine of the environment (``docker_client``, asked under the stack's lock) and Locust."""
+    the Docker engines of the stack (``Engines.connect``, asked under the stack's lock) and Locust."""
     experiment, stack = prepare(path, opts.stack)
     return Run(experiment, stack, opts, Path(path), clock=SYSTEM_CLOCK, docker=None,
                load_process=locust_load).execute()

@@ -17,11 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from chaos import contract
 from chaos.errors import EnvironmentProblem, InvalidInput, printable
-from chaos.engine import containers
+from chaos.engine import compose_files, compose_model, containers, engine_env
 from chaos.files import inside, read_input
 from chaos.names import name_problem
 from chaos.stack_file import read_stack_file
@@ -60,6 +59,11 @@ class StackDef:
     toxiproxy_config: Path | None = None  # Toxiproxy's proxies (its -config file): which links exist
     # The operations its workload records, per service, and their kind: service -> {op: read | write}.
     operations: dict = field(default_factory=dict)
+    # Every compose file, in -f order (compose_file is the first): Compose merges them.
+    compose_files: tuple[Path, ...] = ()
+    # site -> chaos.engine.EngineSpec: the sites on an engine of their own; every other site is on
+    # the environment's engine.
+    engines: dict = field(default_factory=dict)
 
 
 def available_stacks(root: Path | None = None) -> list[str]:
@@ -143,6 +147,8 @@ def links(stack: StackDef) -> set[frozenset[str]] | None:
 def placement(stack: StackDef) -> set[tuple[str, str | None]]:
     """(site, service) of every container of the stack by its compose labels (service None: not an app)."""
     try:
+        if len(compose_files(stack)) > 1:
+            return contract.placement_of(compose_model(stack).get("services") or {})
         return contract.placement(stack.compose_file)
     except (RecursionError, MemoryError):
         raise InvalidInput(f"{stack.compose_file}: too deeply nested or too large to read") from None
@@ -150,11 +156,14 @@ def placement(stack: StackDef) -> set[tuple[str, str | None]]:
 
 def published_ports(stack: StackDef) -> set[int]:
     """Host ports the stack's compose file publishes."""
-    raw = yaml.safe_load(stack.compose_file.read_text()) or {}
     ports = set()
-    for svc in (raw.get("services") or {}).values():
-        for p in svc.get("ports") or []:
-            ports.add(int(str(p).split(":")[-2]))
+    for svc in (compose_model(stack).get("services") or {}).values():
+        for p in (svc or {}).get("ports") or []:
+            if isinstance(p, dict):  # the long syntax, and Compose's own merged model
+                if p.get("published"):
+                    ports.add(int(str(p["published"]).split("-")[0]))
+            elif str(p).count(":") >= 1:
+                ports.add(int(str(p).split(":")[-2]))
     return ports
 
 
@@ -171,6 +180,12 @@ def conflicting_stacks(client, stack: StackDef) -> list[str]:
     return clashes
 
 
+def command_env(stack: StackDef) -> dict[str, str]:
+    """The environment of a command the stack names: the harness's, and ``CHAOS_DOCKER_<SITE>``,
+    the docker CLI's options that reach each site's engine (``chaos.engine.engine_env``)."""
+    return {**os.environ, **engine_env(stack)}
+
+
 def run_prepare(stack: StackDef, timeout_s: float = 300) -> list[str]:
     """Run the stack's ``prepare`` commands (e.g. a planned switchover back to the usual primary);
     return their output lines. A failing command is an environment problem."""
@@ -178,7 +193,7 @@ def run_prepare(stack: StackDef, timeout_s: float = 300) -> list[str]:
     for command in stack.prepare:
         try:
             p = subprocess.run(command, shell=True, cwd=stack.dir, capture_output=True, text=True,
-                               timeout=timeout_s)
+                               timeout=timeout_s, env=command_env(stack))
         except subprocess.TimeoutExpired:
             raise EnvironmentProblem(f"prepare step did not finish in {timeout_s:.0f} s: {command}") from None
         if p.returncode != 0:
@@ -194,7 +209,7 @@ def steady_state(stack: StackDef, timeout_s: float = 30) -> dict[str, tuple[bool
     for name, command in stack.steady_state.items():
         try:
             p = subprocess.run(command, shell=True, cwd=stack.dir, capture_output=True, text=True,
-                               timeout=timeout_s)
+                               timeout=timeout_s, env=command_env(stack))
             line = ((p.stdout or p.stderr).strip().splitlines() or [f"exit {p.returncode}"])[0]
             results[name] = (p.returncode == 0, line)
         except subprocess.TimeoutExpired:

@@ -4,7 +4,8 @@ once, each with its line, column and key; nothing runs on an invalid one. The fo
     name: dual-site                  # required: the stack's folder name (a name, see NAME_PATTERN)
     description: ...                 # optional prose
     project: chaos-dual-site         # required: the compose project (a name)
-    compose_file: compose.yaml       # required: a file under the stacks folder
+    compose_file: compose.yaml       # required: a file under the stacks folder, or a list of them
+                                     # (Compose merges them in order: a variant's overrides last)
     sites: [pangyo, chuncheon]       # required: names, at least one
     services: [orders, billing]      # required: names (the chaos.service labels)
     entry_url: http://127.0.0.1:18080
@@ -19,6 +20,9 @@ once, each with its line, column and key; nothing runs on an invalid one. The fo
     prepare: [sh prefer-primary.sh]  # optional: shell commands
     steady_state: {ok: sh check.sh}  # optional: name -> shell command
     ready_timeout_s: 300             # optional, seconds
+    engines:                         # optional: the sites on a Docker engine of their own (a host)
+      pangyo: unix:///run/chaos-engines/pangyo/docker.sock   # a Docker host URL, or a context name
+      chuncheon: {host: ssh://ops@10.0.2.11, stop: "...", start: "..."}  # engine_loss runs stop/start
 
 Every path (compose file, workload, read-back, Toxiproxy config) must lie under the stacks folder:
 the harness runs the compose file, imports the read-back and runs Locust on the workload.
@@ -29,8 +33,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, SequenceNode
 
+from chaos.engine import EngineSpec
 from chaos.errors import ExperimentInvalid
 from chaos.faults.params import Param
 from chaos.names import name_problem
@@ -42,7 +47,6 @@ _STACK_PARAMS = (
     Param("name", "str", required=True, names="stack name", doc="The stack's name: its folder's name."),
     Param("description", "str", default=""),
     Param("project", "str", required=True, names="compose project name"),
-    Param("compose_file", "str", required=True, doc="The compose file, relative to the stack's folder."),
     Param("entry_url", "str", required=True, doc="The global entry point, http://127.0.0.1:PORT."),
     Param("toxiproxy_url", "str", doc="Toxiproxy's API, http://127.0.0.1:PORT; omit or null: no WAN faults."),
     Param("toxiproxy_config", "str", doc="Toxiproxy's -config file (JSON): which links have proxies."),
@@ -52,12 +56,20 @@ _STACK_PARAMS = (
 )
 _STACK_NAME_LISTS = {"sites": "site", "services": "service", "tasks": "task name"}
 _STACK_MAPPINGS = ("probes", "steady_state")  # name -> string
-_STACK_KEYS = (*(p.name for p in _STACK_PARAMS), *_STACK_NAME_LISTS, *_STACK_MAPPINGS, "prepare", "operations")
+_STACK_KEYS = (*(p.name for p in _STACK_PARAMS), "compose_file", *_STACK_NAME_LISTS, *_STACK_MAPPINGS, "prepare",
+               "operations", "engines")
 _STACK_REQUIRED = ("name", "project", "compose_file", "sites", "entry_url", "services", "workload", "readback")
-_STACK_PATHS = ("compose_file", "toxiproxy_config", "workload", "readback")
+_STACK_PATHS = ("toxiproxy_config", "workload", "readback")
 _RESOLVED = ("workload", "readback")
 _COMMAND = Param("command", "str", required=True)
 _OPERATION = Param("operation", "str", required=True, names="operation")
+_COMPOSE_FILE = Param("compose_file", "str", required=True,
+                      doc="The compose file, relative to the stack's folder (or a list: merged in order).")
+_ENGINE_HOST = Param("host", "str", required=True,
+                     doc="A Docker host URL (unix://, tcp://, ssh://) or the name of a docker context")
+_ENGINE_COMMAND = Param("command", "str")
+_ENGINE_KEYS = ("host", "stop", "start")
+_ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://")
 _OP_KIND = Param("kind", "str", required=True, choices=OP_KINDS,
                  doc="read, or write: a request that carries a write_id")
 
@@ -86,6 +98,9 @@ def _stack_values(reader: Reader, root_node: Node, name: str, folder: Path, root
         url = values[key]
         if url is not None and not url.startswith(("http://", "https://")):
             reader.report(nodes[key], key, f"expected an http:// or https:// URL, got {url!r}")
+    values["compose_files"] = _compose_files(reader, nodes.get("compose_file"), folder, root)
+    values["compose_file"] = values["compose_files"][0] if values["compose_files"] else None
+    values["engines"] = _engines(reader, nodes.get("engines"))
     for key in _STACK_PATHS:
         if values[key] is not None:
             values[key] = _stack_file(reader, nodes[key], key, values[key], folder, root)
@@ -116,6 +131,59 @@ def _stack_file(reader: Reader, node: Node, key: str, value: str, folder: Path, 
         reader.report(node, key, f"no such file: {resolved}")
         return None
     return resolved if key in _RESOLVED else path
+
+
+def _compose_files(reader: Reader, node: Node | None, folder: Path, root: Path) -> tuple[Path, ...]:
+    """``compose_file``: one file, or a list of files Compose merges in order (a variant's overrides
+    on top of the stack it shares its files with)."""
+    if node is None:
+        return ()
+    if isinstance(node, SequenceNode):
+        items = reader.sequence(node, "compose_file") or []
+        if not items:
+            reader.report(node, "compose_file", "expected at least one compose file")
+        paths = [(item, f"compose_file[{i}]", reader.value(item, f"compose_file[{i}]", _COMPOSE_FILE))
+                 for i, item in enumerate(items)]
+    else:
+        paths = [(node, "compose_file", reader.value(node, "compose_file", _COMPOSE_FILE))]
+    found = tuple(_stack_file(reader, item, key, value, folder, root) for item, key, value in paths
+                  if value is not None)
+    return found if None not in found and len(found) == len(paths) else ()
+
+
+def _engines(reader: Reader, node: Node | None) -> dict[str, EngineSpec]:
+    """``engines``: site -> its engine, a Docker host URL or context name, or a mapping with ``host``
+    and the ``stop``/``start`` commands of that engine."""
+    entries = reader.entries(node, "engines", "a mapping of site to a Docker host URL or context name") \
+        if node is not None else {}
+    found = {}
+    for site, (key_node, value) in (entries or {}).items():
+        path = f"engines.{site}"
+        problem = name_problem(site, "site")
+        if problem:
+            reader.report(key_node, path, problem)
+            continue
+        if isinstance(value, MappingNode):
+            fields = reader.section(value, path, _ENGINE_KEYS, ("host",)) or {}
+            host = reader.value(fields["host"], f"{path}.host", _ENGINE_HOST) if "host" in fields else None
+            commands = {k: reader.value(fields[k], f"{path}.{k}", _ENGINE_COMMAND) or "" for k in ("stop", "start")
+                        if k in fields}
+            if bool(commands.get("stop")) != bool(commands.get("start")):
+                reader.report(value, path, "give both stop and start (engine_loss stops the engine and starts "
+                                           "it again), or neither")
+        else:
+            host, commands = reader.value(value, path, _ENGINE_HOST), {}
+        if host is None:
+            continue
+        if "://" in host and not host.startswith(_ENGINE_SCHEMES):
+            reader.report(value, path, f"expected a Docker host URL ({', '.join(_ENGINE_SCHEMES[:3])}...) or a "
+                                       f"docker context name, got {host!r}")
+            continue
+        if not host.strip() or any(c.isspace() for c in host):
+            reader.report(value, path, f"expected a Docker host URL or a docker context name, got {host!r}")
+            continue
+        found[site] = EngineSpec(host, **commands)
+    return found
 
 
 def _commands(reader: Reader, node: Node | None, key: str) -> dict[str, str]:

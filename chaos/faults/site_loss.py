@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from chaos.faults.base import Fault, all_at_once, cut_power, names_of
 from chaos.faults.params import FaultDecl, Param
-from chaos.engine import COMPOSE_SERVICE_LABEL, PROJECT_LABEL, Compose
+from chaos.engine import COMPOSE_SERVICE_LABEL, PROJECT_LABEL, Compose, site_client
 
 
 def named_volumes(container) -> list[str]:
@@ -71,7 +71,7 @@ class SiteLoss(Fault):
         """Remove the project's ``volumes``; return the ones spared (another project's, or external)."""
         import docker.errors  # here: validate and plan need no Docker SDK
 
-        client, project = self.ctx.client, self.ctx.stack.project
+        client, project = site_client(self.ctx.client, self.spec.target.site), self.ctx.stack.project
         spared: list[str] = []
 
         def burn(name: str) -> None:
@@ -94,7 +94,5 @@ class SiteLoss(Fault):
     def heal(self) -> str:
         if not self.services:
             return "nothing to rebuild: the fire found no container of the site"
-        wait = int(self.ctx.stack.ready_timeout_s)
-        Compose(self.ctx.stack).run("up", "-d", "--no-deps", "--wait", "--wait-timeout", str(wait), *self.services,
-                                    timeout=wait + 60)
+        Compose(self.ctx.stack).up_services(self.services)
         return f"rebuilt {len(self.services)} services from the survivors: {', '.join(self.services)}"

@@ -266,7 +266,7 @@ def install(setattr_, events: Events, *, slow_phase: str | None = None,
         # The real Compose.run with a stand-in CLI that takes its time: a child in its own group.
         from chaos.engine import Compose
 
-        def cmd(self, *args):
+        def cmd(self, *args, engine=None):
             return [sys.executable, "-c", "import os, sys, time; print(os.getpid(), file=open(sys.argv[1], 'w'), "
                     "flush=True); time.sleep(60)", str(events.path) + ".compose-pid"]
 

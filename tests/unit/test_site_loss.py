@@ -137,7 +137,7 @@ def compose(monkeypatch):
     """Compose.run recorded instead of run: (project, args, timeout) per call."""
     calls = []
 
-    def run(self, *args, timeout=600, check=True):
+    def run(self, *args, timeout=600, check=True, engine=None):
         calls.append((self.stack.project, args, timeout))
         return subprocess.CompletedProcess(["docker", "compose", *args], 0, "", "")
 
@@ -245,7 +245,7 @@ def test_the_rebuild_command_is_the_compose_cli_of_the_stack(stack, monkeypatch)
 
 
 def test_a_failed_rebuild_surfaces_for_the_runner_to_record(stack, monkeypatch):
-    def fail(self, *args, timeout=600, check=True):
+    def fail(self, *args, timeout=600, check=True, engine=None):
         raise EnvironmentProblem("`docker compose up` failed:\ndependency failed to start")
 
     monkeypatch.setattr(Compose, "run", fail)
@@ -322,9 +322,8 @@ def test_recover_rebuilds_the_services_a_fire_left_without_containers(stack, com
         if service not in burnt:
             engine.add(service, "x", status="exited" if service == "toxiproxy" else "running")
     monkeypatch.setattr(chaos.recover, "find_stack", lambda name: stack)
-    monkeypatch.setattr(chaos.recover, "docker_client", lambda: engine)
     assert chaos.recover.missing_services(engine, stack) == burnt
-    report = chaos.recover.recover("dual-site")
+    report = chaos.recover.recover("dual-site", engine)
     assert report[0].endswith("1 restarted or unpaused")
     assert report[1] == f"rebuilt 6 services that had no container: {', '.join(burnt)}"
     assert compose == [(PROJECT, ("up", "-d", "--no-deps", "--wait", "--wait-timeout", "420", *burnt), 480)]
@@ -334,6 +333,5 @@ def test_recover_leaves_a_stack_that_is_down_alone(stack, compose, monkeypatch):
     import chaos.recover
 
     monkeypatch.setattr(chaos.recover, "find_stack", lambda name: dataclasses.replace(stack, toxiproxy_url=None))
-    monkeypatch.setattr(chaos.recover, "docker_client", FakeDocker)
-    assert chaos.recover.recover("dual-site") == [f"containers: 0 in project {PROJECT}, 0 restarted or unpaused"]
+    assert chaos.recover.recover("dual-site", FakeDocker()) == [f"containers: 0 in project {PROJECT}, 0 restarted or unpaused"]
     assert compose == []

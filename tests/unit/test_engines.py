@@ -1,0 +1,225 @@
+"""A site on an engine of its own (stack.yaml ``engines:``): how stack.yaml declares it, and how the
+engine adapter (``chaos.engine``) routes every call to the site's engine. No Docker: fakes with the
+Docker SDK's interface, and ``Compose.run`` recorded."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from chaos.engine import (Compose, EngineSpec, Engines, SITE_LABEL, containers, engine_env, missing_images,
+                          site_client)
+from chaos.errors import EnvironmentProblem, ExperimentInvalid
+from chaos.stack import find_stack, published_ports
+
+COMPOSE = """\
+services:
+  db-east: {image: img/db, labels: {chaos.site: east, chaos.role: db}}
+  app-east: {image: img/app, labels: {chaos.site: east, chaos.role: app, chaos.service: shop}}
+  db-west: {image: img/db, labels: {chaos.site: west, chaos.role: db}}
+  proxy: {image: img/proxy, labels: {chaos.site: wan, chaos.role: wan}, ports: ["127.0.0.1:19474:8474"]}
+  entry:
+    image: img/entry
+    labels: {chaos.site: global, chaos.role: entry}
+    ports: [{target: 8080, published: "19080", host_ip: 127.0.0.1}]
+"""
+
+
+def write_stack(root: Path, engines: str = "", extra_files: dict | None = None, compose_file: str = "compose.yaml") -> Path:
+    folder = root / "shop"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "compose.yaml").write_text(COMPOSE)
+    for name, text in (extra_files or {}).items():
+        (folder / name).write_text(text)
+    (root / "w.py").write_text("")
+    (folder / "stack.yaml").write_text(textwrap.dedent(f"""\
+        name: shop
+        project: chaos-shop
+        compose_file: {compose_file}
+        sites: [east, west]
+        services: [shop]
+        entry_url: http://127.0.0.1:19080
+        workload: ../w.py
+        readback: ../w.py
+        """) + engines)
+    return folder
+
+
+def stack_with(tmp_path, engines: str = "", **kw):
+    write_stack(tmp_path, engines, **kw)
+    return find_stack("shop", tmp_path)
+
+
+# --- stack.yaml ---------------------------------------------------------------------------------
+def test_a_stack_without_engines_has_every_site_on_the_default_engine(tmp_path):
+    stack = stack_with(tmp_path)
+    assert stack.engines == {}
+    assert stack.compose_files == (tmp_path / "shop" / "compose.yaml",)
+    assert Compose(stack).groups() == [(None, ["app-east", "db-east", "db-west", "entry", "proxy"])]
+
+
+def test_engines_map_sites_to_urls_contexts_and_stop_start_commands(tmp_path):
+    stack = stack_with(tmp_path, textwrap.dedent("""\
+        engines:
+          east: unix:///run/chaos-engines/east/docker.sock
+          west: {host: ssh://ops@west-1, stop: ssh ops@west-1 sudo systemctl stop docker, start: ssh ops@west-1 sudo systemctl start docker}
+          wan: staging-wan
+        """))
+    assert stack.engines["east"] == EngineSpec("unix:///run/chaos-engines/east/docker.sock")
+    assert stack.engines["west"].stop == "ssh ops@west-1 sudo systemctl stop docker"
+    assert stack.engines["west"].cli_args() == ["--host", "ssh://ops@west-1"]
+    assert stack.engines["wan"].cli_args() == ["--context", "staging-wan"]
+
+
+@pytest.mark.parametrize("engines, line, message", [
+    ("engines: [east]\n", 9, "expected a mapping of site to a Docker host URL"),
+    ("engines:\n  east: ftp://x\n", 10, "expected a Docker host URL"),
+    ("engines:\n  east: {stop: x, start: y}\n", 10, "missing required key 'host'"),
+    ("engines:\n  east: {host: unix:///x.sock, stop: halt}\n", 10, "give both stop and start"),
+    ("engines:\n  east: {host: unix:///x.sock, reboot: now}\n", 10, "reboot"),
+    ("engines:\n  'no such site!': unix:///x.sock\n", 10, "site"),
+    ("engines:\n  east: 'two words'\n", 10, "expected a Docker host URL or a docker context name"),
+])
+def test_a_bad_engines_entry_is_refused_with_its_line(tmp_path, engines, line, message):
+    with pytest.raises(ExperimentInvalid) as caught:
+        stack_with(tmp_path, engines)
+    problems = caught.value.problems
+    assert any(p.line == line and message in p.message for p in problems), problems
+
+
+def test_compose_file_may_be_a_list_merged_in_order(tmp_path):
+    stack = stack_with(tmp_path, extra_files={"override.yaml": "services: {}\n"},
+                       compose_file="[compose.yaml, override.yaml]")
+    assert [p.name for p in stack.compose_files] == ["compose.yaml", "override.yaml"]
+    assert stack.compose_file.name == "compose.yaml"
+    cmd = Compose(stack)._cmd("ps", engine=EngineSpec("unix:///e.sock"))
+    assert cmd[:4] == ["docker", "--host", "unix:///e.sock", "compose"]
+    assert cmd[6:10] == ["-f", str(stack.compose_files[0]), "-f", str(stack.compose_files[1])]
+
+
+def test_a_missing_file_in_the_compose_file_list_is_refused(tmp_path):
+    with pytest.raises(ExperimentInvalid, match="no such file"):
+        stack_with(tmp_path, compose_file="[compose.yaml, nowhere.yaml]")
+
+
+def test_published_ports_read_the_short_and_the_long_syntax(tmp_path):
+    assert published_ports(stack_with(tmp_path)) == {19474, 19080}
+
+
+# --- routing ------------------------------------------------------------------------------------
+class FakeContainer:
+    def __init__(self, name, labels):
+        self.name, self.labels, self.status = name, labels, "running"
+
+
+class FakeEngine:
+    """The part of a Docker SDK client the harness uses: ``containers.list`` by label, ``images.get``."""
+
+    def __init__(self, name, found=(), images=()):
+        self.name, self.found, self.have, self.calls = name, list(found), set(images), []
+        self.containers = self
+        self.images = self
+
+    def list(self, all=False, filters=None):
+        self.calls.append(filters)
+        wanted = dict(item.split("=", 1) for item in filters["label"])
+        return [c for c in self.found if all_match(c.labels, wanted)]
+
+    def get(self, image):
+        import docker.errors
+
+        if image not in self.have:
+            raise docker.errors.ImageNotFound(image)
+        return image
+
+    def ping(self):
+        return True
+
+
+def all_match(labels, wanted):
+    return all(labels.get(k) == v for k, v in wanted.items())
+
+
+def project(site, name):
+    return FakeContainer(name, {"com.docker.compose.project": "chaos-shop", SITE_LABEL: site})
+
+
+def test_a_call_that_names_a_site_goes_to_that_sites_engine_only(tmp_path):
+    stack = stack_with(tmp_path, "engines: {east: unix:///east.sock}\n")
+    default = FakeEngine("default", [project("west", "db-west"), project("wan", "proxy")])
+    east = FakeEngine("east", [project("east", "db-east"), project("east", "app-east")])
+    engines = Engines(stack.engines, {None: default, "east": east})
+    assert [c.name for c in containers(engines, stack, site="east")] == ["db-east", "app-east"]
+    assert default.calls == []  # the default engine was not asked for east's containers
+    assert [c.name for c in containers(engines, stack, site="west")] == ["db-west"]
+    assert east.calls[-1]["label"][-1] == "chaos.site=east"
+    assert sorted(c.name for c in containers(engines, stack)) == ["app-east", "db-east", "db-west", "proxy"]
+    assert site_client(engines, "east") is east and site_client(engines, "wan") is default
+    assert site_client(default, "east") is default  # a plain client is every site's engine
+
+
+def test_compose_groups_services_by_their_sites_engine_and_up_runs_each_with_no_deps(tmp_path, monkeypatch):
+    stack = stack_with(tmp_path, "engines: {east: unix:///east.sock, west: unix:///west.sock}\n")
+    east, west = stack.engines["east"], stack.engines["west"]
+    assert Compose(stack).groups() == [(None, ["entry", "proxy"]), (east, ["app-east", "db-east"]),
+                                       (west, ["db-west"])]
+    calls = []
+    monkeypatch.setattr(Compose, "run", lambda self, *args, engine=None, **kw: calls.append((engine, args)))
+    Compose(stack).up()
+    assert sorted(calls, key=lambda c: c[0].host if c[0] else "") == [
+        (None, ("up", "-d", "--wait", "--wait-timeout", "300", "--no-deps", "entry", "proxy")),
+        (east, ("up", "-d", "--wait", "--wait-timeout", "300", "--no-deps", "app-east", "db-east")),
+        (west, ("up", "-d", "--wait", "--wait-timeout", "300", "--no-deps", "db-west"))]
+    calls.clear()
+    Compose(stack).up_services(["db-west", "proxy"])  # a rebuild: each service on its own engine
+    assert sorted(calls, key=lambda c: c[0].host if c[0] else "") == [
+        (None, ("up", "-d", "--no-deps", "--wait", "--wait-timeout", "300", "proxy")),
+        (west, ("up", "-d", "--no-deps", "--wait", "--wait-timeout", "300", "db-west"))]
+    calls.clear()
+    Compose(stack).down()
+    assert [c[0] for c in calls] == [None, east, west]
+
+
+def test_one_engine_keeps_the_single_command_it_always_ran(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(Compose, "run", lambda self, *args, engine=None, **kw: calls.append((engine, args)))
+    Compose(stack_with(tmp_path)).up()
+    assert calls == [(None, ("up", "-d", "--wait", "--wait-timeout", "300"))]
+
+
+def test_an_engine_that_fails_its_up_is_named_after_the_others_finished(tmp_path, monkeypatch):
+    stack = stack_with(tmp_path, "engines: {east: unix:///east.sock}\n")
+    done = []
+
+    def run(self, *args, engine=None, **kw):
+        if engine is not None:
+            raise EnvironmentProblem(f"`docker compose up` on {engine.host} failed")
+        done.append(args)
+
+    monkeypatch.setattr(Compose, "run", run)
+    with pytest.raises(EnvironmentProblem, match="on unix:///east.sock failed"):
+        Compose(stack).up()
+    assert done  # the default engine's services were still brought up
+
+
+def test_images_are_checked_on_the_engine_that_runs_them(tmp_path):
+    stack = stack_with(tmp_path, "engines: {east: unix:///east.sock}\n")
+    default = FakeEngine("default", images={"img/db", "img/proxy", "img/entry", "img/app"})
+    east = FakeEngine("east", images={"img/db"})
+    assert missing_images(Engines(stack.engines, {None: default, "east": east}), stack) == [
+        "img/app on unix:///east.sock"]
+
+
+def test_an_engine_that_does_not_answer_is_named_with_its_site_and_address(tmp_path):
+    stack = stack_with(tmp_path, f"engines: {{east: unix://{tmp_path}/no-engine.sock}}\n")
+    with pytest.raises(EnvironmentProblem, match=f"site east's Docker engine at unix://{tmp_path}/no-engine.sock "
+                                                 "does not answer"):
+        Engines.connect(stack, default=FakeEngine("default"))
+
+
+def test_commands_of_the_stack_get_each_sites_docker_options(tmp_path):
+    stack = stack_with(tmp_path, "engines: {east: unix:///east.sock, wan: staging}\n")
+    assert engine_env(stack) == {"CHAOS_DOCKER_EAST": "--host unix:///east.sock", "CHAOS_DOCKER_WEST": "",
+                                 "CHAOS_DOCKER_WAN": "--context staging"}
