@@ -276,8 +276,26 @@ def _cmd_stacks(args) -> int:
     return EXIT_ENVIRONMENT if client is None else EXIT_PASS
 
 
+def merged_services(folder: str, compose: str) -> dict | None:
+    """The services of a stack folder whose stack.yaml names several compose files (its own first,
+    then overrides), merged by Compose; None when ``compose`` is the stack's one file."""
+    from chaos.engine import compose_files, compose_model
+    from chaos.stack import stack_at
+
+    if not os.path.isfile(os.path.join(folder, "stack.yaml")):
+        return None
+    try:
+        stack = stack_at(Path(folder))
+    except ChaosError:  # an invalid stack.yaml: reported by check_folder with its lines
+        return None
+    files = compose_files(stack)
+    if len(files) < 2 or Path(files[0]).absolute() != Path(compose).absolute():
+        return None
+    return compose_model(stack).get("services") or {}
+
+
 def _cmd_init_stack(args) -> int:
-    from chaos.contract import advice, check, check_folder, compose_file_of, skeleton
+    from chaos.contract import advice, check, check_folder, compose_file_of, load_services, skeleton
     from chaos.files import write_atomic
 
     given = args.compose_file  # a compose file or a stack's folder; every file is named as typed
@@ -287,12 +305,13 @@ def _cmd_init_stack(args) -> int:
             print(f"chaos-harness: {printable(given)}: no compose file in this folder (compose.yaml, or the "
                   f"compose_file its stack.yaml names)", file=sys.stderr)
             return EXIT_INVALID_INPUT
-        compose = os.path.join(given, found.name)
+        compose = os.path.join(given, os.path.relpath(found, given))
     else:
         folder, compose = os.path.dirname(given) or ".", given
     try:
-        findings = check(compose)
-        warnings = advice(compose)
+        services = merged_services(folder, compose)  # None: the one compose file is the stack
+        findings = check(compose, services, folder)
+        warnings = advice(compose, services)
         draft = skeleton(compose) if args.write_stack_yaml else None
     except ChaosError as e:
         print(f"chaos-harness: {e}", file=sys.stderr)
@@ -304,7 +323,7 @@ def _cmd_init_stack(args) -> int:
         else:
             write_atomic(Path(target), draft)
             print(f"{target}: drafted; fill in its TODOs")
-    findings += check_folder(folder, Path(compose))
+    findings += check_folder(folder, Path(compose), services if services is not None else load_services(Path(compose)))
     for f in findings + warnings:
         print(printable(str(f)))
     if warnings:

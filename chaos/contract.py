@@ -170,12 +170,14 @@ def stack_yaml_beside(compose_file: Path) -> dict | None:
     return raw
 
 
-def check(compose_file: str | Path) -> list[Finding]:
+def check(compose_file: str | Path, services: dict | None = None, folder: str | Path | None = None) -> list[Finding]:
     """Every way ``compose_file`` falls short of the contract (empty: nothing missing).
-    InvalidInput if the file (or its stack.yaml) cannot be read."""
+    InvalidInput if the file (or its stack.yaml) cannot be read. ``services``: the stack's services
+    when several compose files make them (merged by Compose); ``compose_file`` is then the first,
+    and ``folder`` the stack's folder (whose stack.yaml applies; default: the compose file's)."""
     path = Path(compose_file)
-    services = load_services(path)
-    stack = stack_yaml_beside(path)
+    services = load_services(path) if services is None else services
+    stack = stack_yaml_beside(Path(folder) / path.name if folder is not None else path)
     sites = set(stack.get("sites") or []) if stack else None
     known_services = set(stack.get("services") or []) if stack else None
     f = str(compose_file)  # as the user typed it
@@ -286,15 +288,18 @@ def compose_file_of(folder: Path) -> Path | None:
         named = raw.get("compose_file") if isinstance(raw, dict) else None
     except InvalidInput:
         named = None
+    if isinstance(named, list) and named and isinstance(named[0], str):  # several: the first is the stack's own
+        named = named[0]
     if isinstance(named, str) and (folder / named).is_file():
         return folder / named
     return next((folder / n for n in COMPOSE_NAMES if (folder / n).is_file()), None)
 
 
-def check_folder(folder: str | Path, compose_file: Path) -> list[Finding]:
+def check_folder(folder: str | Path, compose_file: Path, services: dict | None = None) -> list[Finding]:
     """What the stack folder (``folder``, as typed) lacks beyond its compose file: a stack.yaml,
     valid (every problem, with its line; the workload and the read-back must exist), naming probes,
-    and naming ``compose_file`` as the file checked."""
+    naming ``compose_file`` as the file checked, and mapping to engines only sites that ``services``
+    (the compose services, when known) label."""
     folder_text = str(folder)
     folder = Path(folder)
     path = folder / "stack.yaml"
@@ -309,6 +314,11 @@ def check_folder(folder: str | Path, compose_file: Path) -> list[Finding]:
     except InvalidInput as e:
         return [Finding(shown, None, str(e))]
     findings = []
+    labelled = {site for site, _ in placement_of(services)} if services is not None else None
+    for site in values.get("engines") or {}:
+        if labelled is not None and site not in labelled:
+            findings.append(Finding(shown, None, f"engines: {site} is no container's {SITE} label "
+                                                 f"(sites: {', '.join(sorted(labelled))})"))
     if Path(values["compose_file"]).absolute() != Path(compose_file).absolute():
         findings.append(Finding(shown, None, f"compose_file: names {values['compose_file'].name}, "
                                              f"not the file checked ({compose_file})"))
@@ -350,15 +360,15 @@ def _test_text(test) -> str:
     return " ".join(str(x) for x in test) if isinstance(test, list) else str(test or "")
 
 
-def advice(compose_file: str | Path) -> list[Finding]:
+def advice(compose_file: str | Path, services: dict | None = None) -> list[Finding]:
     """The healthchecks of ``compose_file`` that docs/stack-contract.md advises against (a Python
     interpreter per check, an interval under 20 s, services sharing one interval, a service waiting
-    for another to be healthy). InvalidInput if the file cannot be read."""
+    for another to be healthy). InvalidInput if the file cannot be read. ``services``: as ``check``'s."""
     path = Path(compose_file)
     f = str(compose_file)
     found: list[Finding] = []
     intervals: dict[float, list[str]] = {}
-    for name, spec in load_services(path).items():
+    for name, spec in (load_services(path) if services is None else services).items():
         spec = spec if isinstance(spec, dict) else {}
         hc = spec.get("healthcheck")
         if _has_healthcheck(spec):

@@ -57,6 +57,12 @@ def diagnose(stack_name: str = "dual-site") -> list[Finding]:
     except Exception as e:  # noqa: BLE001
         findings.append(Finding("stack", False, str(e), f"stacks: {', '.join(available_stacks())}"))
         return findings
+    for site, spec in stack.engines.items():  # the sites on engines of their own: each must answer
+        rc, out = _cmd("docker", *spec.cli_args(), "info", "--format", "{{.ServerVersion}}")
+        findings.append(Finding(f"engine of site {site}", rc == 0,
+                                f"{spec.host}: version {out}" if rc == 0 else f"{spec.host}: does not answer",
+                                "scripts/engines.sh start   (the simulated hosts; for a real host: its docker "
+                                "context, `docker --context NAME info`)"))
     if engine:
         images = Compose(stack).images()
         rc, out = _cmd("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
@@ -64,15 +70,14 @@ def diagnose(stack_name: str = "dual-site") -> list[Finding]:
         missing = [i for i in images if i not in have]
         findings.append(Finding("images", not missing, "all present" if not missing else "missing: " + ", ".join(missing),
                                 "make images"))
-        rc, out = _cmd("docker", "compose", "-p", stack.project, "-f", str(stack.compose_file),
-                       "config", "--format", "json")
+        rc, out = _cmd(*Compose(stack)._cmd("config", "--format", "json"))
         try:
             missing = missing_secret_files(json.loads(out)) if rc == 0 else [out.splitlines()[-1]]
         except ValueError:
             missing = ["`docker compose config` did not answer JSON"]
         findings.append(Finding("secrets", not missing, "all present" if not missing else "missing: " + ", ".join(missing),
                                 "make images   (runs scripts/make-secrets.sh, which makes the stack's secrets once)"))
-        rc, out = _cmd("docker", "compose", "-p", stack.project, "-f", str(stack.compose_file), "ps", "-q")
+        rc, out = _cmd(*Compose(stack)._cmd("ps", "-q"))
         running = bool(out.strip())
     else:
         running = False

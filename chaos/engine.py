@@ -38,7 +38,7 @@ SITE_LABEL = "chaos.site"
 ROLE_LABEL = "chaos.role"
 SERVICE_LABEL = "chaos.service"
 DOCKER_TIMEOUT_S = 30
-DEFAULT_ENGINE = "the default engine"  # how messages name the environment's engine (DOCKER_HOST, docker.sock)
+PING_TIMEOUT_S = 3  # a site's engine that does not answer a ping within this is called silent
 
 
 @dataclass(frozen=True)
@@ -61,22 +61,21 @@ class EngineSpec:
         return ["--context", self.host] if self.is_context else ["--host", self.host]
 
 
-def docker_client(engine: EngineSpec | None = None, *, site: str | None = None):
+def docker_client(engine: EngineSpec | None = None, *, site: str | None = None, timeout: float = DOCKER_TIMEOUT_S):
     """A Docker SDK client with a timeout on every call, for ``engine`` (None: the environment's), or
     EnvironmentProblem naming the site and the address that does not answer."""
     import docker  # imported here: `validate`, `plan` and `analyze` need no Docker
 
     try:
         if engine is None:
-            client = docker.from_env(timeout=DOCKER_TIMEOUT_S)
+            client = docker.from_env(timeout=timeout)
         elif engine.is_context:
             context = docker.ContextAPI.get_context(engine.host)
             if context is None:
                 raise LookupError(f"no docker context named {engine.host!r} (docker context ls)")
-            client = docker.DockerClient(base_url=context.Host, tls=context.TLSConfig or False,
-                                         timeout=DOCKER_TIMEOUT_S)
+            client = docker.DockerClient(base_url=context.Host, tls=context.TLSConfig or False, timeout=timeout)
         else:
-            client = docker.DockerClient(base_url=engine.host, timeout=DOCKER_TIMEOUT_S,
+            client = docker.DockerClient(base_url=engine.host, timeout=timeout,
                                          use_ssh_client=engine.host.startswith("ssh://"))
         client.ping()
         return client
@@ -112,9 +111,13 @@ class Engines:
     environment's for every other site; it stands in for a Docker client (see the module's
     docstring). ``clients``: the connected clients by site (``None``: the default engine)."""
 
-    def __init__(self, specs: dict[str, EngineSpec], clients: dict[str | None, object]):
+    def __init__(self, specs: dict[str, EngineSpec], clients: dict[str | None, object],
+                 pingers: dict[str, object] | None = None):
         self.specs = dict(specs)
         self._clients = clients
+        # What ``silent`` pings: clients with a short timeout (``connect``), so a hung engine is
+        # called silent within seconds; by default the clients themselves.
+        self._pingers = pingers if pingers is not None else {s: c for s, c in clients.items() if s is not None}
         self.containers = _Listing(self)
 
     @classmethod
@@ -123,9 +126,11 @@ class Engines:
         engine does not answer, before anything starts. ``default``: the default engine's client."""
         specs = getattr(stack, "engines", None) or {}
         clients: dict[str | None, object] = {None: default if default is not None else docker_client()}
+        pingers = {}
         for site, spec in specs.items():
             clients[site] = docker_client(spec, site=site)
-        return cls(specs, clients)
+            pingers[site] = docker_client(spec, site=site, timeout=PING_TIMEOUT_S)
+        return cls(specs, clients, pingers)
 
     def for_site(self, site: str | None):
         """The client of ``site``'s engine (the default engine's for a site not mapped)."""
@@ -147,7 +152,7 @@ class Engines:
         down = {}
         for site, spec in self.specs.items():
             try:
-                self._clients[site].ping()
+                self._pingers[site].ping()
             except Exception:  # noqa: BLE001 - not answering, whatever the reason
                 down[site] = spec.host
         return down
@@ -162,6 +167,48 @@ class Engines:
                 version = None
             found[site] = {"host": spec.host, "version": version}
         return found
+
+
+class EngineWatch:
+    """Pings every site's own engine every ``every_s`` seconds, in a thread of its own (a hung engine
+    never stalls the run): ``silent()`` says which sites' engines stopped answering, and when first.
+    A stack without ``engines:`` has nothing to watch, and no thread is started."""
+
+    def __init__(self, engines: Engines, every_s: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        import threading
+
+        self.engines, self.every_s, self.clock = engines, every_s, clock
+        self._silent: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="engine-watch", daemon=True)
+
+    def start(self) -> "EngineWatch":
+        if self.engines.specs:
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.poll()
+            self._stop.wait(self.every_s)
+
+    def poll(self) -> dict[str, tuple[str, float]]:
+        """Ping now: site -> (its engine's address, when it was first found silent) of every silent one."""
+        down = self.engines.silent()
+        now = self.clock()
+        with self._lock:
+            self._silent = {site: self._silent.get(site, (host, now)) for site, host in down.items()}
+            return dict(self._silent)
+
+    def silent(self) -> dict[str, tuple[str, float]]:
+        with self._lock:
+            return dict(self._silent)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=PING_TIMEOUT_S + 2)
 
 
 def engines_of(client) -> Engines:

@@ -96,6 +96,7 @@ MARK_HISTORY_WRITE_FAILED = "history_write_failed"
 MARK_INTERRUPTED = "interrupted"  # SIGINT/SIGTERM cut the run short (the load, the recovery wait, the read-back)
 MARK_WORKER_LOST = "worker_lost"  # a Locust worker died, quit or stopped answering while the load ran
 MARK_CLOCK_UNKNOWN = "clock_unknown"  # a worker's records could not be placed on the harness's clock
+MARK_ENGINE_LOST = "engine_lost"  # a site's own Docker engine stopped answering, and no fault of the run did it
 INTEGRITY_MARKS = {
     MARK_LOAD_ENDED_EARLY: "the load ended before its time",
     MARK_RECORDS_LOST: "the load's requests did not all reach the history",
@@ -103,4 +104,6 @@ INTEGRITY_MARKS = {
     MARK_INTERRUPTED: "the run was interrupted before its end",
     MARK_WORKER_LOST: "a load worker was lost while the load ran",
     MARK_CLOCK_UNKNOWN: "a load worker's requests could not be placed on the harness's clock",
+    MARK_ENGINE_LOST: "a site's Docker engine stopped answering during the run, and no fault of the experiment "
+                      "stopped it",
 }

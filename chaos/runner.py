@@ -52,10 +52,10 @@ from chaos.meta import write_meta
 from chaos.reports import render_html, render_summary, write_junit
 from chaos.run_folder import (EXPERIMENT, FAULTS_HISTORY, HEAL_FAILED, HEAL_INVOKED, HEALED, INJECT_DONE,
                               INJECT_FAILED, INVOKED, JOURNAL, JUNIT, LOCUST_LOG, MARK_ABORTED,
-                              MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED,
+                              MARK_ENGINE_LOST, MARK_HISTORY_WRITE_FAILED, MARK_INTERRUPTED, MARK_LOAD_ENDED_EARLY, MARK_LOAD_STARTED,
                               MARK_LOAD_STOPPED, MARK_RECORDS_LOST, OUTCOMES)
 from chaos.schedule import HEAL, INJECT, LOAD, Schedule, Step, steps_of
-from chaos.engine import Engines, engines_of
+from chaos.engine import EngineWatch, Engines, engines_of
 from chaos.stack import StackDef, find_stack, placement
 from chaos.stack import links as stack_links
 from chaos.steady_state import after_recovery, before_experiment
@@ -86,6 +86,9 @@ RECENT_S = 5.0  # the live view's "last seconds"
 # Locust exiting this long before the load's (shifted) end is a load that ended early: the run did
 # not do what the experiment says (Locust's -t is whole seconds, so up to half a second early is usual).
 EARLY_END_TOLERANCE_S = 1.5
+# A fault whose heal failed while its site's engine was silent: how long the heal waits for that engine
+# to answer again before its last try (then `recover` heals it once the engine is back).
+ENGINE_RETURN_WAIT_S = 60.0
 
 
 def say(opts: RunOptions, text: str) -> None:
@@ -138,6 +141,8 @@ def prepare(path: str | Path, stack_override: str | None) -> tuple[Experiment, S
             problems.append(Problem(str(path), spec.line, None, f"{spec.path or f'faults[{i}]'}.type",
                                     f"{spec.type} acts through Toxiproxy, and stack {stack.name} has no "
                                     "toxiproxy_url in its stack.yaml"))
+        elif (why := IMPLEMENTATIONS[spec.type].refuses(spec, stack)) is not None:
+            problems.append(Problem(str(path), spec.line, None, f"{spec.path or f'faults[{i}]'}.target", why))
     if problems:
         raise ExperimentInvalid(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     return experiment, stack
@@ -190,6 +195,9 @@ class Run:
         self._deferring = False  # while healing: a signal is noted, not raised
         self._history_done = False  # _complete_history has run
         self.aborted: str | None = None  # why the run was stopped early (abort_if), if it was
+        self.watch: EngineWatch | None = None  # pings each site's own engine while the load runs
+        self.engines_lost: set[str] = set()  # sites whose engine went silent with no fault to say why
+        self.t0: float | None = None  # the load's start on the clock
 
     # ---------------------------------------------------------------------------------------
     def execute(self) -> tuple[dict, int]:
@@ -383,9 +391,11 @@ class Run:
                 return
         for line in waiting_lines(locust, self.stack.name):  # remote workers: where to point them
             say(opts, line)
+        self.watch = EngineWatch(engines_of(self.docker), clock=self.clock.monotonic).start()
         locust.start()
         writer.mark(MARK_LOAD_STARTED)
         t0 = self.clock.monotonic()
+        self.t0 = t0
         say(opts, f"[load] Locust: {load.users} users for {load.duration_s:g} s against {self.stack.entry_url} "
                   f"(log: {locust.log_path})")
         monitor = AbortMonitor(self.experiment.abort_if, t0) if self.experiment.abort_if else None
@@ -432,6 +442,7 @@ class Run:
                 say(opts, f"[load] Locust still running {limit:.0f} s after start; stopping it")
                 break
             if now >= next_tick:
+                self._check_engines(writer)
                 c = tally.update()  # the only reader of the live history: once per tick
                 for line in lost_lines(locust):  # the master has marked it; said here once
                     say(opts, line)
@@ -527,14 +538,55 @@ class Run:
                 self._signalled = signal.SIGINT
 
     def _heal_all(self, writer: HistoryWriter) -> None:
+        if self.watch is not None and self.watch.engines.specs:
+            self.watch.poll()  # a fresh reading: which engine the heals can reach
+        self._check_engines(writer)
         for fid, fault in list(reversed(self.active)):
             self._heal(fid, fault, writer)
             if any(f is fault for _, f in self.active):  # one more try
                 self.clock.sleep(1)
                 self._heal(fid, fault, writer)
+            if any(f is fault for _, f in self.active) and fault.spec.target.site in self.engines_lost:
+                # Its site's engine went silent: given ENGINE_RETURN_WAIT_S to come back, then a last try.
+                if self._await_engine(fault.spec.target.site):
+                    self._heal(fid, fault, writer)
         failed = reset_links(self.stack.toxiproxy_url)
         if failed:
             say(self.opts, f"[heal] Toxiproxy reset failed: {failed}")
+        if self.watch is not None and self.watch.engines.specs:
+            self.watch.poll()
+        self._check_engines(writer)
+        if self.watch is not None:
+            self.watch.stop()
+
+    def _check_engines(self, writer: HistoryWriter) -> None:
+        """Mark (once per site) each site's engine that went silent with no active fault of the run
+        to silence it (``engine_loss``): the run is then ``unknown``, its site and address named."""
+        if self.watch is None or not self.watch.engines.specs:
+            return
+        expected = {f.spec.target.site for _, f in self.active if getattr(f, "silences_engine", False)}
+        for site, (host, since) in sorted(self.watch.silent().items()):
+            if site in expected or site in self.engines_lost:
+                continue
+            self.engines_lost.add(site)
+            at = since - (self.t0 if self.t0 is not None else since)
+            detail = (f"site {site}'s engine at {host} stopped answering at t={at:.1f}s, and no fault of the "
+                      "experiment stopped it: what ran there during the run is not known")
+            writer.mark(MARK_ENGINE_LOST, detail)
+            say(self.opts, f"[engine] {detail}; the run will be judged unknown")
+
+    def _await_engine(self, site: str) -> bool:
+        """Wait up to ENGINE_RETURN_WAIT_S for ``site``'s engine to answer again; whether it did."""
+        say(self.opts, f"[heal] waiting up to {ENGINE_RETURN_WAIT_S:.0f} s for site {site}'s engine to answer again")
+        deadline = self.clock.monotonic() + ENGINE_RETURN_WAIT_S
+        while self.clock.monotonic() < deadline:
+            if site not in self.watch.poll():
+                say(self.opts, f"[heal] site {site}'s engine answers again")
+                return True
+            self.clock.sleep(2)
+        say(self.opts, f"[heal] site {site}'s engine still does not answer; `chaos-harness recover --stack "
+                       f"{self.stack.name}` heals what is left once it does")
+        return False
 
     def _read_back(self) -> None:
         """The read-back and the invariants after recovery (``chaos.readback``)."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos.engine import containers
-from chaos.errors import ChaosError, printable
+from chaos.engine import Engines, containers
+from chaos.errors import ChaosError, EnvironmentProblem, printable
 from chaos.stack import available_stacks, find_stack, published_ports, stacks_root
 
 UP, DOWN, PARTLY, UNKNOWN = "up", "down", "partly up", "unknown"
@@ -39,10 +39,15 @@ class StackState:
         return self.state in (UP, PARTLY)
 
 
-def survey(client, root: Path | None = None) -> list[StackState]:
+def survey(client, root: Path | None = None, engines_for=None) -> list[StackState]:
     """Every stack under ``root`` (default: the stacks folder), by name. ``client``: a Docker SDK
-    client, or None when no engine answers (every state is then unknown)."""
+    client, or None when no engine answers (every state is then unknown). A stack whose sites have
+    engines of their own is asked through them (``engines_for(stack, client)``, default
+    ``Engines.connect``); one of them silent is the stack's problem, named."""
     root = root or stacks_root()
+    if engines_for is None:
+        def engines_for(stack, default):
+            return Engines.connect(stack, default=default) if stack.engines else default
     found = []
     for name in available_stacks(root):
         try:
@@ -56,7 +61,10 @@ def survey(client, root: Path | None = None) -> list[StackState]:
             found.append(StackState(name, stack.project, ports))
             continue
         try:
-            every = containers(client, stack)
+            every = containers(engines_for(stack, client), stack)
+        except EnvironmentProblem as e:  # a site's own engine does not answer: said with its address
+            found.append(StackState(name, stack.project, ports, problem=printable(str(e)).splitlines()[0]))
+            continue
         except Exception as e:  # noqa: BLE001 - the engine's own error, shown; the survey goes on
             found.append(StackState(name, stack.project, ports, problem=f"engine error: {type(e).__name__}"))
             continue

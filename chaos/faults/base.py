@@ -44,6 +44,9 @@ class Fault:
     type: ClassVar[str]
     needs_toxiproxy: ClassVar[bool] = False  # acts on the stack's Toxiproxy (needs its toxiproxy_url)
     heal_verb: ClassVar[str] = "healed"  # what its heal is called in plans ("rebuilt" for a site loss)
+    # While it is active, its site's engine is expected not to answer (the runner's engine watch
+    # does not call that a lost engine).
+    silences_engine: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -60,6 +63,12 @@ class Fault:
     def __init__(self, spec: FaultSpec, ctx: FaultContext):
         self.spec = spec
         self.ctx = ctx
+
+    @classmethod
+    def refuses(cls, spec: FaultSpec, stack: StackDef) -> str | None:
+        """Why this fault cannot act on ``stack`` as ``spec`` asks (said at ``validate``, with the
+        fault's line), or None. Most faults can act on any stack that has their target."""
+        return None
 
     @property
     def heal_after_s(self) -> float | None:

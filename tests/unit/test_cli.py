@@ -139,7 +139,7 @@ def test_run_on_a_stack_the_expect_mapping_does_not_name_exits_2_naming_the_decl
     assert p.returncode == 2, p.stderr
     assert p.stderr.strip() == (
         "chaos-harness: experiments/pangyo-power-cut.yaml: expect: no expectation for stack 'kv-sentinel': "
-        "the file declares one only for dual-site, single-site, dual-site-no-local-reads (its expect mapping); run it on one of those, "
+        "the file declares one only for dual-site, single-site, dual-site-no-local-reads, dual-site-engines (its expect mapping); run it on one of those, "
         "or add 'kv-sentinel' to the mapping")
     for command in ("plan", "validate", "gameday"):
         p = cli(command, "experiments/pangyo-power-cut.yaml", "--stack", "kv-sentinel")
@@ -152,13 +152,13 @@ def test_plan_prints_the_expectation_per_stack():
     lines = p.stdout.splitlines()
     assert lines[0].startswith("pangyo-power-cut on dual-site: ") and lines[0].endswith("; expect pass")
     assert lines[1] == ("  expect per stack: pass on dual-site (this plan), fail on single-site, "
-                        "fail on dual-site-no-local-reads")
+                        "fail on dual-site-no-local-reads, pass on dual-site-engines")
     p = cli("plan", "experiments/pangyo-power-cut.yaml", "--stack", "single-site")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0].startswith("pangyo-power-cut on single-site: ") and lines[0].endswith("; expect fail")
     assert lines[1] == ("  expect per stack: pass on dual-site, fail on single-site (this plan), "
-                        "fail on dual-site-no-local-reads")
+                        "fail on dual-site-no-local-reads, pass on dual-site-engines")
     p = cli("plan", "experiments/wan-latency.yaml")
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[0].endswith("; expect pass") and "expect per stack" not in p.stdout
@@ -168,8 +168,9 @@ def test_validate_checks_every_stack_of_an_expect_mapping(tmp_path):
     p = cli("validate", "experiments/pangyo-power-cut.yaml")
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == ("experiments/pangyo-power-cut.yaml: ok (pangyo-power-cut on dual-site, single-site, "
-                                "dual-site-no-local-reads, 1 faults, 6 thresholds; expect pass on dual-site, "
-                                "fail on single-site, fail on dual-site-no-local-reads)")
+                                "dual-site-no-local-reads, dual-site-engines, 1 faults, 6 thresholds; expect pass on "
+                                "dual-site, fail on single-site, fail on dual-site-no-local-reads, pass on "
+                                "dual-site-engines)")
     bad = edited_power_cut(tmp_path, "no-such-stack.yaml", "single-site: fail,", "single-sit: fail,")
     p = cli("validate", str(bad))
     assert p.returncode == 2

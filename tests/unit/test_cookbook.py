@@ -69,6 +69,8 @@ def test_every_fault_example_of_the_reference_validates(block, tmp_path, monkeyp
     monkeypatch.chdir(ROOT)
     path = tmp_path / "example.yaml"
     indented = "".join(f"  {line}\n" for line in block.splitlines())
-    path.write_text("name: example\nstack: dual-site\nload: {users: 1, spawn_rate: 1, duration_s: 60}\n"
+    # A fault that acts on a site's own engine (engine_loss) needs a stack whose sites have one.
+    stack = "dual-site-engines" if yaml.safe_load(block)[0]["type"] == "engine_loss" else "dual-site"
+    path.write_text(f"name: example\nstack: {stack}\nload: {{users: 1, spawn_rate: 1, duration_s: 60}}\n"
                     f"faults:\n{indented}")
     prepare(path, None)

@@ -223,3 +223,144 @@ def test_commands_of_the_stack_get_each_sites_docker_options(tmp_path):
     stack = stack_with(tmp_path, "engines: {east: unix:///east.sock, wan: staging}\n")
     assert engine_env(stack) == {"CHAOS_DOCKER_EAST": "--host unix:///east.sock", "CHAOS_DOCKER_WEST": "",
                                  "CHAOS_DOCKER_WAN": "--context staging"}
+
+
+# --- engine_loss and the engine watch ------------------------------------------------------------
+EXPERIMENT = """\
+name: east-engine-loss
+stack: shop
+load: {users: 1, spawn_rate: 1, duration_s: 30}
+faults:
+  - type: engine_loss
+    target: {site: east}
+    at_s: 5
+    returns_after_s: 10
+"""
+
+
+@pytest.mark.parametrize("engines, refused", [
+    ("", "runs east on the default engine (which the harness never stops)"),
+    ("engines: {east: unix:///east.sock}\n", "needs the commands that stop and start site east's engine"),
+    ("engines: {east: {host: unix:///east.sock, stop: s, start: t}}\n", None),
+])
+def test_engine_loss_is_refused_at_validate_unless_the_site_has_an_engine_it_can_stop(tmp_path, engines, refused):
+    from chaos.runner import prepare
+
+    write_stack(tmp_path, engines)
+    (tmp_path / "x.yaml").write_text(EXPERIMENT)
+    os_env = {"CHAOS_STACKS_DIR": str(tmp_path)}
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in os_env.items():
+            mp.setenv(k, v)
+        if refused is None:
+            assert prepare(tmp_path / "x.yaml", None)[0].faults[0].type == "engine_loss"
+            return
+        with pytest.raises(ExperimentInvalid) as caught:
+            prepare(tmp_path / "x.yaml", None)
+    [problem] = caught.value.problems
+    assert problem.line == 5 and refused in problem.message and "faults[0].target" in problem.path
+
+
+class SwitchedEngine(FakeEngine):
+    """An engine that stops answering while the file ``off`` exists (what its stop command makes)."""
+
+    def __init__(self, off: Path, found=()):
+        super().__init__("east", found)
+        self.off = off
+
+    def ping(self):
+        if self.off.exists():
+            raise ConnectionError("engine stopped")
+        return True
+
+
+class Killable(FakeContainer):
+    def __init__(self, name, labels, log):
+        super().__init__(name, labels)
+        self.log = log
+
+    def kill(self, signal):
+        self.log.append(("kill", self.name, signal))
+        self.status = "exited"
+
+    def reload(self):
+        pass
+
+    def start(self):
+        self.log.append(("start", self.name))
+        self.status = "running"
+
+
+def test_engine_loss_kills_the_sites_containers_stops_its_engine_and_brings_both_back(tmp_path):
+    from chaos.experiment import FaultSpec, Target
+    from chaos.faults import FaultContext, IMPLEMENTATIONS
+
+    off = tmp_path / "off"
+    stack = stack_with(tmp_path, f"engines: {{east: {{host: unix:///east.sock, stop: touch {off}, start: rm {off}}}}}\n")
+    log = []
+    labels = {"com.docker.compose.project": "chaos-shop", SITE_LABEL: "east"}
+    east = SwitchedEngine(off, [Killable("db-east", labels, log), Killable("app-east", labels, log)])
+    engines = Engines(stack.engines, {None: FakeEngine("default"), "east": east})
+    spec = FaultSpec("engine_loss", Target(site="east"), 5.0, {"returns_after_s": 10.0})
+    fault = IMPLEMENTATIONS["engine_loss"](spec, FaultContext(client=engines, stack=stack))
+    done = fault.inject()
+    assert sorted(log) == [("kill", "app-east", "SIGKILL"), ("kill", "db-east", "SIGKILL")]
+    assert off.exists() and engines.silent() == {"east": "unix:///east.sock"}
+    assert "killed 2 containers: app-east, db-east; engine at unix:///east.sock stopped" in done
+    log.clear()
+    healed = fault.heal()
+    assert not off.exists() and engines.silent() == {}
+    assert sorted(log) == [("start", "app-east"), ("start", "db-east")]
+    assert healed.startswith("engine at unix:///east.sock answers again") and "started 2 containers" in healed
+
+
+def test_a_stop_command_that_fails_is_an_injection_that_failed(tmp_path):
+    from chaos.experiment import FaultSpec, Target
+    from chaos.faults import FaultContext, IMPLEMENTATIONS
+
+    stack = stack_with(tmp_path, "engines: {east: {host: unix:///east.sock, stop: exit 7, start: 'true'}}\n")
+    labels = {"com.docker.compose.project": "chaos-shop", SITE_LABEL: "east"}
+    east = SwitchedEngine(tmp_path / "off", [Killable("db-east", labels, [])])
+    fault = IMPLEMENTATIONS["engine_loss"](FaultSpec("engine_loss", Target(site="east"), 5.0, {"returns_after_s": None}),
+                                           FaultContext(client=Engines(stack.engines, {None: FakeEngine("d"), "east": east}),
+                                                        stack=stack))
+    with pytest.raises(RuntimeError, match="stop command failed \\(7\\): exit 7"):
+        fault.inject()
+
+
+def test_an_engine_that_goes_silent_behind_the_harness_makes_the_run_unknown_naming_its_site(tmp_path, monkeypatch):
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    import fake_run
+    from chaos.history import load as load_history
+    from chaos.run_folder import MARK_ENGINE_LOST
+
+    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
+    events = fake_run.Events()
+    fake_run.install(monkeypatch.setattr, events)
+    run = fake_run.make_run(tmp_path / "runs")
+    off = tmp_path / "off"
+    off.write_text("")  # the engine of site "east" does not answer, and no fault stopped it
+    spec = EngineSpec("unix:///east.sock")
+    run.docker = Engines({"east": spec}, {None: run.docker, "east": SwitchedEngine(off)})
+    journal, code = run.execute()
+    marks = [m for m in load_history(run.run_dir).marks if m.name == MARK_ENGINE_LOST]
+    assert len(marks) == 1 and marks[0].detail.startswith("site east's engine at unix:///east.sock stopped answering")
+    assert journal["verdict"] == "unknown" and code == 3
+    assert events.seen.count("injected") == events.seen.count("healed")  # the other engines' faults healed
+
+
+def test_the_same_run_with_every_engine_answering_passes(tmp_path, monkeypatch):
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    import fake_run
+
+    monkeypatch.setenv("CHAOS_LOCK_DIR", str(tmp_path / "locks"))
+    fake_run.install(monkeypatch.setattr, fake_run.Events())
+    run = fake_run.make_run(tmp_path / "runs")
+    run.docker = Engines({"east": EngineSpec("unix:///east.sock")},
+                         {None: run.docker, "east": SwitchedEngine(tmp_path / "off")})
+    journal, code = run.execute()
+    assert (journal["verdict"], code) == ("pass", 0)

@@ -145,7 +145,7 @@ def test_every_module_of_chaos_faults_is_one_fault_named_by_its_file():
 
 def test_the_duration_parameter_is_the_declarations():
     assert {t: d.duration for t, d in REGISTRY.items() if d.duration != "duration_s"} == {
-        "kill": None, "power_cut": "power_returns_after_s", "site_loss": "rebuild_after_s"}
+        "kill": None, "engine_loss": "returns_after_s", "power_cut": "power_returns_after_s", "site_loss": "rebuild_after_s"}
     site_stop = REGISTRY["site_stop"]
     assert site_stop.heal_after_s({"grace_s": 10, "duration_s": None}) is None
     assert site_stop.heal_after_s({"grace_s": 10, "duration_s": 12.0}) == 12.0

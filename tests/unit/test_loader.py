@@ -45,7 +45,8 @@ def test_pangyo_power_cut_reads_exactly() -> None:
     experiment = load_experiment(ROOT / "experiments" / "pangyo-power-cut.yaml")
     assert experiment.stack == "dual-site"
     assert experiment.expect == "pass"
-    assert experiment.expect_by_stack == {"dual-site": "pass", "single-site": "fail", "dual-site-no-local-reads": "fail"}
+    assert experiment.expect_by_stack == {"dual-site": "pass", "single-site": "fail", "dual-site-no-local-reads": "fail",
+                                          "dual-site-engines": "pass"}
     assert experiment.with_stack("single-site").expect == "fail"
     assert experiment.tags == ("nightly", "site", "demo")
     assert experiment.load == Load(users=20, spawn_rate=20.0, duration_s=60.0, mix={})

@@ -205,7 +205,8 @@ def test_planning_expands_an_expect_mapping_into_one_run_per_stack(tmp_path):
     planned = nightly.plan_runs(path, load_experiment(path))
     assert [(p.path, p.stack, p.experiment.stack, p.experiment.expect) for p in planned] == [
         (path, "dual-site", "dual-site", "pass"), (path, "single-site", "single-site", "fail"),
-        (path, "dual-site-no-local-reads", "dual-site-no-local-reads", "fail")]
+        (path, "dual-site-no-local-reads", "dual-site-no-local-reads", "fail"),
+        (path, "dual-site-engines", "dual-site-engines", "pass")]
     assert {p.experiment.name for p in planned} == {"pangyo-power-cut"}
 
 
@@ -215,10 +216,11 @@ def test_planning_a_scalar_expect_keeps_one_run_on_its_own_stack(experiments):
     assert (p.path, p.stack, p.experiment.stack, p.experiment.expect) == (path, "single-site", "single-site", "fail")
 
 
-def test_the_shipped_nightly_runs_the_power_cut_on_its_three_stacks_grouped_by_stack():
+def test_the_shipped_nightly_runs_the_power_cut_on_its_four_stacks_grouped_by_stack():
     planned = nightly.select_experiments(ROOT / "experiments", "nightly")
     power_cut = [(p.stack, p.experiment.expect) for p in planned if p.path.name == "pangyo-power-cut.yaml"]
-    assert power_cut == [("dual-site", "pass"), ("dual-site-no-local-reads", "fail"), ("single-site", "fail")]
+    assert power_cut == [("dual-site", "pass"), ("dual-site-engines", "pass"), ("dual-site-no-local-reads", "fail"),
+                         ("single-site", "fail")]
     stacks = [p.stack for p in planned]
     assert stacks == sorted(stacks)  # grouped: each stack comes up once
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chaos.engine import compose_model
 from chaos.stack import available_stacks, find_stack, published_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,7 +15,8 @@ STACKS = available_stacks(ROOT / "stacks")
 
 
 def services(name: str) -> dict:
-    return yaml.safe_load((ROOT / "stacks" / name / "compose.yaml").read_text())["services"]
+    """The stack's compose services: its one file, or its files merged by Compose (labels as a mapping)."""
+    return compose_model(find_stack(name, ROOT / "stacks"))["services"]
 
 
 def test_reference_stacks_are_found():
@@ -25,6 +27,8 @@ def test_reference_stacks_are_found():
 def test_ports_are_published_on_loopback_only(name):
     for svc, spec in services(name).items():
         for port in spec.get("ports") or []:
+            if isinstance(port, dict):  # Compose's merged model: the long syntax
+                port = f"{port.get('host_ip')}:{port.get('published')}:{port.get('target')}"
             host_ip, host_port, container_port = str(port).split(":")
             assert host_ip == "127.0.0.1", (name, svc, port)
             assert host_port == container_port or host_port.isdigit()

@@ -69,11 +69,24 @@ def test_survey_says_which_stack_is_up_and_its_ports():
 
 def test_survey_asks_only_for_each_stacks_own_project():
     client = client_with()
-    survey(client, STACKS)
+    survey(client, STACKS, engines_for=lambda stack, default: default)
     projects = sorted(v for f in client.containers.filters for v in f["label"])
     assert projects == sorted(f"{PROJECT_LABEL}=chaos-{name}" for name in
-                              ("dual-site", "dual-site-no-local-reads", "ground-truth", "kv-sentinel",
-                               "kv-sentinel-async", "single-site"))
+                              ("dual-site", "dual-site-engines", "dual-site-no-local-reads", "ground-truth",
+                               "kv-sentinel", "kv-sentinel-async", "single-site"))
+
+
+def test_a_stack_whose_site_engine_is_silent_names_it_and_the_survey_goes_on(tmp_path):
+    from chaos.errors import EnvironmentProblem
+
+    def silent(stack, default):
+        if stack.engines:
+            raise EnvironmentProblem("site pangyo's Docker engine at unix:///x.sock does not answer (...)")
+        return default
+
+    found = {s.name: s for s in survey(client_with(), STACKS, engines_for=silent)}
+    assert found["dual-site-engines"].problem.startswith("site pangyo's Docker engine at unix:///x.sock")
+    assert found["dual-site"].problem == "" and found["dual-site"].state == "down"
 
 
 def test_render_names_the_stack_holding_a_port_another_needs():

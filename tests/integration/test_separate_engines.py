@@ -1,0 +1,96 @@
+"""Sites on engines of their own (issue 17): the dual-site stack with pangyo, chuncheon and the
+witness each on an extra Docker engine (scripts/engines.sh, docs/hosts.md), measured as on one engine.
+
+Needs the extra engines: ``make engines`` (the fixture starts them when they are not up, and leaves
+them running for the next test; ``scripts/engines.sh stop`` ends them)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from chaos.engine import Engines, containers
+from chaos.stack import find_stack
+from chaos.toxiproxy import Toxiproxy
+
+pytestmark = [pytest.mark.integration, pytest.mark.engines]
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINES_SH = ROOT / "scripts" / "engines.sh"
+STACK = "dual-site-engines"
+
+
+def engines_sh(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ENGINES_SH), *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def engines_up():
+    started = engines_sh("start")
+    assert started.returncode == 0, started.stderr[-2000:]
+
+
+def test_power_cut_on_separate_engines_passes_as_on_one(engines_up, chaos_run):
+    journal, code = chaos_run(ROOT / "experiments" / "pangyo-power-cut.yaml", stack=STACK)
+    assert journal["verdict"] == "pass" and code == 0, journal["reasons"]
+    for s in journal["services"].values():
+        assert s["lost_writes"] == 0 and s["failed"] + s["unknown"] > 0, s
+
+
+def test_a_declared_engine_loss_of_pangyo_gets_the_verdict_of_a_power_cut(engines_up, chaos_run):
+    journal, code = chaos_run(ROOT / "experiments" / "pangyo-engine-loss.yaml", stack=STACK)
+    (fault,) = journal["faults"]
+    assert fault["type"] == "engine_loss" and fault["heal_ok"], fault
+    assert journal["verdict"] == "pass" and code == 0, journal["reasons"]
+    for s in journal["services"].values():
+        assert s["lost_writes"] == 0 and s["failed"] + s["unknown"] > 0, s
+
+
+BEHIND_THE_BACK = """\
+name: chuncheon-slowed-while-pangyo-is-lost
+stack: dual-site-engines
+expect: pass
+load: {users: 10, spawn_rate: 10, duration_s: 30}
+faults:
+  - {type: pause, target: {site: chuncheon, service: messaging}, at_s: 5, duration_s: 40}
+  - {type: latency, target: {link: [pangyo, chuncheon]}, at_s: 5, latency_ms: 50}
+recovery_wait_s: 5
+"""
+
+
+def test_an_engine_stopped_behind_the_harness_makes_the_run_unknown_and_the_others_are_healed(
+        engines_up, chaos_run, chaos_stacks, tmp_path):
+    stack = chaos_stacks.use(STACK)
+    path = tmp_path / "behind.yaml"
+    path.write_text(BEHIND_THE_BACK)
+
+    def stop_pangyo():  # not a fault of the experiment: the host is lost under the harness
+        time.sleep(12)
+        engines_sh("stop", "pangyo")
+
+    saboteur = threading.Thread(target=stop_pangyo)
+    saboteur.start()
+    try:
+        journal, code = chaos_run(path, stack=STACK)
+    finally:
+        saboteur.join()
+        started = engines_sh("start", "pangyo")
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert journal["verdict"] == "unknown" and code == 3, journal["verdict"]
+    assert any("site pangyo's engine at unix:///run/chaos-engines/pangyo/docker.sock stopped answering" in r
+               for r in journal["reasons"]), journal["reasons"]
+    # The faults on the engines that kept answering were healed: chuncheon's messaging runs again,
+    # and Toxiproxy (the default engine's) carries no toxic.
+    assert all(f["heal_ok"] for f in journal["faults"]), journal["faults"]
+    engines = Engines.connect(stack)
+    paused = [c.name for c in containers(engines, stack, site="chuncheon") if c.status != "running"]
+    assert paused == []
+    assert Toxiproxy(stack.toxiproxy_url).toxics_left() == 0
+    # The lost host's containers come back with `recover` once its engine answers again.
+    recovered = subprocess.run([str(ROOT / ".venv" / "bin" / "chaos-harness"), "recover", "--stack", STACK],
+                               capture_output=True, text=True, timeout=600)
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
