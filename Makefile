@@ -15,7 +15,7 @@ ifeq ($(strip $(EXP)),)
 $(error make $(firstword $(filter run gameday,$(MAKECMDGOALS))) needs an experiment: make $(firstword $(filter run gameday,$(MAKECMDGOALS))) EXP=experiments/<name>.yaml (make demo runs the pangyo power cut))
 endif
 endif
-.PHONY: help setup venv images up down demo run gameday nightly test unit fuzz integration bench recover doctor clean docs
+.PHONY: help setup venv images engines engines-down up down demo run gameday nightly test test-slow unit fuzz integration bench recover doctor clean docs
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,13 @@ setup: venv ## Docker engine + Compose v2 if none answers (never over a working 
 images: setup ## build every image, offline when no registry answers
 	bash scripts/build-images.sh
 
+engines: images ## the simulated hosts: one extra Docker engine per site (scripts/engines.sh), images loaded
+	bash scripts/engines.sh start
+	bash scripts/engines.sh load-images
+
+engines-down: ## stop the simulated hosts' engines (their data stays) and remove their bridges
+	bash scripts/engines.sh stop
+
 up: images ## bring the stack up (STACK=dual-site) and wait until every healthcheck passes
 	$(HARNESS) up --stack $(STACK)
 
@@ -50,7 +57,7 @@ run: images ## run one experiment on its own stack: make run EXP=experiments/x.y
 gameday: images ## a game day, a go before each step: make gameday EXP=experiments/x.yaml [WHO="alice,bob"] [AUTO=1] [STACK=...]
 	$(HARNESS) gameday $(EXP) $(if $(filter-out file default,$(origin STACK)),--stack $(STACK)) $(if $(WHO),--who "$(WHO)") $(if $(AUTO),--auto)
 
-nightly: images ## every experiment tagged nightly, one at a time: OUT/index.html, OUT/junit.xml, a report per run
+nightly: engines ## every experiment tagged nightly, one at a time (dual-site-engines too): OUT/index.html, OUT/junit.xml, a report per run
 	$(HARNESS) nightly --out $(OUT)
 
 unit: venv ## unit tests only (no Docker, under a minute on 2 cores; the loader fuzz draws a quarter of its documents)
@@ -59,12 +66,15 @@ unit: venv ## unit tests only (no Docker, under a minute on 2 cores; the loader 
 fuzz: venv ## the experiment loader's whole fuzz (2,000 documents)
 	CHAOS_FUZZ_SCALE=1 $(BIN)/pytest -q tests/unit/test_fuzz_loader.py
 
-integration: images ## integration tests (real Docker stack)
+integration: images ## integration tests (real Docker stacks; the slow scenarios too)
 	$(BIN)/pytest -q -m integration tests
 
-test: images ## every test: unit (the whole fuzz too), then integration against the real stack
+test: images ## every test but the slow scenarios: unit (the whole fuzz too), then integration against real stacks
 	CHAOS_FUZZ_SCALE=1 $(BIN)/pytest -q -n auto -m 'not integration' tests
-	$(BIN)/pytest -q -m integration tests
+	$(BIN)/pytest -q -m 'integration and not slow' tests
+
+test-slow: images ## the slow scenarios CI leaves out (each covered in part by a faster test): pytest -m slow
+	$(BIN)/pytest -q -m slow tests
 
 bench: images ## steady mixed load through the entry point: req/s and p50/p99 per service
 	HARNESS=$(HARNESS) bash bench/run.sh

@@ -76,6 +76,17 @@ class StackPool:
         self.up[name] = stack
         return stack
 
+    def release(self, name: str) -> None:
+        """Take the stack ``name`` down now (its volumes too), if this session brought it up."""
+        from chaos.lock import StackLock
+        from chaos.engine import Compose
+
+        stack = self.touched.pop(name, None)
+        self.up.pop(name, None)
+        if stack is not None:
+            with StackLock(stack.project, "pytest session: take down"):
+                Compose(stack).down(volumes=True)
+
     def close(self) -> None:
         if self.keep:
             return
