@@ -154,9 +154,11 @@ start_one() {
     ensure_engine_bridge "$site"
     # A socket or pidfile left by an engine that died would stop the new one from starting.
     rm -f "$(sock_path "$site")" "$(pidfile "$site")"
-    # Its own (empty) daemon.json: the default engine's /etc/docker/daemon.json, if a user has one,
-    # is not this host's configuration.
-    [ -f "$RUN_ROOT/$site/daemon.json" ] || echo '{}' >"$RUN_ROOT/$site/daemon.json"
+    # Its own daemon.json: the default engine's /etc/docker/daemon.json, if a user has one, is not
+    # this host's configuration. deprecated-key-path (20.10 has no flag for it): its own key, so its
+    # engine ID (`docker info`) is its own as a host's is, not the default engine's
+    # (/etc/docker/key.json).
+    printf '{"deprecated-key-path": "%s"}\n' "$DATA_ROOT/$site/key.json" >"$RUN_ROOT/$site/daemon.json"
     log "$site: starting dockerd (socket $(sock_path "$site"), log $log_file)"
     # setsid nohup: the engine outlives this script and a Ctrl-C in the terminal that started it.
     setsid nohup /usr/sbin/dockerd \
@@ -170,6 +172,7 @@ start_one() {
       --iptables=false --ip-masq=false \
       --label "chaos.site=$site" \
       >>"$log_file" 2>&1 </dev/null &
+    STARTED[$site]=$!
   else
     log "$site: dockerd pid $pid is running but does not answer yet; waiting for it"
   fi
@@ -178,6 +181,11 @@ start_one() {
 wait_one() {
   local site=$1 waited=0
   until answers "$site"; do
+    if [ -n "${STARTED[$site]:-}" ] && ! kill -0 "${STARTED[$site]}" 2>/dev/null; then
+      log "$site: dockerd exited at start; last lines of $LOG_ROOT/$site.log:"
+      tail -n 5 "$LOG_ROOT/$site.log" >&2 || true
+      return 1
+    fi
     if [ "$waited" -ge "$START_TIMEOUT_S" ]; then
       log "$site: the engine did not answer within ${START_TIMEOUT_S} s; last lines of $LOG_ROOT/$site.log:"
       tail -n 20 "$LOG_ROOT/$site.log" >&2 || true
@@ -189,6 +197,8 @@ wait_one() {
   done
   log "$site: engine answers at $(host_url "$site") (pid $(engine_pid "$site"))"
 }
+
+declare -A STARTED  # site -> pid of the dockerd this run started
 
 cmd_start() {
   local s failed=0
