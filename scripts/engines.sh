@@ -161,6 +161,13 @@ start_one() {
     printf '{"deprecated-key-path": "%s"}\n' "$DATA_ROOT/$site/key.json" >"$RUN_ROOT/$site/daemon.json"
     log "$site: starting dockerd (socket $(sock_path "$site"), log $log_file)"
     # setsid nohup: the engine outlives this script and a Ctrl-C in the terminal that started it.
+    # --live-restore: without it, dockerd 20.10 restarted with a default address pool deletes the
+    # interface named docker0 (moby daemon_unix.go: "Clear stale bridge network" ... if
+    # DefaultAddressPools && !LiveRestoreEnabled { removeDefaultBridgeInterface() }), which is the
+    # default engine's bridge, not its own: every start of an extra engine after its first took
+    # docker0 away (seen here 2026-11-30: `docker run` on the default engine then fails, "could not
+    # find bridge docker0"). With it, this engine's containers also outlive its daemon, as on a host
+    # whose engine crashed; engine_loss kills them before it stops the daemon.
     setsid nohup /usr/sbin/dockerd \
       --config-file "$RUN_ROOT/$site/daemon.json" \
       --host "$(host_url "$site")" \
@@ -170,6 +177,7 @@ start_one() {
       --bridge "$(engine_bridge "$site")" \
       --default-address-pool "base=$(engine_pool "$site"),size=24" \
       --iptables=false --ip-masq=false \
+      --live-restore \
       --label "chaos.site=$site" \
       >>"$log_file" 2>&1 </dev/null &
     STARTED[$site]=$!

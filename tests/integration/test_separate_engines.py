@@ -47,6 +47,18 @@ def engines_up(chaos_stacks):
         engines_sh("stop")
 
 
+def test_an_engine_started_again_leaves_the_default_engines_bridge_alone(engines_up):
+    # dockerd 20.10 started again with a default address pool deleted the interface named docker0,
+    # the default engine's, until scripts/engines.sh gave the extra engines --live-restore.
+    assert subprocess.run(["ip", "link", "show", "docker0"], capture_output=True).returncode == 0, \
+        "the default engine has no docker0 before the test"
+    for step in ("stop", "start"):
+        done = engines_sh(step, "witness")
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert subprocess.run(["ip", "link", "show", "docker0"], capture_output=True).returncode == 0, \
+        "starting the witness engine again deleted the default engine's docker0"
+
+
 @pytest.mark.slow  # the declared engine_loss below brings the same stack up and darkens the same site
 def test_power_cut_on_separate_engines_passes_as_on_one(engines_up, chaos_run):
     journal, code = chaos_run(ROOT / "experiments" / "pangyo-power-cut.yaml", stack=STACK)
