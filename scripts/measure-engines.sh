@@ -5,6 +5,8 @@
 # processes (etcd, PostgreSQL, ...) are the system under test, not the engine's cost, and are not
 # counted; nor are short-lived processes (healthcheck execs) that start and end inside the window.
 #   scripts/measure-engines.sh [SECONDS] [SITE...]      (default sites: pangyo chuncheon witness)
+# SITE `default` measures the default engine (/var/run/docker.pid, its containerd and shims), for
+# comparison with a stack on one engine.
 set -euo pipefail
 
 SECONDS_WINDOW=${1:-60}
@@ -18,6 +20,20 @@ HZ=$(getconf CLK_TCK)
 # command lines, which only this site's processes carry.
 pids_of() {
   local site=$1 kind=$2 root="/run/chaos-engines/$1/exec" p cmd
+  if [ "$site" = default ]; then
+    case $kind in
+      engine)
+        for p in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+          [ -s "$p" ] && echo "$(cat "$p")"
+        done ;;
+      shims)
+        for p in /proc/[0-9]*; do
+          cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
+          case "$cmd" in *containerd-shim*-address\ /var/run/docker/containerd/containerd.sock*) echo "${p#/proc/}" ;; esac
+        done ;;
+    esac
+    return 0
+  fi
   for p in /proc/[0-9]*; do
     cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
     case "$kind:$cmd" in
