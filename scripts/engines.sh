@@ -225,7 +225,12 @@ stop_one() {
   if [ -z "$pid" ]; then
     log "$site: no engine running (pidfile $(pidfile "$site"))"
   else
-    log "$site: stopping dockerd pid $pid (SIGTERM; its containers stop, its data stays)"
+    local running
+    running=$(timeout 10 docker --host "$(host_url "$site")" ps -q 2>/dev/null | wc -l || echo 0)
+    if [ "$running" -gt 0 ]; then
+      log "$site: $running containers keep running after their engine stops (--live-restore, as on a host whose engine crashed); take their stack down first to stop them"
+    fi
+    log "$site: stopping dockerd pid $pid (SIGTERM; its data stays)"
     kill -TERM "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do
       if [ "$waited" -ge "$STOP_TIMEOUT_S" ]; then

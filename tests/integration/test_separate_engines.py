@@ -83,19 +83,27 @@ expect: pass
 load: {users: 10, spawn_rate: 10, duration_s: 30}
 faults:
   - {type: pause, target: {site: chuncheon, service: messaging}, at_s: 5, duration_s: 40}
-  - {type: latency, target: {link: [pangyo, chuncheon]}, at_s: 5, latency_ms: 50}
+  - {type: latency, target: {link: [pangyo, chuncheon]}, at_s: 5, duration_s: 40, latency_ms: 50}
 recovery_wait_s: 5
 """
 
 
 def test_an_engine_stopped_behind_the_harness_makes_the_run_unknown_and_the_others_are_healed(
-        engines_up, chaos_run, chaos_stacks, tmp_path):
+        engines_up, chaos_run, chaos_stacks, chaos_runs_dir, tmp_path):
     stack = chaos_stacks.use(STACK)
     path = tmp_path / "behind.yaml"
     path.write_text(BEHIND_THE_BACK)
+    before = set(Path(chaos_runs_dir).glob("*"))
 
     def stop_pangyo():  # not a fault of the experiment: the host is lost under the harness
-        time.sleep(12)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # once both faults are in (their "done" steps)
+            new = [d for d in Path(chaos_runs_dir).glob("*") if d not in before]
+            faults = new[0] / "history" / "faults.jsonl" if new else None
+            if faults is not None and faults.exists() and faults.read_text().count('"done"') >= 2:
+                break
+            time.sleep(0.2)
+        time.sleep(2)
         engines_sh("stop", "pangyo")
 
     saboteur = threading.Thread(target=stop_pangyo)
