@@ -71,7 +71,7 @@ integration: images ## integration tests (real Docker stacks; the slow scenarios
 
 test: images ## every test but the slow scenarios: unit (the whole fuzz too), then integration against real stacks
 	CHAOS_FUZZ_SCALE=1 $(BIN)/pytest -q -n auto -m 'not integration' tests
-	$(BIN)/pytest -q -m 'integration and not slow' tests
+	$(BIN)/pytest -q -m 'integration and not slow' --durations=25 tests
 
 test-slow: images ## the slow scenarios CI leaves out (each covered in part by a faster test): pytest -m slow
 	$(BIN)/pytest -q -m slow tests

@@ -57,7 +57,9 @@ class EngineLoss(Fault):
     def engine(self):
         return self.ctx.stack.engines[self.spec.target.site]
 
-    def _command(self, which: str, command: str) -> None:
+    def _command(self, which: str, command: str) -> float:
+        """Run the engine's ``which`` command; the seconds it took. RuntimeError if it failed."""
+        start = time.monotonic()
         try:
             p = subprocess.run(command, shell=True, cwd=self.ctx.stack.dir, capture_output=True, text=True,
                                timeout=COMMAND_TIMEOUT_S)
@@ -66,6 +68,7 @@ class EngineLoss(Fault):
         if p.returncode != 0:
             raise RuntimeError(f"{which} command failed ({p.returncode}): {command}: "
                                f"{(p.stderr or p.stdout).strip()[-300:]}")
+        return time.monotonic() - start
 
     def _answers(self) -> bool:
         try:
@@ -86,16 +89,17 @@ class EngineLoss(Fault):
 
     def inject(self) -> str:
         victims = cut_power(self.targets(), "engine loss (power cut)")
-        self._command("stop", self.engine.stop)
+        ran = self._command("stop", self.engine.stop)
         took = self._until(answering=False)
         return (f"killed {len(victims)} containers: {names_of(victims)}; engine at {self.engine.host} stopped "
-                f"(silent {took:.1f} s after its stop command)")
+                f"(its stop command took {ran:.1f} s; silent {took:.1f} s after it)")
 
     def heal(self) -> str:
         if not self._answers():
-            self._command("start", self.engine.start)
+            ran = self._command("start", self.engine.start)
             took = self._until(answering=True)
-            back = f"engine at {self.engine.host} answers again {took:.1f} s after its start command"
+            back = (f"engine at {self.engine.host} answers again (its start command took {ran:.1f} s; "
+                    f"answering {took:.1f} s after it)")
         else:
             back = f"engine at {self.engine.host} answering"
         return f"{back}; {restart(self.targets(), 'the site did not come back whole')}"
