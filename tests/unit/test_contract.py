@@ -112,6 +112,22 @@ def test_a_restart_policy(tmp_path, change):
     assert "a power cut must stay cut" in found[0]
 
 
+def test_a_compose_file_read_twice_is_the_file_as_it_is_now_and_a_copy_each_time(tmp_path):
+    """Parsed compose files are kept by their text (one validate of many experiments reads each once):
+    what a caller changes in its copy is not in the next read, and a file changed on disk is re-read."""
+    from chaos.contract import load_services
+
+    path = write(tmp_path, GOOD)
+    first = load_services(path)
+    first["app-a"]["healthcheck"]["test"] = ["NONE"]
+    first["app-a"]["labels"]["chaos.site"] = "elsewhere"
+    assert check(path) == []  # the kept parse was not changed through the first caller's copy
+    assert load_services(path)["app-a"]["healthcheck"] == {"test": ["CMD", "true"]}
+    changed = {"services": {**GOOD["services"], "app-a": {**GOOD["services"]["app-a"], "restart": "always"}}}
+    write(tmp_path, changed)
+    assert [f.problem.split(":")[0] for f in check(path)] == ["restart"]
+
+
 def test_extends_is_followed(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
