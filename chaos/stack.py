@@ -202,9 +202,12 @@ def steady_state(stack: StackDef, timeout_s: float = 30) -> dict[str, tuple[bool
     return results
 
 
+STEADY_POLL_S = 2.0  # between two rounds of the steady-state commands
+
+
 def wait_steady_state(stack: StackDef, timeout_s: float) -> dict[str, tuple[bool, str, float]]:
-    """Poll the steady-state commands until all hold or ``timeout_s`` passes:
-    name -> (holds, last line, seconds until it first held or until giving up)."""
+    """Poll the steady-state commands (every ``STEADY_POLL_S``) until all hold or ``timeout_s``
+    passes: name -> (holds, last line, seconds until it first held or until giving up)."""
     start = time.monotonic()
     done: dict[str, tuple[bool, str, float]] = {}
     while True:
@@ -216,6 +219,6 @@ def wait_steady_state(stack: StackDef, timeout_s: float) -> dict[str, tuple[bool
                 done[name] = (holds, line, round(time.monotonic() - start, 1))
         if all(done[n][0] for n in stack.steady_state) or time.monotonic() - start > timeout_s:
             return done
-        time.sleep(2)
+        time.sleep(STEADY_POLL_S)
 
 
