@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_cli import cli as harness
 
 from chaos.contract import advice, check, check_folder, seconds_of, skeleton
 from chaos.errors import InvalidInput
@@ -148,7 +148,7 @@ def test_unreadable_input_is_invalid(tmp_path, text):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chaos", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return harness(*args, cwd=ROOT)
 
 
 STACK_YAML = {"name": None, "project": "chaos-mine", "compose_file": "compose.yaml", "sites": ["a"],
@@ -285,13 +285,9 @@ def test_files_are_named_as_typed(tmp_path, monkeypatch):
     folder = tmp_path / "stacks" / "mine"
     complete(folder)
     (folder / "compose.yaml").write_text(yaml.safe_dump(with_service("db-a", restart="always")))
-    p = subprocess.run([sys.executable, "-m", "chaos", "init-stack", "./stacks/mine/compose.yaml"],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = harness("init-stack", "./stacks/mine/compose.yaml", cwd=tmp_path)
     assert "./stacks/mine/compose.yaml: service db-a: restart: always" in p.stdout, p.stdout + p.stderr
-    p = subprocess.run([sys.executable, "-m", "chaos", "init-stack", "./stacks/mine"],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = harness("init-stack", "./stacks/mine", cwd=tmp_path)
     assert "./stacks/mine/compose.yaml: service db-a: restart: always" in p.stdout, p.stdout + p.stderr
 
 
