@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from run_folder import MONO0, ROOT, SERVICES, make_run
+from run_folder import MONO0, SERVICES, make_run
 from test_cli import cli as harness
 
 from chaos import cli
