@@ -17,8 +17,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from chaos import contract
 from chaos.errors import EnvironmentProblem, InvalidInput, printable
 from chaos.engine import containers
@@ -149,8 +147,8 @@ def placement(stack: StackDef) -> set[tuple[str, str | None]]:
 
 
 def published_ports(stack: StackDef) -> set[int]:
-    """Host ports the stack's compose file publishes."""
-    raw = yaml.safe_load(stack.compose_file.read_text()) or {}
+    """Host ports the stack's compose file publishes (its text parsed once per process: ``chaos.contract``)."""
+    raw = contract.load_yaml(stack.compose_file)
     ports = set()
     for svc in (raw.get("services") or {}).values():
         for p in svc.get("ports") or []:

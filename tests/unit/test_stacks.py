@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STACKS = available_stacks(ROOT / "stacks")
 
 
+@functools.cache  # read, never changed, by the tests below
 def services(name: str) -> dict:
     return yaml.safe_load((ROOT / "stacks" / name / "compose.yaml").read_text())["services"]
 
@@ -65,6 +67,19 @@ def test_dual_site_checks_are_rare_staggered_and_never_gate_the_bring_up():
     for svc, spec in specs.items():
         for dep, cond in (spec.get("depends_on") or {}).items():
             assert cond.get("condition") != "service_healthy", (svc, dep)
+
+
+def test_published_ports_of_a_compose_file_that_is_not_yaml_is_invalid_input_naming_it(tmp_path):
+    from dataclasses import replace
+
+    from chaos.errors import InvalidInput
+
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services: [\n")
+    with pytest.raises(InvalidInput, match=f"{compose}: not valid YAML"):  # was a YAMLError's traceback
+        published_ports(replace(find_stack("dual-site", ROOT / "stacks"), compose_file=compose))
+    compose.write_text("services:\n  a: {ports: ['127.0.0.1:18999:80']}\n")  # changed: read again
+    assert published_ports(replace(find_stack("dual-site", ROOT / "stacks"), compose_file=compose)) == {18999}
 
 
 def test_dual_and_single_site_share_the_entry_point():
