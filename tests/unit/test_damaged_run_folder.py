@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -450,7 +451,7 @@ def test_every_journal_the_shape_check_accepts_renders(shape_corpus, monkeypatch
     accepted = 0
     for path in (p for p in paths if _part(p) == part):
         for value in MUTATIONS:
-            mutated = json.loads(json.dumps(journal))
+            mutated = pickle.loads(pickle.dumps(journal))  # a deep copy, three times faster than JSON
             parent = mutated
             for key in path[:-1]:
                 parent = parent[key]
