@@ -21,7 +21,9 @@ finding naming the file and the compose service:
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -49,11 +51,21 @@ class Finding:
         return f"{where}: {self.problem}"
 
 
-def _load_yaml(path: Path) -> dict:
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str):
+    """``text`` parsed as YAML, kept for the next file of the same text: one ``validate`` of several
+    experiments reads their stack's compose file once per experiment, and PyYAML's pure-Python
+    parser takes about 0.1 s for a reference stack's. Keyed by the text itself, so a file changed
+    on disk is parsed again; callers get a copy (``load_yaml``), never the kept object."""
+    return yaml.safe_load(text)
 
+
+def load_yaml(path: Path) -> dict:
+    """The compose file (or stack.yaml) at ``path`` as a mapping, a copy of its own; InvalidInput if
+    it cannot be read, is not YAML or is not a mapping."""
     text = read_input(Path(path), "compose file")
     try:
-        raw = yaml.safe_load(text)
+        raw = copy.deepcopy(_parsed(text))
     except yaml.YAMLError as e:
         raise InvalidInput(f"{path}: not valid YAML: {e}") from None
     except (RecursionError, OverflowError, MemoryError, ValueError) as e:
@@ -65,7 +77,7 @@ def _load_yaml(path: Path) -> dict:
 
 def load_services(path: Path) -> dict[str, dict]:
     """The compose file's services with ``extends`` resolved (labels merged, other keys overridden)."""
-    raw = _load_yaml(path)
+    raw = load_yaml(path)
     services = raw.get("services")
     if not isinstance(services, dict) or not services:
         raise InvalidInput(f"{path}: no services: mapping")
@@ -79,7 +91,7 @@ def _resolve(path: Path, name: str, cache: dict, seen: tuple) -> dict:
         raise InvalidInput(f"{path}: service {name}: extends loops back to itself")
     services = cache.get(path.resolve())
     if services is None:
-        services = _load_yaml(path).get("services") or {}
+        services = load_yaml(path).get("services") or {}
         cache[path.resolve()] = services
     if name not in services:
         raise InvalidInput(f"{path}: extends names service {name!r}, which is not in that file")
@@ -166,7 +178,7 @@ def stack_yaml_beside(compose_file: Path) -> dict | None:
     path = compose_file.parent / "stack.yaml"
     if not path.is_file():
         return None
-    raw = _load_yaml(path)
+    raw = load_yaml(path)
     return raw
 
 
@@ -225,7 +237,7 @@ def check(compose_file: str | Path, services: dict | None = None, folder: str | 
 def skeleton(compose_file: str | Path) -> str:
     """A ``stack.yaml`` draft from the compose file's labels; the TODOs are what only you know."""
     path = Path(compose_file)
-    raw = _load_yaml(path)
+    raw = load_yaml(path)
     services = load_services(path)
     folder = path.resolve().parent.name
     sites, measured, entry_port, toxi_port = [], [], None, None

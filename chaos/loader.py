@@ -448,6 +448,36 @@ def _unknown(noun: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {noun} {name!r}{hint} known: {', '.join(known) or 'none'}"
 
 
+class _TooDeep(Exception):
+    """A list or mapping nested deeper than MAX_DEPTH, at ``mark`` (where it starts)."""
+
+    def __init__(self, mark):
+        super().__init__(mark)
+        self.mark = mark
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader whose composer refuses a list or mapping nested deeper than MAX_DEPTH
+    (``_TooDeep``) as it meets it, before composing it: composing recurses once per level, so the
+    recursion is bounded, and the document is parsed once (a separate pass over the parser's events
+    to check the depth first took as long as composing)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)  # a scalar or an alias: nothing nested
+        if self._depth == MAX_DEPTH:
+            raise _TooDeep(self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _flow_too_deep(text: str) -> int | None:
     """The offset of the first ``[`` or ``{`` nested deeper than MAX_DEPTH in ``text``, or None.
 
@@ -532,13 +562,19 @@ class Reader:
 
     def compose(self, text: str, expected: str = "a mapping") -> Node | None:
         """The document's node tree, with line and column marks; None (reported) if empty, not YAML or
-        nested deeper than MAX_DEPTH (checked on the parser's events first: building the tree of a
-        deeper document would recurse without bound)."""
+        nested deeper than MAX_DEPTH (refused where the composer meets the first list or mapping that
+        deep, before building it: building the tree of a deeper document would recurse without bound)."""
+        deep = _flow_too_deep(text)
+        if deep is not None:  # PyYAML scans a flow collection's nesting in quadratic time: seen first
+            line, column = text.count("\n", 0, deep) + 1, deep - text.rfind("\n", 0, deep)
+            self._too_deep(line, column)
+            return None
         try:
-            if not self.shallow(text):
-                return None
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except (RecursionError, MemoryError) as error:  # a backstop: shallow() keeps both away
+            root = yaml.compose(text, Loader=_BoundedLoader)
+        except _TooDeep as error:
+            self._too_deep(error.mark.line + 1, error.mark.column + 1)
+            return None
+        except (RecursionError, MemoryError) as error:  # a backstop: the bound keeps both away
             self.problems.append(Problem(self.file, 1, None, "", f"cannot read the file ({type(error).__name__})"))
             return None
         except yaml.MarkedYAMLError as error:
@@ -554,27 +590,9 @@ class Reader:
             self.report(None, "", f"the file is empty; expected {expected}")
         return root
 
-    def shallow(self, text: str) -> bool:
-        """Whether no list or mapping of ``text`` is nested deeper than MAX_DEPTH; reported at the first
-        one that is."""
-        deep = _flow_too_deep(text)
-        if deep is not None:  # PyYAML scans a flow collection's nesting in quadratic time: seen first
-            line, column = text.count("\n", 0, deep) + 1, deep - text.rfind("\n", 0, deep)
-            self.problems.append(Problem(self.file, line, column, "", f"lists and mappings nested deeper than "
-                                         f"{MAX_DEPTH} levels; write a flatter file"))
-            return False
-        depth = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    self.problems.append(Problem(self.file, event.start_mark.line + 1, event.start_mark.column + 1,
-                                                 "", f"lists and mappings nested deeper than {MAX_DEPTH} levels; "
-                                                 "write a flatter file"))
-                    return False
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
-        return True
+    def _too_deep(self, line: int, column: int) -> None:
+        self.problems.append(Problem(self.file, line, column, "", f"lists and mappings nested deeper than "
+                                     f"{MAX_DEPTH} levels; write a flatter file"))
 
     def _syntax_error(self, error: yaml.MarkedYAMLError) -> None:
         mark = error.problem_mark or error.context_mark

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from chaos import contract
 from chaos.errors import EnvironmentProblem, InvalidInput, printable
 from chaos.engine import compose_files, compose_model, containers, engine_env
@@ -155,9 +154,11 @@ def placement(stack: StackDef) -> set[tuple[str, str | None]]:
 
 
 def published_ports(stack: StackDef) -> set[int]:
-    """Host ports the stack's compose file publishes."""
+    """Host ports the stack's compose files publish: its one file (its text parsed once per process:
+    ``chaos.contract``), or its files merged by Compose."""
+    raw = contract.load_yaml(stack.compose_file) if len(compose_files(stack)) == 1 else compose_model(stack)
     ports = set()
-    for svc in (compose_model(stack).get("services") or {}).values():
+    for svc in (raw.get("services") or {}).values():
         for p in (svc or {}).get("ports") or []:
             if isinstance(p, dict):  # the long syntax, and Compose's own merged model
                 if p.get("published"):
@@ -217,9 +218,12 @@ def steady_state(stack: StackDef, timeout_s: float = 30) -> dict[str, tuple[bool
     return results
 
 
+STEADY_POLL_S = 2.0  # between two rounds of the steady-state commands
+
+
 def wait_steady_state(stack: StackDef, timeout_s: float) -> dict[str, tuple[bool, str, float]]:
-    """Poll the steady-state commands until all hold or ``timeout_s`` passes:
-    name -> (holds, last line, seconds until it first held or until giving up)."""
+    """Poll the steady-state commands (every ``STEADY_POLL_S``) until all hold or ``timeout_s``
+    passes: name -> (holds, last line, seconds until it first held or until giving up)."""
     start = time.monotonic()
     done: dict[str, tuple[bool, str, float]] = {}
     while True:
@@ -231,6 +235,6 @@ def wait_steady_state(stack: StackDef, timeout_s: float) -> dict[str, tuple[bool
                 done[name] = (holds, line, round(time.monotonic() - start, 1))
         if all(done[n][0] for n in stack.steady_state) or time.monotonic() - start > timeout_s:
             return done
-        time.sleep(2)
+        time.sleep(STEADY_POLL_S)
 
 

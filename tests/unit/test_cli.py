@@ -1,26 +1,58 @@
 """The CLI refuses bad input with exit 2 and one clear line, before any container is touched.
 
 DOCKER_HOST points at a socket that does not exist: had the CLI tried to reach Docker, it would
-have exited 3 (environment), not 2 (invalid input)."""
+have exited 3 (environment), not 2 (invalid input).
+
+``cli`` runs the CLI in this process (``chaos.cli.main``, what the console script and ``python -m
+chaos`` call), with the environment a fresh process would get here; a new Python process for each
+command re-imported the harness each time and made this file the slowest of the unit tests.
+``cli_process`` runs a real ``python -m chaos`` for the tests about the process itself: its exit
+status for invalid input (2), for a missing engine (3) and for a usage error argparse raises."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from chaos.cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
+# What a command sees: no Docker engine, a HOME without a Docker config, help at 80 columns.
+CLI_ENV = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent/docker.sock", "HOME": "/tmp"}
+
+
+def cli_process(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """``python -m chaos ARGS`` in a new process with only ``CLI_ENV``."""
+    return subprocess.run([sys.executable, "-m", "chaos", *args], capture_output=True, text=True,
+                          cwd=cwd, env=CLI_ENV, timeout=60)
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": "unix:///nonexistent/docker.sock", "HOME": "/tmp"}
-    return subprocess.run([sys.executable, "-m", "chaos", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=60)
+    """``chaos-harness ARGS`` in this process, as ``cli_process`` would run it: in ``cwd``, with only
+    ``CLI_ENV`` (and the test's own lock folder) in the environment, restored afterwards, as is the
+    folder; the exit code is main's return or the SystemExit argparse raises (--help, usage errors)."""
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    env = {**CLI_ENV, "COLUMNS": "80", "LINES": "24"}  # as in a process whose output is a pipe
+    if "CHAOS_LOCK_DIR" in os.environ:  # tests/unit/conftest.py: never the machine's stack locks
+        env["CHAOS_LOCK_DIR"] = os.environ["CHAOS_LOCK_DIR"]
+    with mock.patch.dict(os.environ, env, clear=True), redirect_stdout(out), redirect_stderr(err):
+        os.chdir(cwd)
+        try:
+            code = main(list(args))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        finally:
+            os.chdir(here)
+    return subprocess.CompletedProcess(["chaos-harness", *args], code, out.getvalue(), err.getvalue())
 
 
 def edited_power_cut(tmp_path: Path, name: str, old: str, new: str) -> Path:
@@ -33,7 +65,7 @@ def edited_power_cut(tmp_path: Path, name: str, old: str, new: str) -> Path:
 
 
 def test_missing_file_exits_2_naming_it():
-    p = cli("run", "no-such.yaml")
+    p = cli_process("run", "no-such.yaml")
     assert p.returncode == 2
     assert p.stderr.strip() == "chaos-harness: no-such.yaml: no such experiment file"
 
@@ -90,7 +122,7 @@ def test_plan_says_a_fault_outlasting_the_load_is_healed_when_it_ends(tmp_path):
 
 
 def test_doctor_without_engine_says_how_to_fix():
-    p = cli("doctor")
+    p = cli_process("doctor")
     assert p.returncode == 3
     assert "[FAIL] docker engine" in p.stdout and "make setup" in p.stdout
 
@@ -227,7 +259,7 @@ def test_validate_an_empty_folder_and_a_missing_file(tmp_path):
 # Safe defaults: down names its stack; analyze reads unless --write.
 
 def test_down_requires_a_stack_before_anything_is_touched():
-    p = cli("down")
+    p = cli_process("down")
     assert p.returncode == 2
     assert "the following arguments are required: --stack" in p.stderr
     p = cli("down", "--keep-volumes")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_cli import cli as harness
 
 from chaos.contract import advice, check, check_folder, seconds_of, skeleton
 from chaos.errors import InvalidInput
@@ -112,6 +112,22 @@ def test_a_restart_policy(tmp_path, change):
     assert "a power cut must stay cut" in found[0]
 
 
+def test_a_compose_file_read_twice_is_the_file_as_it_is_now_and_a_copy_each_time(tmp_path):
+    """Parsed compose files are kept by their text (one validate of many experiments reads each once):
+    what a caller changes in its copy is not in the next read, and a file changed on disk is re-read."""
+    from chaos.contract import load_services
+
+    path = write(tmp_path, GOOD)
+    first = load_services(path)
+    first["app-a"]["healthcheck"]["test"] = ["NONE"]
+    first["app-a"]["labels"]["chaos.site"] = "elsewhere"
+    assert check(path) == []  # the kept parse was not changed through the first caller's copy
+    assert load_services(path)["app-a"]["healthcheck"] == {"test": ["CMD", "true"]}
+    changed = {"services": {**GOOD["services"], "app-a": {**GOOD["services"]["app-a"], "restart": "always"}}}
+    write(tmp_path, changed)
+    assert [f.problem.split(":")[0] for f in check(path)] == ["restart"]
+
+
 def test_extends_is_followed(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
@@ -132,7 +148,7 @@ def test_unreadable_input_is_invalid(tmp_path, text):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chaos", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return harness(*args, cwd=ROOT)
 
 
 STACK_YAML = {"name": None, "project": "chaos-mine", "compose_file": "compose.yaml", "sites": ["a"],
@@ -275,13 +291,9 @@ def test_files_are_named_as_typed(tmp_path, monkeypatch):
     folder = tmp_path / "stacks" / "mine"
     complete(folder)
     (folder / "compose.yaml").write_text(yaml.safe_dump(with_service("db-a", restart="always")))
-    p = subprocess.run([sys.executable, "-m", "chaos", "init-stack", "./stacks/mine/compose.yaml"],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = harness("init-stack", "./stacks/mine/compose.yaml", cwd=tmp_path)
     assert "./stacks/mine/compose.yaml: service db-a: restart: always" in p.stdout, p.stdout + p.stderr
-    p = subprocess.run([sys.executable, "-m", "chaos", "init-stack", "./stacks/mine"],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = harness("init-stack", "./stacks/mine", cwd=tmp_path)
     assert "./stacks/mine/compose.yaml: service db-a: restart: always" in p.stdout, p.stdout + p.stderr
 
 

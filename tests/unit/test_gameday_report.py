@@ -5,10 +5,9 @@ them on every service's timeline."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from run_folder import MONO0, ROOT, SERVICES, T0, make_run
+from run_folder import MONO0, SERVICES, T0, make_run
+from test_cli import cli
 
 from chaos.analyze import judge_run
 from chaos.history import load as load_history
@@ -99,8 +98,7 @@ def test_report_command_remakes_the_notes_from_the_folder(tmp_path):
     run_dir = gameday_run(tmp_path)
     judge_run(run_dir)
     (run_dir / "report.html").unlink(missing_ok=True)
-    p = subprocess.run([sys.executable, "-m", "chaos", "report", str(run_dir)], capture_output=True, text=True,
-                       cwd=ROOT, timeout=120)
+    p = cli("report", str(run_dir))
     assert p.returncode == 0, p.stderr
     assert "steady state confirmed, go" in (run_dir / "report.html").read_text()
     assert read_journal(run_dir)["notes"][0]["text"] == NOTES[0][2]

@@ -148,6 +148,26 @@ def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
     assert [(p.line, p.message) for p in caught.value.problems] == [(4, "not UTF-8 text")]
 
 
+@pytest.mark.parametrize("name, text, where", [
+    ("sequences", "- " * 33 + "x\n", (1, 65)),
+    ("mappings", "".join(f"{'  ' * i}k{i}:\n" for i in range(33)) + "  " * 33 + "v\n", (33, 65)),
+    ("5000 sequences", "- " * 5000 + "x\n", (1, 65)),  # composing it unbounded: a RecursionError
+])
+def test_block_nesting_deeper_than_max_depth_is_refused_where_it_begins(name, text, where) -> None:
+    """Block style (the flow style's brackets are counted before PyYAML sees them): MAX_DEPTH lists
+    or mappings nested read; one more is refused at the line and column where it begins."""
+    from chaos.loader import MAX_DEPTH, Reader
+
+    assert MAX_DEPTH == 32
+    reader = Reader("deep.yaml")
+    assert reader.compose(text) is None
+    assert [(p.line, p.column, p.message) for p in reader.problems] == [
+        (*where, "lists and mappings nested deeper than 32 levels; write a flatter file")]
+    reader = Reader("deep.yaml")
+    allowed = "- " * 32 + "x\n" if "sequences" in name else text.replace("  " * 32 + "k32:\n" + "  " * 33, "  " * 32)
+    assert reader.compose(allowed) is not None and reader.problems == []
+
+
 # What a valid file becomes.
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from test_cli import cli as harness
 
 from chaos import cli
 
@@ -47,6 +47,5 @@ def test_the_first_experiment_validates(tmp_path):
     yaml_block = _blocks("yaml")[0]
     path = tmp_path / "my-first.yaml"
     path.write_text(yaml_block)
-    done = subprocess.run([sys.executable, "-m", "chaos", "validate", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = harness("validate", str(path))
     assert done.returncode == 0, done.stdout + done.stderr

@@ -4,9 +4,9 @@ And ``plan`` shows a fault's parameters as YAML with their units."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from test_cli import cli
 
 from chaos.checks.metrics import METRICS
 from chaos.faults import REGISTRY
@@ -66,11 +66,9 @@ def test_param_lines_are_yaml_with_units_in_declaration_order():
 
 
 def test_reference_verb_prints_the_same_and_writes_with_out(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "chaos", "reference"], capture_output=True, text=True, cwd=ROOT,
-                       timeout=60)
+    p = cli("reference")
     assert p.returncode == 0, p.stderr
     assert p.stdout == CHECKED_IN.read_text()
     out = tmp_path / "ref.md"
-    p = subprocess.run([sys.executable, "-m", "chaos", "reference", "--out", str(out)], capture_output=True,
-                       text=True, cwd=ROOT, timeout=60)
+    p = cli("reference", "--out", str(out))
     assert p.returncode == 0 and out.read_text() == CHECKED_IN.read_text()

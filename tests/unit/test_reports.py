@@ -7,13 +7,13 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from run_folder import MONO0, ROOT, SERVICES, make_run
+from run_folder import MONO0, SERVICES, make_run
+from test_cli import cli as harness
 
 from chaos import cli
 from chaos.analyze import judge_run
@@ -171,13 +171,11 @@ def test_a_very_long_span_is_plotted_in_wider_bins():
 def test_report_command_writes_html_and_junit(tmp_path):
     run_dir = make_run(tmp_path, duration_s=30.0, step_s=0.5)
     junit = tmp_path / "ci" / "chaos.xml"
-    p = subprocess.run([sys.executable, "-m", "chaos", "report", str(run_dir), "--junit", str(junit)],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    p = harness("report", str(run_dir), "--junit", str(junit))
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines() == [f"report: {run_dir / 'report.html'}", f"junit: {junit}"]
     assert junit.is_file() and (run_dir / "report.html").is_file()
-    p = subprocess.run([sys.executable, "-m", "chaos", "report", str(tmp_path / "nothing")],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    p = harness("report", str(tmp_path / "nothing"))
     assert p.returncode == 2 and "not a run folder" in p.stderr
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from test_cli import cli
 
 from chaos.cli import build_parser
 from chaos.errors import InvalidInput
@@ -35,9 +36,8 @@ def own(tmp_path) -> Path:
 
 
 def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "CHAOS_STACKS_DIR"}
-    return subprocess.run([sys.executable, "-m", "chaos", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=60, env={**env, "PYTHONPATH": str(ROOT)})
+    """The CLI in ``cwd`` (in this process: test_cli.cli), without a $CHAOS_STACKS_DIR of the caller's."""
+    return cli(*args, cwd=cwd)
 
 
 def test_validate_and_plan_take_a_folder_path(own, tmp_path):

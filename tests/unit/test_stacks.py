@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STACKS = available_stacks(ROOT / "stacks")
 
 
+@functools.cache  # read, never changed, by the tests below
 def services(name: str) -> dict:
     """The stack's compose services: its one file, or its files merged by Compose (labels as a mapping)."""
     return compose_model(find_stack(name, ROOT / "stacks"))["services"]
@@ -71,16 +73,32 @@ def test_dual_site_checks_are_rare_staggered_and_never_gate_the_bring_up():
             assert cond.get("condition") != "service_healthy", (svc, dep)
 
 
+def test_published_ports_of_a_compose_file_that_is_not_yaml_is_invalid_input_naming_it(tmp_path):
+    from dataclasses import replace
+
+    from chaos.errors import InvalidInput
+
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services: [\n")
+    with pytest.raises(InvalidInput, match=f"{compose}: not valid YAML"):  # was a YAMLError's traceback
+        published_ports(replace(find_stack("dual-site", ROOT / "stacks"), compose_file=compose))
+    compose.write_text("services:\n  a: {ports: ['127.0.0.1:18999:80']}\n")  # changed: read again
+    assert published_ports(replace(find_stack("dual-site", ROOT / "stacks"), compose_file=compose)) == {18999}
+
+
 def test_dual_and_single_site_share_the_entry_point():
     dual, single = (find_stack(n, ROOT / "stacks") for n in ("dual-site", "single-site"))
     assert dual.entry_url == single.entry_url
     assert published_ports(dual) == published_ports(single) == {18080, 18474}
 
 
-def test_steady_state_commands_report_holds_and_first_line(tmp_path):
+def test_steady_state_commands_report_holds_and_first_line(tmp_path, monkeypatch):
     from dataclasses import replace
 
+    from chaos import stack as stack_mod
     from chaos.stack import steady_state, wait_steady_state
+
+    monkeypatch.setattr(stack_mod, "STEADY_POLL_S", 0.3)  # 2 s between rounds in a run
 
     stack = replace(find_stack("dual-site", ROOT / "stacks"), dir=tmp_path, steady_state={
         "fine": "echo 'holds: one primary'", "broken": "echo 'does not hold: two primaries'; exit 1"})
@@ -90,7 +108,7 @@ def test_steady_state_commands_report_holds_and_first_line(tmp_path):
     flag = tmp_path / "flag"
     stack = replace(stack, steady_state={"later": f"test -e {flag} || {{ touch {flag}; exit 1; }}"})
     (holds, _, took), = wait_steady_state(stack, timeout_s=10).values()
-    assert holds and took >= 1.5
+    assert holds and took >= 0.3  # the wait between the two rounds is in the time reported
     stack = replace(stack, steady_state={"never": "exit 1"})
     (holds, line, took), = wait_steady_state(stack, timeout_s=0.5).values()
     assert not holds and line == "exit 1"
