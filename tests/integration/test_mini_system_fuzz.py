@@ -33,7 +33,8 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 from chaos.steady_state import wait_steady  # noqa: E402
 from mini_system import Mini  # noqa: E402
 
-pytestmark = pytest.mark.integration
+# slow: the mini-system's own fuzz (about 90 s), not the harness's behaviour: `make test-slow`, not every CI run.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SERVICES = ("login", "messaging", "payment")
 EXAMPLES_PER_OPERATION = 25

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,24 @@ def test_power_cut_on_separate_engines_passes_as_on_one(engines_up, chaos_run):
         assert s["lost_writes"] == 0 and s["failed"] + s["unknown"] > 0, s
 
 
-def test_a_declared_engine_loss_of_pangyo_gets_the_verdict_of_a_power_cut(engines_up, chaos_run):
-    journal, code = chaos_run(ROOT / "experiments" / "pangyo-engine-loss.yaml", stack=STACK)
+def test_a_declared_engine_loss_of_pangyo_gets_the_verdict_of_a_power_cut(engines_up, chaos_run, chaos_stacks):
+    # Blast radius: a decoy on pangyo's engine that carries the stack's labels but belongs to no
+    # compose project of it is neither killed nor restarted (the engine's daemon stops, and with
+    # --live-restore a container it does not kill outlives it).
+    stack = chaos_stacks.use(STACK)
+    pangyo = Engines.connect(stack).for_site("pangyo")
+    labels = {"chaos.site": "pangyo", "chaos.role": "app", "chaos.service": "login",
+              "com.docker.compose.service": "login-pangyo"}
+    decoy = pangyo.containers.run("chaos-harness/platform:dev", ["sleep", "3600"], name=f"decoy-{uuid.uuid4().hex[:8]}",
+                                  labels=labels, network_mode="none", detach=True)
+    try:
+        decoy.reload()
+        before = (decoy.attrs["State"]["StartedAt"], decoy.attrs["State"]["Pid"])
+        journal, code = chaos_run(ROOT / "experiments" / "pangyo-engine-loss.yaml", stack=STACK)
+        decoy.reload()
+        assert decoy.status == "running" and (decoy.attrs["State"]["StartedAt"], decoy.attrs["State"]["Pid"]) == before
+    finally:
+        decoy.remove(force=True)
     (fault,) = journal["faults"]
     assert fault["type"] == "engine_loss" and fault["heal_ok"], fault
     assert journal["verdict"] == "pass" and code == 0, journal["reasons"]
