@@ -21,18 +21,14 @@ finding naming the file and the compose service:
 
 from __future__ import annotations
 
-import copy
 import difflib
-import functools
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from chaos.errors import ExperimentInvalid, InvalidInput
-from chaos.files import read_input
+from chaos.files import load_yaml
 from chaos.stack_file import read_stack_file
 
 SITE, ROLE, SERVICE = "chaos.site", "chaos.role", "chaos.service"
@@ -49,30 +45,6 @@ class Finding:
     def __str__(self) -> str:
         where = f"{self.file}: service {self.service}" if self.service else self.file
         return f"{where}: {self.problem}"
-
-
-@functools.lru_cache(maxsize=16)
-def _parsed(text: str):
-    """``text`` parsed as YAML, kept for the next file of the same text: one ``validate`` of several
-    experiments reads their stack's compose file once per experiment, and PyYAML's pure-Python
-    parser takes about 0.1 s for a reference stack's. Keyed by the text itself, so a file changed
-    on disk is parsed again; callers get a copy (``load_yaml``), never the kept object."""
-    return yaml.safe_load(text)
-
-
-def load_yaml(path: Path) -> dict:
-    """The compose file (or stack.yaml) at ``path`` as a mapping, a copy of its own; InvalidInput if
-    it cannot be read, is not YAML or is not a mapping."""
-    text = read_input(Path(path), "compose file")
-    try:
-        raw = copy.deepcopy(_parsed(text))
-    except yaml.YAMLError as e:
-        raise InvalidInput(f"{path}: not valid YAML: {e}") from None
-    except (RecursionError, OverflowError, MemoryError, ValueError) as e:
-        raise InvalidInput(f"{path}: cannot be read as a compose file ({type(e).__name__})") from None
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"{path}: not a compose file (the top level is not a mapping)")
-    return raw
 
 
 def load_services(path: Path) -> dict[str, dict]:

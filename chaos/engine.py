@@ -7,7 +7,7 @@ Faults, bring-up, recovery and the doctor reach Docker only through this module.
 
 A site may live on its own engine (stack.yaml ``engines:``, as the hosts of a real site each run
 their own): ``Engines`` is then the client the harness passes around. It answers the calls the
-harness makes of a Docker client (``containers.list``, ``images.get``, ``version``) across every
+harness makes of a Docker client (``containers.list``, ``version``) across every
 engine of the stack, sending a call that names a site (the ``chaos.site`` label filter) to that
 site's engine only; and ``Compose`` runs the CLI once per engine, each with the compose services of
 the sites it hosts (one compose project per engine, under the same project name). A stack without
@@ -25,9 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-import yaml
-
 from chaos.errors import EnvironmentProblem
+from chaos.files import load_yaml
 
 if TYPE_CHECKING:  # the definition of a stack, only as a type: chaos.stack sits above this module
     from chaos.stack import StackDef
@@ -139,9 +138,6 @@ class Engines:
     def clients(self) -> list:
         """One client per distinct engine, the default first."""
         return [self._clients[None]] + [c for site, c in self._clients.items() if site is not None]
-
-    def ping(self) -> bool:
-        return all(c.ping() for c in self.clients())
 
     def version(self) -> dict:
         """The default engine's version answer (the environment's ``docker_engine``)."""
@@ -289,11 +285,11 @@ class Compose:
         return [(specs[key] if key else None, names) for key, names in
                 sorted(by_engine.items(), key=lambda kv: (kv[0] is not None, kv[0] or ""))]
 
-    def _each(self, action: Callable[[EngineSpec | None, list[str]], None],
-              services: list[str] | None = None) -> None:
-        """``action`` for every engine group at once (a thread each); the first failure raised after
-        every group has finished, naming each engine that failed."""
-        groups = self.groups(services)
+    @staticmethod
+    def _each(action: Callable[[EngineSpec | None, list[str]], None],
+              groups: list[tuple[EngineSpec | None, list[str]]]) -> None:
+        """``action`` for every engine group (``groups``) at once, a thread each; one
+        EnvironmentProblem after every group has finished, naming each engine that failed."""
         if len(groups) == 1:
             action(*groups[0])
             return
@@ -316,7 +312,8 @@ class Compose:
         seconds meanwhile, ``progress`` gets a line saying how many of the stack's containers are
         healthy (see ``health_line``)."""
         t = int(self.stack.ready_timeout_s)
-        several = len(self.groups()) > 1
+        groups = self.groups()
+        several = len(groups) > 1
         engines = Engines.connect(self.stack) if progress and several else None
 
         def report(elapsed: float) -> None:
@@ -332,14 +329,14 @@ class Compose:
             self.run(*args, timeout=t + 60, engine=engine,
                      progress=report if progress and not quiet else None, every_s=every_s)
 
-        self._each(up_on)
+        self._each(up_on, groups)
 
     def up_services(self, services: list[str]) -> None:
         """``up -d --no-deps --wait`` of ``services`` only, each on its site's engine: what a rebuilt
         site and ``recover`` recreate."""
         wait = int(self.stack.ready_timeout_s)
         self._each(lambda engine, names: self.run("up", "-d", "--no-deps", "--wait", "--wait-timeout", str(wait),
-                                                  *names, timeout=wait + 60, engine=engine), services)
+                                                  *names, timeout=wait + 60, engine=engine), self.groups(services))
 
     def down(self, volumes: bool = True) -> None:
         args = ["down", "--remove-orphans", "-t", "5"] + (["-v"] if volumes else [])
@@ -360,19 +357,20 @@ class Compose:
 
 
 def compose_files(stack: StackDef) -> tuple:
-    """The stack's compose files, in Compose's ``-f`` order (the later ones override)."""
-    return tuple(getattr(stack, "compose_files", None) or (stack.compose_file,))
+    """The stack's compose files, in Compose's ``-f`` order: its own, then the ones that override it."""
+    return (stack.compose_file, *getattr(stack, "compose_overrides", ()))
 
 
 _MODELS: dict[tuple, dict] = {}
 
 
 def compose_model(stack: StackDef) -> dict:
-    """The stack's compose model: its one file as YAML, or several files merged by Compose itself
+    """The stack's compose model: its one file as YAML (``chaos.files.load_yaml``: parsed once per
+    process, InvalidInput naming a file that is not), or several files merged by Compose itself
     (``docker compose config``, which needs the CLI, not an engine). Read once per process."""
     files = compose_files(stack)
     if len(files) == 1:
-        return yaml.safe_load(files[0].read_text()) or {}
+        return load_yaml(files[0])
     key = (stack.project, *map(str, files))
     if key not in _MODELS:
         cmd = ["docker", "compose", "-p", stack.project, *[a for f in files for a in ("-f", str(f))],
@@ -433,58 +431,51 @@ def containers(client, stack: StackDef, *, site: str | None = None, service: str
     return client.containers.list(all=all, filters={"label": labels})
 
 
-def missing_images(client, stack: StackDef) -> list[str]:
-    """The images the stack's services need and their engine lacks (``image on <address>`` for a
-    site's own engine)."""
+def lacking_images(client, stack: StackDef):
+    """(engine, site, image) for each image a compose service needs and the engine that runs it
+    lacks (engine and site None: the default engine)."""
     import docker
 
     engines = engines_of(client)
     compose = Compose(stack)
-    missing = []
     for engine, services in compose.groups():
         site = next((s for s, spec in engines.specs.items() if spec == engine), None)
         for image in compose.images(services):
             try:
                 engines.for_site(site).images.get(image)
             except docker.errors.ImageNotFound:
-                missing.append(image if engine is None else f"{image} on {engine.host}")
-    return missing
+                yield engine, site, image
+
+
+def missing_images(client, stack: StackDef) -> list[str]:
+    """The images the stack's services need and their engine lacks (``image on <address>`` for a
+    site's own engine)."""
+    return [image if engine is None else f"{image} on {engine.host}" for engine, _, image in lacking_images(client, stack)]
 
 
 def copy_images(client, stack: StackDef, say: Callable[[str], None]) -> list[str]:
     """Every image a site's own engine lacks, copied from the default engine (``docker save | docker
     load``: no registry needed, as none answers here); the images copied, ``image -> address``.
     EnvironmentProblem when a copy fails. Images the default engine lacks are left to ``missing_images``."""
-    import docker
-
-    engines = engines_of(client)
-    compose = Compose(stack)
     copied = []
-    for engine, services in compose.groups():
+    for engine, site, image in lacking_images(client, stack):
         if engine is None:
             continue
-        site = next(s for s, spec in engines.specs.items() if spec == engine)
-        for image in compose.images(services):
-            try:
-                engines.for_site(site).images.get(image)
-                continue
-            except docker.errors.ImageNotFound:
-                pass
-            say(f"[stack] copying {image} to site {site}'s engine {engine.host} (docker save | docker load)")
-            t = time.monotonic()
-            save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE, start_new_session=True)
-            try:
-                load = subprocess.run(["docker", *engine.cli_args(), "load", "-q"], stdin=save.stdout,
-                                      capture_output=True, text=True, timeout=600)
-            finally:
-                save.stdout.close()
-                if save.wait(timeout=60) is None:
-                    save.kill()
-            if save.returncode != 0 or load.returncode != 0:
-                raise EnvironmentProblem(f"copying {image} to site {site}'s engine {engine.host} failed: "
-                                         f"{(load.stderr or '').strip()[-300:] or f'docker save exited {save.returncode}'}")
-            say(f"[stack] {image} on {engine.host} in {time.monotonic() - t:.0f} s")
-            copied.append(f"{image} -> {engine.host}")
+        say(f"[stack] copying {image} to site {site}'s engine {engine.host} (docker save | docker load)")
+        t = time.monotonic()
+        save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE, start_new_session=True)
+        try:
+            load = subprocess.run(["docker", *engine.cli_args(), "load", "-q"], stdin=save.stdout,
+                                  capture_output=True, text=True, timeout=600)
+        finally:
+            save.stdout.close()
+            if save.wait(timeout=60) is None:
+                save.kill()
+        if save.returncode != 0 or load.returncode != 0:
+            raise EnvironmentProblem(f"copying {image} to site {site}'s engine {engine.host} failed: "
+                                     f"{(load.stderr or '').strip()[-300:] or f'docker save exited {save.returncode}'}")
+        say(f"[stack] {image} on {engine.host} in {time.monotonic() - t:.0f} s")
+        copied.append(f"{image} -> {engine.host}")
     return copied
 
 

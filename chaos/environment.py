@@ -8,6 +8,7 @@ import platform
 import socket
 
 from chaos import __version__
+from chaos.engine import engines_of
 
 
 def environment(client) -> dict:
@@ -18,7 +19,7 @@ def environment(client) -> dict:
         env["docker_engine"] = client.version().get("Version")
     except Exception:  # noqa: BLE001 - the version is a footnote, never a reason to stop
         env["docker_engine"] = None
-    sites = getattr(client, "versions", None)
-    if sites is not None and getattr(client, "specs", None):  # sites on engines of their own
-        env["engines"] = sites()
+    engines = engines_of(client)
+    if engines.specs:  # sites on engines of their own
+        env["engines"] = engines.versions()
     return env

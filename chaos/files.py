@@ -24,6 +24,8 @@ file is left behind.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import re
@@ -272,6 +274,35 @@ def read_input(path: Path, what: str) -> str:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ExperimentInvalid([Problem(str(path), line, None, "", "not UTF-8 text")]) from None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str):
+    """``text`` parsed as YAML, kept for the next file of the same text: one ``validate`` of several
+    experiments reads their stack's compose file once per experiment, and PyYAML's pure-Python
+    parser takes about 0.1 s for a reference stack's. Keyed by the text itself, so a file changed
+    on disk is parsed again; callers get a copy (``load_yaml``), never the kept object."""
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def load_yaml(path: Path) -> dict:
+    """The compose file (or stack.yaml) at ``path`` as a mapping, a copy of its own; InvalidInput if
+    it cannot be read, is not YAML or is not a mapping. The contract checks, the stack's placement
+    and published ports and the engine adapter's compose model all read a compose file through it."""
+    import yaml  # here: the checks import this module, and need no YAML parser
+
+    text = read_input(Path(path), "compose file")
+    try:
+        raw = copy.deepcopy(_parsed(text))
+    except yaml.YAMLError as e:
+        raise InvalidInput(f"{path}: not valid YAML: {e}") from None
+    except (RecursionError, OverflowError, MemoryError, ValueError) as e:
+        raise InvalidInput(f"{path}: cannot be read as a compose file ({type(e).__name__})") from None
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{path}: not a compose file (the top level is not a mapping)")
+    return raw
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -538,9 +538,7 @@ class Run:
                 self._signalled = signal.SIGINT
 
     def _heal_all(self, writer: HistoryWriter) -> None:
-        if self.watch is not None and self.watch.engines.specs:
-            self.watch.poll()  # a fresh reading: which engine the heals can reach
-        self._check_engines(writer)
+        self._check_engines(writer, fresh=True)  # which engines the heals can reach
         for fid, fault in list(reversed(self.active)):
             self._heal(fid, fault, writer)
             if any(f is fault for _, f in self.active):  # one more try
@@ -553,17 +551,18 @@ class Run:
         failed = reset_links(self.stack.toxiproxy_url)
         if failed:
             say(self.opts, f"[heal] Toxiproxy reset failed: {failed}")
-        if self.watch is not None and self.watch.engines.specs:
-            self.watch.poll()
-        self._check_engines(writer)
+        self._check_engines(writer, fresh=True)
         if self.watch is not None:
             self.watch.stop()
 
-    def _check_engines(self, writer: HistoryWriter) -> None:
+    def _check_engines(self, writer: HistoryWriter, fresh: bool = False) -> None:
         """Mark (once per site) each site's engine that went silent with no active fault of the run
-        to silence it (``engine_loss``): the run is then ``unknown``, its site and address named."""
+        to silence it (``engine_loss``): the run is then ``unknown``, its site and address named.
+        ``fresh``: ping now rather than read the watch's last pings."""
         if self.watch is None or not self.watch.engines.specs:
             return
+        if fresh:
+            self.watch.poll()
         expected = {f.spec.target.site for _, f in self.active if getattr(f, "silences_engine", False)}
         for site, (host, since) in sorted(self.watch.silent().items()):
             if site in expected or site in self.engines_lost:

@@ -58,8 +58,9 @@ class StackDef:
     toxiproxy_config: Path | None = None  # Toxiproxy's proxies (its -config file): which links exist
     # The operations its workload records, per service, and their kind: service -> {op: read | write}.
     operations: dict = field(default_factory=dict)
-    # Every compose file, in -f order (compose_file is the first): Compose merges them.
-    compose_files: tuple[Path, ...] = ()
+    # The files Compose merges over compose_file, in -f order (a variant's overrides); see
+    # chaos.engine.compose_files.
+    compose_overrides: tuple[Path, ...] = ()
     # site -> chaos.engine.EngineSpec: the sites on an engine of their own; every other site is on
     # the environment's engine.
     engines: dict = field(default_factory=dict)
@@ -154,9 +155,8 @@ def placement(stack: StackDef) -> set[tuple[str, str | None]]:
 
 
 def published_ports(stack: StackDef) -> set[int]:
-    """Host ports the stack's compose files publish: its one file (its text parsed once per process:
-    ``chaos.contract``), or its files merged by Compose."""
-    raw = contract.load_yaml(stack.compose_file) if len(compose_files(stack)) == 1 else compose_model(stack)
+    """Host ports the stack's compose files publish (``chaos.engine.compose_model``)."""
+    raw = compose_model(stack)
     ports = set()
     for svc in (raw.get("services") or {}).values():
         for p in (svc or {}).get("ports") or []:

@@ -98,8 +98,8 @@ def _stack_values(reader: Reader, root_node: Node, name: str, folder: Path, root
         url = values[key]
         if url is not None and not url.startswith(("http://", "https://")):
             reader.report(nodes[key], key, f"expected an http:// or https:// URL, got {url!r}")
-    values["compose_files"] = _compose_files(reader, nodes.get("compose_file"), folder, root)
-    values["compose_file"] = values["compose_files"][0] if values["compose_files"] else None
+    files = _compose_files(reader, nodes.get("compose_file"), folder, root)
+    values["compose_file"], values["compose_overrides"] = (files[0], files[1:]) if files else (None, ())
     values["engines"] = _engines(reader, nodes.get("engines"))
     for key in _STACK_PATHS:
         if values[key] is not None:

@@ -58,32 +58,24 @@ engine_pool() { echo "10.20$(site_index "$1").0.0/16"; }
 dk() { local site=$1; shift; docker --host "$(host_url "$site")" "$@"; }
 answers() { timeout 10 docker --host "$(host_url "$1")" info >/dev/null 2>&1; }
 
-# The pid in SITE's pidfile if that process is alive and is that site's dockerd (its command line
-# names this site's exec root), else nothing: never signal a process that is not ours.
-engine_pid() {
-  local f pid
-  f=$(pidfile "$1")
+# The pid in FILE if that process is alive and its command line contains MARK, else nothing: never
+# signal a process that is not ours.
+pid_if_ours() {
+  local f=$1 mark=$2 pid
   [ -s "$f" ] || return 0
   pid=$(cat "$f")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 0
   [ -r "/proc/$pid/cmdline" ] || return 0
-  if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "--exec-root $(exec_root "$1") "; then
+  if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$mark"; then
     echo "$pid"
   fi
 }
 
+# SITE's dockerd (its command line names this site's exec root).
+engine_pid() { pid_if_ours "$(pidfile "$1")" "--exec-root $(exec_root "$1") "; }
+
 # The managed containerd that SITE's dockerd started (its own pidfile under the exec root).
-containerd_pid() {
-  local f pid
-  f="$(exec_root "$1")/containerd/containerd.pid"
-  [ -s "$f" ] || return 0
-  pid=$(cat "$f")
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-  [ -r "/proc/$pid/cmdline" ] || return 0
-  if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(exec_root "$1")/containerd/"; then
-    echo "$pid"
-  fi
-}
+containerd_pid() { pid_if_ours "$(exec_root "$1")/containerd/containerd.pid" "$(exec_root "$1")/containerd/"; }
 
 check_sites() {
   local s

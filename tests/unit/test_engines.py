@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.engine import (Compose, EngineSpec, Engines, SITE_LABEL, containers, engine_env, missing_images,
+from chaos.engine import (Compose, EngineSpec, Engines, SITE_LABEL, compose_files, containers, engine_env, missing_images,
                           site_client)
 from chaos.errors import EnvironmentProblem, ExperimentInvalid
 from chaos.stack import find_stack, published_ports
@@ -56,7 +56,7 @@ def stack_with(tmp_path, engines: str = "", **kw):
 def test_a_stack_without_engines_has_every_site_on_the_default_engine(tmp_path):
     stack = stack_with(tmp_path)
     assert stack.engines == {}
-    assert stack.compose_files == (tmp_path / "shop" / "compose.yaml",)
+    assert compose_files(stack) == (tmp_path / "shop" / "compose.yaml",)
     assert Compose(stack).groups() == [(None, ["app-east", "db-east", "db-west", "entry", "proxy"])]
 
 
@@ -92,11 +92,11 @@ def test_a_bad_engines_entry_is_refused_with_its_line(tmp_path, engines, line, m
 def test_compose_file_may_be_a_list_merged_in_order(tmp_path):
     stack = stack_with(tmp_path, extra_files={"override.yaml": "services: {}\n"},
                        compose_file="[compose.yaml, override.yaml]")
-    assert [p.name for p in stack.compose_files] == ["compose.yaml", "override.yaml"]
+    assert [p.name for p in compose_files(stack)] == ["compose.yaml", "override.yaml"]
     assert stack.compose_file.name == "compose.yaml"
     cmd = Compose(stack)._cmd("ps", engine=EngineSpec("unix:///e.sock"))
     assert cmd[:4] == ["docker", "--host", "unix:///e.sock", "compose"]
-    assert cmd[6:10] == ["-f", str(stack.compose_files[0]), "-f", str(stack.compose_files[1])]
+    assert cmd[6:10] == ["-f", str(compose_files(stack)[0]), "-f", str(compose_files(stack)[1])]
 
 
 def test_a_missing_file_in_the_compose_file_list_is_refused(tmp_path):
