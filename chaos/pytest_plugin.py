@@ -90,12 +90,8 @@ class StackPool:
     def close(self) -> None:
         if self.keep:
             return
-        from chaos.lock import StackLock
-        from chaos.engine import Compose
-
-        for stack in self.touched.values():
-            with StackLock(stack.project, "pytest session: take down"):
-                Compose(stack).down(volumes=True)
+        for name in list(self.touched):
+            self.release(name)
 
 
 @pytest.fixture(scope="session")
